@@ -1,0 +1,61 @@
+package probe
+
+import (
+	"fmt"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
+)
+
+// ProtocolMismatchError: the server selected a protocol the client did not
+// offer (xrdp answers a HYBRID-only request by selecting PROTOCOL_RDP). It has
+// not accepted what was offered, whatever it "answered".
+type ProtocolMismatchError struct {
+	Offered, Selected negotiate.Protocol
+}
+
+func (e *ProtocolMismatchError) Error() string {
+	return fmt.Sprintf("x224: server selected %v, which the client did not offer (offered %v)", e.Selected, e.Offered)
+}
+
+// CredSSPVersionError: the server speaks a CredSSP version below 5, so it
+// lacks the CVE-2018-0886 fix and a patched client with the default policy
+// refuses it (MS-CSSP 3.1.5, clientNonce and the binding hash came with v5).
+type CredSSPVersionError struct{ Server int }
+
+func (e *CredSSPVersionError) Error() string {
+	return fmt.Sprintf("credssp: server speaks version %d, without the CVE-2018-0886 fix (needs 5 or later)", e.Server)
+}
+
+// PubKeyAuthError: the server's pubKeyAuth did not match the TLS key we saw
+// (or did not decrypt): someone may sit between us and the server, so no
+// credentials were sent.
+type PubKeyAuthError struct{ Reason string }
+
+func (e *PubKeyAuthError) Error() string {
+	return "credssp: server's pubKeyAuth does not match its TLS key (" + e.Reason + "); credentials withheld"
+}
+
+// ServerErrorCode: the server answered with TSRequest.errorCode (MS-CSSP 2.2.1, v3+).
+type ServerErrorCode struct{ Status negotiate.NTStatus }
+
+func (e *ServerErrorCode) Error() string {
+	return fmt.Sprintf("credssp: server reported %v", e.Status)
+}
+
+// ClosedAfterAuthenticateError: the server closed the connection after our
+// AUTHENTICATE without an errorCode (FreeRDP's server, pre-v3 Windows):
+// credentials rejected, reason not given.
+type ClosedAfterAuthenticateError struct{ Err error }
+
+func (e *ClosedAfterAuthenticateError) Error() string {
+	return "credssp: server closed the connection after AUTHENTICATE without an errorCode: " + e.Err.Error()
+}
+func (e *ClosedAfterAuthenticateError) Unwrap() error { return e.Err }
+
+// EarlyUserAuthError: the Early User Authorization Result was not SUCCESS
+// (MS-RDPBCGR 2.2.10.2).
+type EarlyUserAuthError struct{ Result negotiate.EarlyUserAuthResult }
+
+func (e *EarlyUserAuthError) Error() string {
+	return fmt.Sprintf("early user authorization: %v", e.Result)
+}

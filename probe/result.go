@@ -1,0 +1,137 @@
+package probe
+
+import (
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
+)
+
+// Phase names one step of a probe, in wire order. The names are stable API:
+// they appear in JSON, in metrics labels and in module configs.
+type Phase string
+
+const (
+	PhaseConnect   Phase = "connect"   // name resolution and TCP connect
+	PhaseNegotiate Phase = "negotiate" // X.224 Connection Request/Confirm (MS-RDPBCGR 2.2.1.1-2)
+	PhaseTLS       Phase = "tls"       // TLS handshake (MS-RDPBCGR 5.4.5.1)
+	PhaseNTLMInfo  Phase = "ntlm_info" // CredSSP up to the NTLM CHALLENGE (MS-CSSP 3.1.5 steps 1-2)
+	PhaseLogon     Phase = "logon"     // NTLM AUTHENTICATE, pubKeyAuth, TSCredentials, Early User Authorization
+)
+
+// Phases lists every phase in wire order.
+var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon}
+
+// Result is what one probe saw: facts and timings, never prose (words for
+// humans live in package classify).
+type Result struct {
+	Target string // as the user gave it
+	Host   string // host part, without brackets
+	Port   int    // port dialled
+	Addr   string // resolved address actually connected to (ip:port)
+	User   string // account as given to -u; never the password
+	Start  time.Time
+
+	// Offered is what the client put in RDP_NEG_REQ.requestedProtocols.
+	Offered negotiate.Protocol
+	// LogonAttempted is true once an NTLM AUTHENTICATE carrying the
+	// user's credentials has been sent: the one attempt of this run.
+	LogonAttempted bool
+
+	// Timings holds one entry per phase that started, in order.
+	Timings []PhaseTiming
+	// Reached is the deepest phase that completed; empty if none did.
+	Reached Phase
+	// Failed is the phase that ended the run with an error; empty on success.
+	Failed Phase
+	// Err is the raw error of the failed phase. Typed causes stay reachable
+	// with errors.As (*net.DNSError, *negotiate.NegotiationFailure,
+	// *negotiate.NotTPKTError, *ProtocolMismatchError, ...).
+	Err error
+
+	Negotiation *Negotiation
+	TLS         *TLSInfo
+	NTLM        *NTLMInfo
+	CredSSP     *CredSSPInfo
+}
+
+// PhaseTiming is the duration of one phase.
+type PhaseTiming struct {
+	Phase    Phase
+	Duration time.Duration
+}
+
+// Negotiation is what the X.224 exchange established.
+type Negotiation struct {
+	Offered negotiate.Protocol
+	// Exactly one of Response and Failure is set when the server sent
+	// negotiation data; both are nil when its Connection Confirm had none
+	// (a pre-RDP 5.2 server: standard RDP security only).
+	Response *negotiate.NegotiationResponse
+	Failure  *negotiate.NegotiationFailure
+}
+
+// Selected is the protocol the server chose (PROTOCOL_RDP when it sent no
+// negotiation response).
+func (n *Negotiation) Selected() negotiate.Protocol {
+	if n == nil || n.Response == nil {
+		return negotiate.ProtocolRDP
+	}
+	return n.Response.SelectedProtocol
+}
+
+// TLSInfo describes the TLS session and the server's certificate.
+type TLSInfo struct {
+	Version     uint16 // tls.VersionTLS12 ...
+	CipherSuite uint16
+	Certificate *CertInfo // nil if the server sent none
+}
+
+// CertInfo holds the facts of the server's leaf certificate.
+type CertInfo struct {
+	Subject      string
+	Issuer       string
+	DNSNames     []string
+	IPAddresses  []string
+	NotBefore    time.Time
+	NotAfter     time.Time
+	SelfSigned   bool
+	KeyType      string // "RSA", "ECDSA", "Ed25519"
+	KeyBits      int
+	SHA256       string // hex fingerprint of the DER certificate
+	SignatureAlg string
+}
+
+// NTLMInfo is what the server said about itself in its NTLM CHALLENGE
+// (MS-NLMP 2.2.1.2, 2.2.2.1). Empty strings mean the AV pair was absent.
+type NTLMInfo struct {
+	TargetName      string
+	NetBIOSDomain   string
+	NetBIOSComputer string
+	DNSDomain       string
+	DNSComputer     string
+	DNSTree         string
+	OSVersion       string        // "major.minor.build", empty if no VERSION field
+	ServerTime      time.Time     // MsvAvTimestamp; zero if absent
+	ClockSkew       time.Duration // server time minus our time when the CHALLENGE arrived
+	NegotiateFlags  uint32
+}
+
+// CredSSPInfo records the CredSSP exchange (MS-CSSP 2.2.1).
+type CredSSPInfo struct {
+	ClientVersion int // version we sent
+	ServerVersion int // version in the server's first TSRequest; 0 if none arrived
+	// ErrorCode is the NTSTATUS the server put in TSRequest.errorCode (v3+),
+	// nil when it sent none.
+	ErrorCode *negotiate.NTStatus
+	// ClosedAfterAuthenticate: the server ended the connection right after our
+	// AUTHENTICATE without saying why (FreeRDP's server, old Windows).
+	ClosedAfterAuthenticate bool
+	// PubKeyAuthVerified: the server proved it holds the session key and the
+	// TLS key we saw, so the password was right and no one sits in between.
+	PubKeyAuthVerified bool
+	// CredentialsSent: TSCredentials went out (only after PubKeyAuthVerified).
+	CredentialsSent bool
+	// EarlyUserAuth is the Early User Authorization Result (MS-RDPBCGR
+	// 2.2.10.2) when HYBRID_EX was selected; nil otherwise.
+	EarlyUserAuth *negotiate.EarlyUserAuthResult
+}
