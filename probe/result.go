@@ -33,6 +33,9 @@ type Result struct {
 
 	// Offered is what the client put in RDP_NEG_REQ.requestedProtocols.
 	Offered negotiate.Protocol
+	// Credentials: the user supplied an account and password, so a logon
+	// was wanted (whether or not the server let us try one).
+	Credentials bool
 	// LogonAttempted is true once an NTLM AUTHENTICATE carrying the
 	// user's credentials has been sent: the one attempt of this run.
 	LogonAttempted bool
