@@ -1,0 +1,66 @@
+package negotiate
+
+import "testing"
+
+func TestNTStatus(t *testing.T) {
+	// Values from MS-ERREF 2.1.1 / 2.3.1 (cross-checked with the Windows SDK headers).
+	tests := []struct {
+		s    NTStatus
+		name string
+	}{
+		{0x00000000, "STATUS_SUCCESS"},
+		{0xC000006D, "STATUS_LOGON_FAILURE"},
+		{0xC000006E, "STATUS_ACCOUNT_RESTRICTION"},
+		{0xC000006F, "STATUS_INVALID_LOGON_HOURS"},
+		{0xC0000070, "STATUS_INVALID_WORKSTATION"},
+		{0xC0000071, "STATUS_PASSWORD_EXPIRED"},
+		{0xC0000072, "STATUS_ACCOUNT_DISABLED"},
+		{0xC0000193, "STATUS_ACCOUNT_EXPIRED"},
+		{0xC0000234, "STATUS_ACCOUNT_LOCKED_OUT"},
+		{0xC0000224, "STATUS_PASSWORD_MUST_CHANGE"},
+		{0xC000005E, "STATUS_NO_LOGON_SERVERS"},
+		{0xC0000064, "STATUS_NO_SUCH_USER"},
+		{0xC000006A, "STATUS_WRONG_PASSWORD"},
+		{0xC000006C, "STATUS_PASSWORD_RESTRICTION"},
+		{0xC000015B, "STATUS_LOGON_TYPE_NOT_GRANTED"},
+		{0xC000018B, "STATUS_NO_TRUST_SAM_ACCOUNT"},
+		{0xC000018C, "STATUS_TRUSTED_DOMAIN_FAILURE"},
+		{0xC000018D, "STATUS_TRUSTED_RELATIONSHIP_FAILURE"},
+		{0xC00000DF, "STATUS_NO_SUCH_DOMAIN"},
+		{0xC0000233, "STATUS_DOMAIN_CONTROLLER_NOT_FOUND"},
+		{0xC0000133, "STATUS_TIME_DIFFERENCE_AT_DC"},
+		{0xC0000022, "STATUS_ACCESS_DENIED"},
+		{0xC00000BB, "STATUS_NOT_SUPPORTED"},
+		{0xC000000D, "STATUS_INVALID_PARAMETER"},
+		{0xC0000413, "STATUS_AUTHENTICATION_FIREWALL_FAILED"},
+		{0xC0000388, "STATUS_DOWNGRADE_DETECTED"},
+		{0xC0000203, "STATUS_USER_SESSION_DELETED"},
+		{0x8009030C, "SEC_E_LOGON_DENIED"},
+		{0x80090308, "SEC_E_INVALID_TOKEN"},
+		{0x80090302, "SEC_E_UNSUPPORTED_FUNCTION"},
+		{0x8009030E, "SEC_E_NO_CREDENTIALS"},
+		{0x80090324, "SEC_E_TIME_SKEW"},
+		{0x80090322, "SEC_E_WRONG_PRINCIPAL"},
+		{0x80090311, "SEC_E_NO_AUTHENTICATING_AUTHORITY"},
+		{0x8009030F, "SEC_E_MESSAGE_ALTERED"},
+		{0x8009030D, "SEC_E_UNKNOWN_CREDENTIALS"},
+	}
+	for _, tt := range tests {
+		if got := tt.s.Name(); got != tt.name {
+			t.Errorf("NTStatus(%#08x).Name() = %q, want %q", uint32(tt.s), got, tt.name)
+		}
+	}
+	if got, want := StatusLogonFailure.String(), "STATUS_LOGON_FAILURE (0xC000006D)"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if got := NTStatus(0xC0001234); got.String() != "0xC0001234" || got.Name() != "" {
+		t.Errorf("unknown: %q %q", got.String(), got.Name())
+	}
+	seen := map[string]bool{}
+	for _, n := range ntStatusNames {
+		if seen[n] {
+			t.Errorf("name %s used twice", n)
+		}
+		seen[n] = true
+	}
+}
