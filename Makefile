@@ -1,0 +1,69 @@
+# rdpprobe — build, test and the lab of real RDP servers the integration tests run against.
+#
+#   make build      bin/rdpprobe
+#   make test       start the lab (lab/lab.sh up; installs Debian packages as root) and run every test;
+#                   the lab is left running (make lab-down stops it)
+#   make vet        go vet and a gofmt check
+#   make fuzz       every Fuzz* target of every package, FUZZTIME each (default 10s)
+#   make bench      the benchmarks
+#   make lab-up | lab-down | lab-env | lab-status
+#   make clean
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO ?= go
+# Go's own install directory, for shells whose PATH lacks it.
+ifeq ($(shell command -v $(GO) 2>/dev/null),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+
+FUZZTIME ?= 10s
+LAB := ./lab/lab.sh
+BIN := bin/rdpprobe
+
+.PHONY: build test vet fuzz bench lab-up lab-down lab-env lab-status clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/rdpprobe
+
+# The lab's own description of itself (its ports, account) is exported to the tests, so a lab
+# started with RDPLAB_BASE_PORT or RDPLAB_PASSWORD set is the one they use.
+test: lab-up
+	eval "$$($(LAB) env)"; $(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+
+# `go test -fuzz` takes one target in one package at a time: list them all first. In the output of
+# `go test -list`, a package's names come before its "ok <package>" line.
+fuzz:
+	@targets=$$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { names = names " " $$1; next } \
+		/^ok[ \t]/ { n = split(names, a, " "); for (i = 1; i <= n; i++) print $$2, a[i]; names = "" }'); \
+	if [ -z "$$targets" ]; then echo "fuzz: no Fuzz targets"; exit 0; fi; \
+	while read -r pkg name; do \
+		echo "fuzz: $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
+	done <<<"$$targets"
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+lab-up:
+	$(LAB) up
+
+lab-down:
+	$(LAB) down
+
+lab-env:
+	@$(LAB) env
+
+lab-status:
+	@$(LAB) status
+
+clean:
+	rm -rf bin
+	$(GO) clean -testcache
