@@ -64,6 +64,6 @@ lab-env:
 lab-status:
 	@$(LAB) status
 
+# Leaves the lab alone (make lab-down) and Go's caches, which other checkouts share.
 clean:
 	rm -rf bin
-	$(GO) clean -testcache
