@@ -59,3 +59,16 @@ type EarlyUserAuthError struct{ Result negotiate.EarlyUserAuthResult }
 func (e *EarlyUserAuthError) Error() string {
 	return fmt.Sprintf("early user authorization: %v", e.Result)
 }
+
+// PhaseTimeoutError: the phase's deadline (or the probe's) passed before the
+// server finished its part.
+type PhaseTimeoutError struct {
+	Phase Phase
+	Err   error
+}
+
+func (e *PhaseTimeoutError) Error() string {
+	return fmt.Sprintf("%s: no answer before the deadline: %v", e.Phase, e.Err)
+}
+func (e *PhaseTimeoutError) Unwrap() error { return e.Err }
+func (e *PhaseTimeoutError) Timeout() bool { return true }

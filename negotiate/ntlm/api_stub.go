@@ -43,6 +43,7 @@ func (m *ChallengeMessage) Marshal() []byte          { return nil }
 // Client is the NTLMv2 client side.
 type Client struct {
 	User, Domain, Password, Workstation string
+	SPN                                 string
 	Rand                                io.Reader        // nil: crypto/rand
 	Now                                 func() time.Time // nil: time.Now
 }

@@ -1,0 +1,34 @@
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
+)
+
+// ParseOffer turns the user's names ("tls,nla") into RDP_NEG_REQ
+// requestedProtocols. "rdp" is not a bit (PROTOCOL_RDP is 0): it means
+// standard RDP security is an acceptable answer (Options.AllowStandardRDP).
+func ParseOffer(s string) (p negotiate.Protocol, rdp bool, err error) {
+	for _, name := range strings.Split(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "rdp":
+			rdp = true
+		case "tls", "ssl":
+			p |= negotiate.ProtocolSSL
+		case "nla", "hybrid", "credssp":
+			p |= negotiate.ProtocolHybrid
+		case "nla-ext", "hybrid-ex", "hybrid_ex":
+			p |= negotiate.ProtocolHybridEx
+		case "":
+		default:
+			return 0, false, fmt.Errorf("--protocols: unknown protocol %q (use rdp, tls, nla, nla-ext)", name)
+		}
+	}
+	if p == 0 && !rdp {
+		return 0, false, errors.New("--protocols: offer at least one of rdp, tls, nla, nla-ext")
+	}
+	return p, rdp, nil
+}
