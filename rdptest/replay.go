@@ -1,0 +1,129 @@
+// Package rdptest runs RDP servers on loopback for tests, as
+// net/http/httptest does for HTTP: a replay of a recorded fixture, or a
+// scenario server that behaves like Windows.
+package rdptest
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/fixture"
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+)
+
+// Replay serves one recorded conversation to each client that connects: it
+// reads the client's messages (one framed unit each: a TPKT packet, a DER
+// TSRequest) and writes the server's, does a TLS handshake where the fixture
+// has one, and closes where the server closed.
+type Replay struct {
+	Addr string
+	ln   net.Listener
+	f    *fixture.Fixture
+	cert tls.Certificate
+	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	errs []error // what went differently from the fixture, per connection
+}
+
+// NewReplay starts a replay server of f on 127.0.0.1.
+func NewReplay(f *fixture.Fixture) (*Replay, error) {
+	cert, err := DefaultCertificate()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &Replay{Addr: ln.Addr().String(), ln: ln, f: f, cert: cert}
+	r.wg.Add(1)
+	go r.serve()
+	return r, nil
+}
+
+// Close stops the server and waits for its connections to end.
+func (r *Replay) Close() error {
+	err := r.ln.Close()
+	r.wg.Wait()
+	return err
+}
+
+// Errors returns what the clients did that the fixture did not expect.
+func (r *Replay) Errors() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]error(nil), r.errs...)
+}
+
+func (r *Replay) serve() {
+	defer r.wg.Done()
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer c.Close()
+			if err := r.play(c); err != nil {
+				r.mu.Lock()
+				r.errs = append(r.errs, err)
+				r.mu.Unlock()
+			}
+		}()
+	}
+}
+
+// play walks the steps. A replay never waits long: a client that stops
+// talking ends the replay after a few seconds.
+func (r *Replay) play(c net.Conn) error {
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var conn net.Conn = c
+	for i, st := range r.f.Steps {
+		switch st.Kind {
+		case fixture.KindClose:
+			return nil
+		case fixture.KindTLS:
+			tc := tls.Server(conn, &tls.Config{Certificates: []tls.Certificate{r.cert}, MinVersion: tls.VersionTLS10})
+			if err := tc.Handshake(); err != nil {
+				return fmt.Errorf("step %d: tls: %w", i+1, err)
+			}
+			conn = tc
+		case fixture.KindMessage:
+			if st.From == probe.Server {
+				if _, err := conn.Write(st.Data); err != nil {
+					return fmt.Errorf("step %d: write: %w", i+1, err)
+				}
+				continue
+			}
+			if err := readUnit(conn, st); err != nil {
+				return fmt.Errorf("step %d: read client %s: %w", i+1, st.Layer, err)
+			}
+		}
+	}
+	// Past the last step the server would go on; the replay just waits for
+	// the client to hang up, so the client sees no false "close".
+	io.Copy(io.Discard, conn)
+	return nil
+}
+
+func readUnit(conn net.Conn, st fixture.Step) error {
+	switch st.Layer {
+	case probe.LayerX224:
+		_, err := negotiate.ReadTPKT(conn, 64<<10)
+		return err
+	case probe.LayerCredSSP:
+		_, err := negotiate.ReadTSRequest(conn, 64<<10)
+		return err
+	default:
+		_, err := io.ReadFull(conn, make([]byte, len(st.Data)))
+		return err
+	}
+}
