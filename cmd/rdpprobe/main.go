@@ -1,0 +1,223 @@
+// Command rdpprobe speaks RDP to a server and says which step of a Remote
+// Desktop connection fails, and why.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	flag "github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/report"
+)
+
+// Exit codes outside the classifier's: usage errors. Nagios' UNKNOWN is 3.
+const (
+	exitUsage       = 2
+	exitNagiosUnkwn = 3
+)
+
+var version = "dev"
+
+const usageHead = `rdpprobe — say exactly which step of a Remote Desktop connection fails, and why.
+
+Usage:
+  rdpprobe [flags] HOST[:PORT]
+
+It connects once, offers what mstsc offers (TLS and NLA), and goes as deep as
+the server and the flags allow: TCP → X.224 negotiation → TLS → CredSSP/NTLM
+CHALLENGE (server names, OS build, clock) → with -u, one logon attempt. The
+verdict is one stable class (see README), the message Windows shows, and the fix.
+
+Examples:
+  rdpprobe 10.0.0.5                          what does the server speak and say about itself?
+  rdpprobe host:3389 -u 'CORP\alice'         prompts for the password (no echo), checks the logon
+  RDPPROBE_PASSWORD=... rdpprobe host -u alice@corp.example.com --output json
+  rdpprobe host --password-file ./pw -u '.\Administrator' --timeout 10s
+  rdpprobe [::1]:33891 --protocols tls       would a client that offers only TLS get in?
+
+The password comes from --password-file, the RDPPROBE_PASSWORD environment
+variable, or a no-echo prompt, never from a flag. Exactly one logon attempt is
+made per run and none is retried: account lockout is a real harm.
+
+Flags:
+`
+
+const usageTail = `
+Exit codes:
+  0 ok   1 credentials not verified (no NLA)   2 usage error   3 unreachable
+  4 negotiation / security policy   5 authentication   6 server-side   7 protocol error
+  With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line.
+`
+
+type config struct {
+	user         string
+	passwordFile string
+	protocols    string
+	output       string
+	timeout      time.Duration
+	phaseTimeout time.Duration
+	depth        string
+	record       string
+	nagios       bool
+	noColor      bool
+	version      bool
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// subcommands are the other ways in ("serve", "sweep"); each file that
+// defines one registers it in an init function.
+var subcommands = map[string]func(args []string, stdin *os.File, stdout, stderr io.Writer) int{}
+
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if sub, ok := subcommands[args[0]]; ok {
+			return sub(args[1:], stdin, stdout, stderr)
+		}
+	}
+	var c config
+	fs := flag.NewFlagSet("rdpprobe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.StringVarP(&c.user, "user", "u", "", "account for one logon attempt: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
+	fs.StringVar(&c.protocols, "protocols", "tls,nla", "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (e.g. 'tls' to see what a TLS-only client meets)")
+	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
+	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
+	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon) within --timeout")
+	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
+	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
+	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fmt.Fprint(stderr, fs.FlagUsages())
+		fmt.Fprint(stderr, usageTail)
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "rdpprobe: "+format+"\n", a...)
+		fmt.Fprintln(stderr, "Run 'rdpprobe --help' for usage.")
+		if c.nagios {
+			return exitNagiosUnkwn
+		}
+		return exitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return usageErr("%v", err)
+	}
+	if c.version {
+		fmt.Fprintln(stdout, "rdpprobe", version)
+		return 0
+	}
+	if fs.NArg() != 1 {
+		return usageErr("need exactly one target (HOST[:PORT]), got %d", fs.NArg())
+	}
+	target := fs.Arg(0)
+	if _, _, err := probe.SplitTarget(target, probe.DefaultPort); err != nil {
+		return usageErr("%v", err)
+	}
+	if c.output != "text" && c.output != "json" {
+		return usageErr("--output must be text or json, not %q", c.output)
+	}
+	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
+	var err error
+	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
+		return usageErr("%v", err)
+	}
+	if c.depth != "" {
+		if opt.Depth, err = parsePhase(c.depth); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	if c.user != "" {
+		if opt.Credentials, err = credentials(c.user, c.passwordFile, stdin, stderr); err != nil {
+			return usageErr("%v", err)
+		}
+	} else if c.passwordFile != "" {
+		return usageErr("--password-file needs -u")
+	}
+
+	var rec *recording
+	if c.record != "" {
+		if rec, err = startRecording(c.record, target); err != nil {
+			return usageErr("--record: %v", err)
+		}
+		opt.Recorder, opt.KeyLogWriter = rec.recorder, rec.keylog
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res := probe.Run(ctx, target, opt)
+	if opt.Credentials != nil {
+		opt.Credentials.Password = ""
+	}
+	v := classify.Classify(res)
+	rep := report.New(res, v, opt.AllowStandardRDP)
+	if rec != nil {
+		if err := rec.finish(res, v, c.protocols); err != nil {
+			fmt.Fprintf(stderr, "rdpprobe: --record: %v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "rdpprobe: recorded %s and %s\n", rec.fixturePath, rec.keylogPath)
+		}
+	}
+
+	switch {
+	case c.nagios:
+		fmt.Fprintln(stdout, nagiosLine(rep, v.NagiosCode()))
+		return v.NagiosCode()
+	case c.output == "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "rdpprobe: %v\n", err)
+		}
+	default:
+		color := !c.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
+		report.WriteText(stdout, rep, color)
+	}
+	return v.ExitCode()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func parsePhase(s string) (probe.Phase, error) {
+	for _, p := range probe.Phases {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	names := make([]string, len(probe.Phases))
+	for i, p := range probe.Phases {
+		names[i] = string(p)
+	}
+	return "", fmt.Errorf("--depth: unknown phase %q (use %s)", s, strings.Join(names, ", "))
+}
+
+// nagiosLine is "RDP OK - class: detail | time=0.023s".
+func nagiosLine(rep *report.Report, code int) string {
+	state := [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
+	if code < 0 || code > 3 {
+		code = 3
+	}
+	return fmt.Sprintf("RDP %s - %s: %s | time=%.3fs", state[code], rep.Class, rep.Detail, rep.DurationMS/1000)
+}

@@ -1,0 +1,215 @@
+// Package report turns a probe's Result and its Verdict into what people and
+// programs read: the JSON document (docs/result.schema.json) and the text
+// form. One schema serves the command line, sweeps and the exporter's log.
+package report
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+)
+
+// SchemaVersion changes only when a field changes meaning or goes away;
+// adding fields does not bump it. See docs/result.schema.json.
+const SchemaVersion = 1
+
+// Report is the JSON form of one probe (--output json, and one line of a
+// sweep's JSONL). Field names are stable API.
+type Report struct {
+	SchemaVersion  int              `json:"schema_version"`
+	Class          string           `json:"class"`
+	OK             bool             `json:"ok"`
+	Group          string           `json:"group"`
+	ExitCode       int              `json:"exit_code"`
+	Title          string           `json:"title"`
+	Detail         string           `json:"detail"`
+	Phase          string           `json:"phase"`
+	Target         string           `json:"target"`
+	Host           string           `json:"host,omitempty"`
+	Port           int              `json:"port,omitempty"`
+	Addr           string           `json:"addr,omitempty"`
+	User           string           `json:"user,omitempty"`
+	LogonAttempted bool             `json:"logon_attempted"`
+	Start          time.Time        `json:"start"`
+	DurationMS     float64          `json:"duration_ms"`
+	Phases         []PhaseReport    `json:"phases"`
+	Error          string           `json:"error,omitempty"`
+	Negotiation    *NegotiationJSON `json:"negotiation,omitempty"`
+	TLS            *TLSJSON         `json:"tls,omitempty"`
+	NTLMJSON       *NTLMJSON        `json:"ntlm,omitempty"`
+	CredSSP        *CredSSPJSON     `json:"credssp,omitempty"`
+	WindowsSays    string           `json:"windows_says,omitempty"`
+	Cause          string           `json:"cause,omitempty"`
+	Fix            string           `json:"fix,omitempty"`
+	Findings       []FindingJSON    `json:"findings"`
+}
+
+type PhaseReport struct {
+	Phase      string  `json:"phase"`
+	DurationMS float64 `json:"duration_ms"`
+	OK         bool    `json:"ok"`
+}
+
+type NegotiationJSON struct {
+	Offered       []string `json:"offered"`
+	Selected      string   `json:"selected,omitempty"`
+	ResponseFlags []string `json:"response_flags,omitempty"`
+	FailureCode   string   `json:"failure_code,omitempty"`
+	NoNegotiation bool     `json:"no_negotiation_data,omitempty"`
+}
+
+type TLSJSON struct {
+	Version     string    `json:"version"`
+	CipherSuite string    `json:"cipher_suite"`
+	Certificate *CertJSON `json:"certificate,omitempty"`
+}
+
+type CertJSON struct {
+	Subject      string    `json:"subject"`
+	Issuer       string    `json:"issuer"`
+	DNSNames     []string  `json:"dns_names,omitempty"`
+	IPAddresses  []string  `json:"ip_addresses,omitempty"`
+	NotBefore    time.Time `json:"not_before"`
+	NotAfter     time.Time `json:"not_after"`
+	SelfSigned   bool      `json:"self_signed"`
+	KeyType      string    `json:"key_type"`
+	KeyBits      int       `json:"key_bits"`
+	SHA256       string    `json:"sha256"`
+	SignatureAlg string    `json:"signature_algorithm"`
+}
+
+type NTLMJSON struct {
+	TargetName      string     `json:"target_name,omitempty"`
+	NetBIOSDomain   string     `json:"netbios_domain,omitempty"`
+	NetBIOSComputer string     `json:"netbios_computer,omitempty"`
+	DNSDomain       string     `json:"dns_domain,omitempty"`
+	DNSComputer     string     `json:"dns_computer,omitempty"`
+	DNSTree         string     `json:"dns_tree,omitempty"`
+	OSVersion       string     `json:"os_version,omitempty"`
+	ServerTime      *time.Time `json:"server_time,omitempty"`
+	ClockSkewS      *float64   `json:"clock_skew_seconds,omitempty"`
+}
+
+type CredSSPJSON struct {
+	ClientVersion      int        `json:"client_version"`
+	ServerVersion      int        `json:"server_version"`
+	ErrorCode          *NTStatusJ `json:"error_code,omitempty"`
+	ClosedAfterAuth    bool       `json:"closed_after_authenticate,omitempty"`
+	PubKeyAuthVerified bool       `json:"pubkey_auth_verified"`
+	CredentialsSent    bool       `json:"credentials_sent"`
+	EarlyUserAuth      string     `json:"early_user_authorization,omitempty"`
+}
+
+type NTStatusJ struct {
+	Value string `json:"value"` // "0xC000006D"
+	Name  string `json:"name,omitempty"`
+}
+
+type FindingJSON struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+func protocolNames(p negotiate.Protocol, allowRDP bool) []string {
+	var out []string
+	if allowRDP {
+		out = append(out, negotiate.ProtocolRDP.String())
+	}
+	for bit := negotiate.Protocol(1); bit != 0 && bit <= p; bit <<= 1 {
+		if p&bit != 0 {
+			out = append(out, bit.String())
+		}
+	}
+	return out
+}
+
+// New flattens a Result and its Verdict into the JSON form.
+func New(r *probe.Result, v classify.Verdict, allowRDP bool) *Report {
+	rep := &Report{
+		SchemaVersion:  SchemaVersion,
+		Class:          v.Class.ID,
+		OK:             v.OK,
+		Group:          string(v.Class.Group),
+		ExitCode:       v.ExitCode(),
+		Title:          v.Class.Title,
+		Detail:         v.Detail,
+		Phase:          string(v.Phase),
+		Target:         r.Target,
+		Host:           r.Host,
+		Port:           r.Port,
+		Addr:           r.Addr,
+		User:           r.User,
+		LogonAttempted: r.LogonAttempted,
+		Start:          r.Start,
+		Phases:         []PhaseReport{},
+		Findings:       []FindingJSON{},
+	}
+	if !v.OK {
+		rep.WindowsSays, rep.Cause, rep.Fix = v.Class.WindowsSays, v.Class.Cause, v.Class.Fix
+	}
+	var total time.Duration
+	for _, t := range r.Timings {
+		total += t.Duration
+		rep.Phases = append(rep.Phases, PhaseReport{Phase: string(t.Phase), DurationMS: ms(t.Duration), OK: t.Phase != r.Failed})
+	}
+	rep.DurationMS = ms(total)
+	if r.Err != nil {
+		rep.Error = r.Err.Error()
+	}
+	if n := r.Negotiation; n != nil {
+		nj := &NegotiationJSON{Offered: protocolNames(n.Offered, allowRDP)}
+		switch {
+		case n.Failure != nil:
+			nj.FailureCode = n.Failure.Code.String()
+		case n.Response != nil:
+			nj.Selected = n.Response.SelectedProtocol.String()
+			if f := n.Response.Flags; f != 0 {
+				nj.ResponseFlags = strings.Split(f.String(), "|")
+			}
+		default:
+			nj.Selected, nj.NoNegotiation = negotiate.ProtocolRDP.String(), true
+		}
+		rep.Negotiation = nj
+	}
+	if t := r.TLS; t != nil {
+		tj := &TLSJSON{Version: tls.VersionName(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite)}
+		if c := t.Certificate; c != nil {
+			tj.Certificate = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses,
+				NotBefore: c.NotBefore, NotAfter: c.NotAfter, SelfSigned: c.SelfSigned, KeyType: c.KeyType, KeyBits: c.KeyBits,
+				SHA256: c.SHA256, SignatureAlg: c.SignatureAlg}
+		}
+		rep.TLS = tj
+	}
+	if n := r.NTLM; n != nil {
+		nj := &NTLMJSON{TargetName: n.TargetName, NetBIOSDomain: n.NetBIOSDomain, NetBIOSComputer: n.NetBIOSComputer,
+			DNSDomain: n.DNSDomain, DNSComputer: n.DNSComputer, DNSTree: n.DNSTree, OSVersion: n.OSVersion}
+		if !n.ServerTime.IsZero() {
+			st := n.ServerTime
+			skew := n.ClockSkew.Seconds()
+			nj.ServerTime, nj.ClockSkewS = &st, &skew
+		}
+		rep.NTLMJSON = nj
+	}
+	if c := r.CredSSP; c != nil {
+		cj := &CredSSPJSON{ClientVersion: c.ClientVersion, ServerVersion: c.ServerVersion, ClosedAfterAuth: c.ClosedAfterAuthenticate,
+			PubKeyAuthVerified: c.PubKeyAuthVerified, CredentialsSent: c.CredentialsSent}
+		if c.ErrorCode != nil {
+			cj.ErrorCode = &NTStatusJ{Value: fmt.Sprintf("0x%08X", uint32(*c.ErrorCode)), Name: c.ErrorCode.Name()}
+		}
+		if c.EarlyUserAuth != nil {
+			cj.EarlyUserAuth = c.EarlyUserAuth.String()
+		}
+		rep.CredSSP = cj
+	}
+	for _, f := range v.Findings {
+		rep.Findings = append(rep.Findings, FindingJSON{ID: f.ID, Text: f.Text})
+	}
+	return rep
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

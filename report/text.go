@@ -1,0 +1,153 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+const (
+	colGreen  = "\x1b[32m"
+	colYellow = "\x1b[33m"
+	colRed    = "\x1b[31m"
+	colBold   = "\x1b[1m"
+	colReset  = "\x1b[0m"
+)
+
+// WriteText prints the human form: the verdict line first, then the facts,
+// then what Windows says and the fix.
+func WriteText(w io.Writer, rep *Report, color bool) {
+	paint := func(c, s string) string {
+		if !color {
+			return s
+		}
+		return c + s + colReset
+	}
+	status, c := "FAIL", colRed
+	switch {
+	case rep.OK:
+		status, c = "OK", colGreen
+	case rep.ExitCode == 1:
+		status, c = "WARN", colYellow
+	}
+	fmt.Fprintf(w, "%s %s  %s  phase %s  %s\n", paint(colBold+c, status), paint(colBold, rep.Class), rep.Target, rep.Phase, fmtMS(rep.DurationMS))
+	fmt.Fprintf(w, "  %s\n", rep.Title)
+	if rep.Detail != "" {
+		fmt.Fprintf(w, "  %s\n", rep.Detail)
+	}
+	fmt.Fprintln(w)
+
+	kv := func(k, format string, a ...any) { fmt.Fprintf(w, "  %-12s %s\n", k, fmt.Sprintf(format, a...)) }
+	if rep.Addr != "" {
+		kv("Address", "%s", rep.Addr)
+	}
+	if rep.User != "" {
+		tried := "no logon attempted"
+		if rep.LogonAttempted {
+			tried = "one logon attempted"
+		}
+		kv("Account", "%s (%s)", rep.User, tried)
+	}
+	if n := rep.Negotiation; n != nil {
+		switch {
+		case n.FailureCode != "":
+			kv("Negotiation", "offered %s; server refused: %s", strings.Join(n.Offered, "|"), n.FailureCode)
+		case n.NoNegotiation:
+			kv("Negotiation", "offered %s; server sent no negotiation response (standard RDP security only)", strings.Join(n.Offered, "|"))
+		default:
+			s := fmt.Sprintf("offered %s; server selected %s", strings.Join(n.Offered, "|"), n.Selected)
+			if len(n.ResponseFlags) > 0 {
+				s += " (" + strings.Join(n.ResponseFlags, ", ") + ")"
+			}
+			kv("Negotiation", "%s", s)
+		}
+	}
+	if t := rep.TLS; t != nil {
+		kv("TLS", "%s, %s", t.Version, t.CipherSuite)
+		if c := t.Certificate; c != nil {
+			self := ""
+			if c.SelfSigned {
+				self = ", self-signed"
+			}
+			kv("Certificate", "%s%s, %s %d bits", c.Subject, self, c.KeyType, c.KeyBits)
+			days := int(time.Until(c.NotAfter).Hours() / 24)
+			kv("", "valid %s to %s (%d days left); issuer %s", c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"), days, c.Issuer)
+			if len(c.DNSNames) > 0 {
+				kv("", "names %s", strings.Join(c.DNSNames, ", "))
+			}
+		}
+	}
+	if n := rep.NTLMJSON; n != nil {
+		kv("NTLM", "computer %s, domain %s", orDash(n.NetBIOSComputer), orDash(n.NetBIOSDomain))
+		if n.DNSComputer != "" || n.DNSDomain != "" {
+			kv("", "DNS computer %s, DNS domain %s, forest %s", orDash(n.DNSComputer), orDash(n.DNSDomain), orDash(n.DNSTree))
+		}
+		if n.OSVersion != "" {
+			kv("", "OS version %s", n.OSVersion)
+		}
+		if n.ServerTime != nil {
+			kv("", "server clock %s (skew %+.1fs)", n.ServerTime.UTC().Format(time.RFC3339), *n.ClockSkewS)
+		}
+	}
+	if c := rep.CredSSP; c != nil {
+		s := fmt.Sprintf("server version %d (we speak %d)", c.ServerVersion, c.ClientVersion)
+		if c.ErrorCode != nil {
+			s += fmt.Sprintf("; errorCode %s %s", c.ErrorCode.Value, c.ErrorCode.Name)
+		}
+		if c.PubKeyAuthVerified {
+			s += "; server proved its key"
+		}
+		if c.EarlyUserAuth != "" {
+			s += "; early user authorization " + c.EarlyUserAuth
+		}
+		kv("CredSSP", "%s", s)
+	}
+	var ph []string
+	for _, p := range rep.Phases {
+		mark := ""
+		if !p.OK {
+			mark = " ✗"
+		}
+		ph = append(ph, fmt.Sprintf("%s %s%s", p.Phase, fmtMS(p.DurationMS), mark))
+	}
+	if len(ph) > 0 {
+		kv("Timings", "%s", strings.Join(ph, " · "))
+	}
+	if rep.Error != "" {
+		kv("Error", "%s", rep.Error)
+	}
+	if len(rep.Findings) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "  Findings:")
+		for _, f := range rep.Findings {
+			fmt.Fprintf(w, "  - %s: %s\n", f.ID, f.Text)
+		}
+	}
+	if !rep.OK {
+		fmt.Fprintln(w)
+		if rep.WindowsSays != "" {
+			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Windows says:"), rep.WindowsSays)
+		}
+		if rep.Cause != "" {
+			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Cause:"), rep.Cause)
+		}
+		if rep.Fix != "" {
+			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Fix:"), rep.Fix)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func fmtMS(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.1fms", v)
+	}
+	return fmt.Sprintf("%.0fms", v)
+}
