@@ -1,0 +1,295 @@
+package exporter
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v2"
+
+	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+)
+
+// Defaults of a module's optional settings.
+const (
+	DefaultTimeout       = 15 * time.Second
+	DefaultLogonCacheTTL = 5 * time.Minute
+)
+
+// PhaseSession names the phase after logon (the RDP session itself). Module
+// files may not use it yet; it is reserved so that adding it later changes
+// no one's config.
+const PhaseSession = "session"
+
+// Config is the exporter's configuration file (rdpprobe.yml): a set of named
+// modules, as in blackbox_exporter.
+type Config struct {
+	Modules map[string]*Module `yaml:"modules"`
+}
+
+// Module says how to probe a target: how deep, offering what, within which
+// deadline, with which account, and which classes count as success.
+type Module struct {
+	// Phases to run; the deepest one listed is where the probe stops
+	// (probe.Options.Depth). Empty: as deep as the server and the
+	// credentials allow.
+	Phases []string `yaml:"phases,omitempty"`
+	// Protocols offered in RDP_NEG_REQ: rdp, tls, nla, nla-ext (default tls, nla).
+	Protocols []string `yaml:"protocols,omitempty"`
+	// Timeout bounds the probe (default 15s); a shorter scrape timeout
+	// (minus the exporter's offset) wins.
+	Timeout time.Duration `yaml:"timeout,omitempty"`
+	// PhaseTimeout bounds each phase within Timeout (default: the probe's, 5s).
+	PhaseTimeout time.Duration `yaml:"phase_timeout,omitempty"`
+	// ExpectClass lists the classes that make probe_success 1 (default ["ok"]).
+	ExpectClass []string `yaml:"expect_class,omitempty"`
+	// Credentials for the logon phase.
+	Credentials *Credentials `yaml:"credentials,omitempty"`
+	// LogonCacheTTL is how long a logon's result answers scrapes before the
+	// next logon attempt (default 5m). Only modules that log on use it.
+	LogonCacheTTL time.Duration `yaml:"logon_cache_ttl,omitempty"`
+
+	// Resolved at load time.
+	name        string
+	depth       probe.Phase
+	offer       negotiate.Protocol
+	allowRDP    bool
+	password    string
+	fingerprint string // changes whenever anything about the module does, the password included
+}
+
+// Credentials name an account and where its password comes from. The
+// password itself is never in the file.
+type Credentials struct {
+	// User is DOMAIN\user, COMPUTER\user, .\user or user@upn.
+	User string `yaml:"user"`
+	// PasswordFile: the first line of this file (relative to the config
+	// file). The file must not be readable by group or others.
+	PasswordFile string `yaml:"password_file,omitempty"`
+	// PasswordEnv: the name of an environment variable holding the password.
+	PasswordEnv string `yaml:"password_env,omitempty"`
+}
+
+// Logon reports whether a probe with this module may send credentials: the
+// lockout rules (cache, block after a bad password) apply to it.
+func (m *Module) Logon() bool {
+	return m.Credentials != nil && (m.depth == "" || m.depth == probe.PhaseLogon)
+}
+
+// Name is the module's name in the config file.
+func (m *Module) Name() string { return m.name }
+
+// options are the probe options for this module; the deadline comes from
+// the scrape.
+func (m *Module) options() probe.Options {
+	opt := probe.Options{
+		Protocols:        m.offer,
+		AllowStandardRDP: m.allowRDP,
+		Depth:            m.depth,
+		Timeout:          m.Timeout,
+		PhaseTimeout:     m.PhaseTimeout,
+	}
+	if m.Credentials != nil {
+		user, domain, _ := probe.ParseAccount(m.Credentials.User) // checked at load
+		opt.Credentials = &probe.Credentials{User: user, Domain: domain, Password: m.password}
+	}
+	return opt
+}
+
+// expects reports whether class counts as success for this module.
+func (m *Module) expects(class string) bool { return slices.Contains(m.ExpectClass, class) }
+
+// LoadFile reads, checks and resolves a config file: unknown keys are errors
+// (with their line), password files and variables are read now, so a bad
+// file never replaces a running config.
+func LoadFile(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(b, filepath.Dir(path), os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse checks and resolves a config; relative password files are taken
+// from dir, variables from lookupEnv.
+func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	var c Config
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		return nil, err
+	}
+	if len(c.Modules) == 0 {
+		return nil, errors.New("no modules")
+	}
+	names := make([]string, 0, len(c.Modules))
+	for name := range c.Modules {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m := c.Modules[name]
+		if m == nil {
+			m = &Module{}
+			c.Modules[name] = m
+		}
+		m.name = name
+		if err := m.resolve(dir, lookupEnv); err != nil {
+			return nil, fmt.Errorf("module %q: %w", name, err)
+		}
+	}
+	return &c, nil
+}
+
+func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) error {
+	rank := map[probe.Phase]int{}
+	for i, p := range probe.Phases {
+		rank[p] = i + 1
+	}
+	for _, s := range m.Phases {
+		if s == PhaseSession {
+			return errors.New(`phases: "session" is not supported yet`)
+		}
+		p := probe.Phase(s)
+		if rank[p] == 0 {
+			return fmt.Errorf("phases: unknown phase %q (use %s)", s, phaseNames())
+		}
+		if rank[p] > rank[m.depth] {
+			m.depth = p
+		}
+	}
+	if m.depth == probe.PhaseLogon && m.Credentials == nil {
+		return errors.New("phases: logon needs credentials")
+	}
+	if m.Credentials != nil && m.depth != "" && m.depth != probe.PhaseLogon {
+		return fmt.Errorf("credentials given but phases stop at %s: add logon to phases or remove the credentials", m.depth)
+	}
+
+	protocols := m.Protocols
+	if len(protocols) == 0 {
+		protocols = []string{"tls", "nla"}
+	}
+	var err error
+	if m.offer, m.allowRDP, err = probe.ParseOffer(strings.Join(protocols, ",")); err != nil {
+		return errors.New(strings.Replace(err.Error(), "--protocols", "protocols", 1))
+	}
+
+	if m.Timeout < 0 || m.PhaseTimeout < 0 || m.LogonCacheTTL < 0 {
+		return errors.New("timeout, phase_timeout and logon_cache_ttl must not be negative")
+	}
+	if m.Timeout == 0 {
+		m.Timeout = DefaultTimeout
+	}
+	if m.LogonCacheTTL == 0 {
+		m.LogonCacheTTL = DefaultLogonCacheTTL
+	}
+
+	if len(m.ExpectClass) == 0 {
+		m.ExpectClass = []string{"ok"}
+	}
+	if len(classify.Classes) > 0 {
+		for _, id := range m.ExpectClass {
+			if !knownClass(id) {
+				return fmt.Errorf("expect_class: unknown class %q", id)
+			}
+		}
+	}
+
+	if c := m.Credentials; c != nil {
+		if _, _, err := probe.ParseAccount(c.User); err != nil {
+			return fmt.Errorf("credentials: %w", err)
+		}
+		if (c.PasswordFile == "") == (c.PasswordEnv == "") {
+			return errors.New("credentials: give exactly one of password_file and password_env (a password is never written in the config)")
+		}
+		if c.PasswordFile != "" {
+			path := c.PasswordFile
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			if m.password, err = readPasswordFile(path); err != nil {
+				return fmt.Errorf("credentials: %w", err)
+			}
+		} else {
+			pw, ok := lookupEnv(c.PasswordEnv)
+			if !ok || pw == "" {
+				return fmt.Errorf("credentials: password_env: variable %s is not set or empty", c.PasswordEnv)
+			}
+			m.password = pw
+		}
+	}
+
+	// The fingerprint covers the module as written plus the password, so
+	// that fixing a password file and reloading lifts a logon block.
+	desc, _ := json.Marshal(m)
+	h := sha256.New()
+	h.Write(desc)
+	h.Write([]byte{0})
+	h.Write([]byte(m.password))
+	m.fingerprint = hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// readPasswordFile returns the first line of a password file that only its
+// owner can read.
+func readPasswordFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("password_file: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("password_file: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("password_file %s: not a regular file", path)
+	}
+	if perm := st.Mode().Perm(); perm&0o044 != 0 {
+		return "", fmt.Errorf("password_file %s: mode %04o lets group or others read it; chmod 600 it", path, perm)
+	}
+	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("password_file: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", fmt.Errorf("password_file %s: the first line is empty", path)
+	}
+	return pw, nil
+}
+
+func knownClass(id string) bool {
+	for _, c := range classify.Classes {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func phaseNames() string {
+	var b bytes.Buffer
+	for i, p := range probe.Phases {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(p))
+	}
+	return b.String()
+}

@@ -1,0 +1,151 @@
+package exporter
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+)
+
+func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil { // umask
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestParseConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "good.pw", "s3cret-pw\nsecond line ignored\n", 0o600)
+	writeFile(t, dir, "open.pw", "s3cret-pw\n", 0o644)
+	writeFile(t, dir, "group.pw", "s3cret-pw\n", 0o640)
+	writeFile(t, dir, "empty.pw", "\n", 0o600)
+	env := func(k string) (string, bool) {
+		if k == "RDP_PW" {
+			return "env-pw", true
+		}
+		return "", false
+	}
+	for _, tc := range []struct {
+		name string
+		yaml string
+		err  string // substring of the error; "" for success
+	}{
+		{"minimal", "modules:\n  info: {}\n", ""},
+		{"no modules", "modules: {}\n", "no modules"},
+		{"unknown module key", "modules:\n  info:\n    phases: [connect]\n    timout: 5s\n", "line 4: field timout not found"},
+		{"unknown top key", "modules:\n  info: {}\nmodulez: {}\n", "line 3: field modulez not found"},
+		{"inline password refused", "modules:\n  l:\n    credentials:\n      user: 'LAB\\u'\n      password: x\n", "line 5: field password not found"},
+		{"unknown phase", "modules:\n  x:\n    phases: [connect, tcp]\n", `unknown phase "tcp"`},
+		{"session not yet", "modules:\n  x:\n    phases: [session]\n", `"session" is not supported yet`},
+		{"logon without credentials", "modules:\n  x:\n    phases: [logon]\n", "logon needs credentials"},
+		{"credentials without logon", "modules:\n  x:\n    phases: [tls]\n    credentials: {user: u, password_env: RDP_PW}\n", "add logon to phases"},
+		{"bad protocol", "modules:\n  x:\n    protocols: [tls, kerberos]\n", `protocols: unknown protocol "kerberos"`},
+		{"negative timeout", "modules:\n  x:\n    timeout: -1s\n", "must not be negative"},
+		{"both password sources", "modules:\n  x:\n    credentials: {user: u, password_env: RDP_PW, password_file: good.pw}\n", "exactly one of"},
+		{"no password source", "modules:\n  x:\n    credentials: {user: u}\n", "exactly one of"},
+		{"world-readable password file", "modules:\n  x:\n    credentials: {user: u, password_file: open.pw}\n", "mode 0644"},
+		{"group-readable password file", "modules:\n  x:\n    credentials: {user: u, password_file: group.pw}\n", "mode 0640"},
+		{"empty password file", "modules:\n  x:\n    credentials: {user: u, password_file: empty.pw}\n", "first line is empty"},
+		{"missing password file", "modules:\n  x:\n    credentials: {user: u, password_file: nope.pw}\n", "no such file"},
+		{"unset variable", "modules:\n  x:\n    credentials: {user: u, password_env: NOPE}\n", "NOPE is not set"},
+		{"bad account", "modules:\n  x:\n    credentials: {user: 'LAB\\', password_env: RDP_PW}\n", "expected DOMAIN"},
+		{"password file", "modules:\n  x:\n    phases: [connect, negotiate, tls, ntlm_info, logon]\n    credentials: {user: 'LAB\\u', password_file: good.pw}\n", ""},
+		{"password variable", "modules:\n  x:\n    credentials: {user: u@corp.example, password_env: RDP_PW}\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), dir, env)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.err != "" && err == nil:
+				t.Fatalf("no error, want one containing %q", tc.err)
+			case tc.err != "" && !strings.Contains(err.Error(), tc.err):
+				t.Fatalf("error %q does not contain %q", err, tc.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret-pw") {
+				t.Fatal("the password appears in an error")
+			}
+		})
+	}
+}
+
+func TestModuleOptions(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "pw", "s3cret-pw\n", 0o600)
+	c, err := Parse([]byte(`
+modules:
+  info:
+    phases: [connect, negotiate, tls, ntlm_info]
+  nla_enforced:
+    phases: [connect, negotiate]
+    protocols: [tls]
+    expect_class: [nla_required]
+    timeout: 3s
+  logon:
+    credentials:
+      user: 'LAB\labuser'
+      password_file: pw
+    logon_cache_ttl: 1m
+`), dir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, nla, logon := c.Modules["info"], c.Modules["nla_enforced"], c.Modules["logon"]
+	if o := info.options(); o.Depth != probe.PhaseNTLMInfo || o.Protocols != negotiate.ProtocolSSL|negotiate.ProtocolHybrid || o.Credentials != nil || o.Timeout != DefaultTimeout {
+		t.Errorf("info: %+v", o)
+	}
+	if info.Logon() || !info.expects("ok") || info.expects("nla_required") {
+		t.Errorf("info: logon %v, expects %v", info.Logon(), info.ExpectClass)
+	}
+	if o := nla.options(); o.Depth != probe.PhaseNegotiate || o.Protocols != negotiate.ProtocolSSL || o.Timeout.Seconds() != 3 {
+		t.Errorf("nla_enforced: %+v", o)
+	}
+	if !nla.expects("nla_required") || nla.expects("ok") {
+		t.Errorf("nla_enforced expects %v", nla.ExpectClass)
+	}
+	o := logon.options()
+	if !logon.Logon() || o.Credentials == nil || *o.Credentials != (probe.Credentials{User: "labuser", Domain: "LAB", Password: "s3cret-pw"}) || logon.LogonCacheTTL.Minutes() != 1 {
+		t.Errorf("logon: %+v %+v", o, o.Credentials)
+	}
+
+	// A new password (same file, new content) is a config change: the
+	// fingerprint that keys the logon block moves.
+	writeFile(t, dir, "pw", "other-pw\n", 0o600)
+	c2, err := Parse([]byte("modules:\n  logon:\n    credentials:\n      user: 'LAB\\labuser'\n      password_file: pw\n    logon_cache_ttl: 1m\n"), dir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Modules["logon"].fingerprint == logon.fingerprint {
+		t.Error("changing the password leaves the module's fingerprint alone")
+	}
+	c3, _ := Parse([]byte("modules:\n  logon:\n    credentials:\n      user: 'LAB\\labuser'\n      password_file: pw\n    logon_cache_ttl: 1m\n"), dir, noEnv)
+	if c3.Modules["logon"].fingerprint != c2.Modules["logon"].fingerprint {
+		t.Error("the same config gives two fingerprints")
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	b, err := os.ReadFile("../examples/rdpprobe.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "labuser.password", "pw\n", 0o600)
+	env := func(string) (string, bool) { return "pw", true }
+	// The example names absolute paths under /etc; read them from dir.
+	text := strings.ReplaceAll(string(b), "/etc/rdpprobe/", "")
+	if _, err := Parse([]byte(text), dir, env); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,77 @@
+package exporter
+
+import (
+	"crypto/tls"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// probeRegistry holds the metrics of one scrape: made for the request,
+// dropped after it, as blackbox_exporter does.
+func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, v float64) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		g.Set(v)
+		reg.MustRegister(g)
+	}
+	info := func(name, help string, labels prometheus.Labels) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels})
+		g.Set(1)
+		reg.MustRegister(g)
+	}
+	out := a.out
+
+	gauge("probe_success", "Whether the probe's class is one the module expects (by default: a user could log on).", b2f(success))
+	gauge("probe_duration_seconds", "How long the probe took (for a cached logon result: the probe that made it).", out.end.Sub(out.start).Seconds())
+	if m.Logon() {
+		gauge("probe_rdp_logon_cache_age_seconds", "Age of the logon result this scrape reports; 0 when this scrape ran the probe.", a.cacheAge.Seconds())
+		gauge("probe_rdp_logon_blocked", "1 when logons of this module against this target are stopped after a failure that can lock the account (bad password); POST /-/reset?module=… or a config change lifts it.", b2f(a.blocked))
+	}
+	gauge("probe_rdp_overloaded", "1 when the exporter was at --probe.max-concurrent and did not run this probe.", b2f(out.rejected != ""))
+	res := out.res
+	if res == nil {
+		return reg
+	}
+	if id := out.verdict.Class.ID; id != "" {
+		info("probe_rdp_result", "The probe's class (a stable ID, see the README); the value is 1.", prometheus.Labels{"class": id})
+	}
+	gauge("probe_rdp_logon_attempted", "1 when the reported probe sent credentials (one logon attempt).", b2f(res.LogonAttempted))
+
+	phases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "probe_rdp_phase_duration_seconds", Help: "Duration of each phase of the probe that started.",
+	}, []string{"phase"})
+	for _, t := range res.Timings {
+		phases.WithLabelValues(string(t.Phase)).Set(t.Duration.Seconds())
+	}
+	reg.MustRegister(phases)
+
+	if n := res.Negotiation; n != nil && n.Failure == nil {
+		gauge("probe_rdp_negotiated_protocol", "The protocol the server selected (MS-RDPBCGR 2.2.1.2.1): 0 standard RDP security, 1 TLS, 2 CredSSP (NLA), 8 CredSSP with Early User Authorization.", float64(n.Selected()))
+	}
+	if t := res.TLS; t != nil {
+		info("probe_tls_version_info", "The TLS version negotiated; the value is 1.", prometheus.Labels{"version": tls.VersionName(t.Version)})
+		if c := t.Certificate; c != nil {
+			gauge("probe_ssl_earliest_cert_expiry", "Expiry of the server's certificate, Unix seconds.", float64(c.NotAfter.Unix()))
+		}
+	}
+	if c := res.CredSSP; c != nil && c.ServerVersion > 0 {
+		gauge("probe_rdp_credssp_version", "The CredSSP version the server speaks; below 5 lacks the CVE-2018-0886 fix.", float64(c.ServerVersion))
+	}
+	if n := res.NTLM; n != nil {
+		info("probe_rdp_ntlm_info", "What the server says about itself in its NTLM CHALLENGE; the value is 1.", prometheus.Labels{
+			"netbios_domain": n.NetBIOSDomain, "netbios_computer": n.NetBIOSComputer, "dns_domain": n.DNSDomain, "os_version": n.OSVersion,
+		})
+		if !n.ServerTime.IsZero() {
+			gauge("probe_rdp_clock_skew_seconds", "The server's clock minus the exporter's, from the NTLM CHALLENGE timestamp.", n.ClockSkew.Seconds())
+		}
+	}
+	return reg
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
