@@ -197,7 +197,7 @@ const (
 	// client understands the Set Error Info PDU (MS-RDPBCGR 2.2.5.1).
 	EarlyCapSupportErrInfoPDU uint16 = 0x0001
 
-	clientCoreLen = 212 // through serverSelectedProtocol, header included
+	clientCoreLen = 216 // through serverSelectedProtocol, header included
 )
 
 // ClientCoreData is TS_UD_CS_CORE (MS-RDPBCGR 2.2.1.3.2), written through
@@ -249,8 +249,8 @@ func (c *ClientCoreData) unmarshal(d []byte) error {
 	c.KeyboardLayout = binary.LittleEndian.Uint32(d[12:])
 	c.ClientBuild = binary.LittleEndian.Uint32(d[16:])
 	c.ClientName = fromUTF16Z(d[20:52])
-	c.EarlyCapabilityFlags = binary.LittleEndian.Uint16(d[136:])
-	c.ServerSelectedProtocol = Protocol(binary.LittleEndian.Uint32(d[204:]))
+	c.EarlyCapabilityFlags = binary.LittleEndian.Uint16(d[140:])
+	c.ServerSelectedProtocol = Protocol(binary.LittleEndian.Uint32(d[208:]))
 	return nil
 }
 
