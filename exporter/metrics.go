@@ -26,9 +26,9 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	gauge("probe_duration_seconds", "How long the probe took (for a cached logon result: the probe that made it).", out.end.Sub(out.start).Seconds())
 	if m.Logon() {
 		gauge("probe_rdp_logon_cache_age_seconds", "Age of the logon result this scrape reports; 0 when this scrape ran the probe.", a.cacheAge.Seconds())
-		gauge("probe_rdp_logon_blocked", "1 when logons of this module against this target are stopped after a failure that can lock the account (bad password); POST /-/reset?module=… or a config change lifts it.", b2f(a.blocked))
+		gauge("probe_rdp_logon_blocked", "Whether logons of this module against this target are stopped after a failure that can lock the account (bad password); POST /-/reset?module=… or a config change lifts it.", b2f(a.blocked))
 	}
-	gauge("probe_rdp_overloaded", "1 when the exporter was at --probe.max-concurrent and did not run this probe.", b2f(out.rejected != ""))
+	gauge("probe_rdp_overloaded", "Whether the exporter was at --probe.max-concurrent with a full queue (or no slot came before the deadline), so this probe did not run.", b2f(out.rejected != ""))
 	res := out.res
 	if res == nil {
 		return reg
@@ -36,7 +36,7 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	if id := out.verdict.Class.ID; id != "" {
 		info("probe_rdp_result", "The probe's class (a stable ID, see the README); the value is 1.", prometheus.Labels{"class": id})
 	}
-	gauge("probe_rdp_logon_attempted", "1 when the reported probe sent credentials (one logon attempt).", b2f(res.LogonAttempted))
+	gauge("probe_rdp_logon_attempted", "Whether the reported probe sent credentials (one logon attempt).", b2f(res.LogonAttempted))
 
 	phases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "probe_rdp_phase_duration_seconds", Help: "Duration of each phase of the probe that started.",
@@ -45,6 +45,9 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 		phases.WithLabelValues(string(t.Phase)).Set(t.Duration.Seconds())
 	}
 	reg.MustRegister(phases)
+	if res.Failed != "" {
+		info("probe_rdp_failed_phase", "The phase that ended the probe with an error; the value is 1.", prometheus.Labels{"phase": string(res.Failed)})
+	}
 
 	if n := res.Negotiation; n != nil && n.Failure == nil {
 		gauge("probe_rdp_negotiated_protocol", "The protocol the server selected (MS-RDPBCGR 2.2.1.2.1): 0 standard RDP security, 1 TLS, 2 CredSSP (NLA), 8 CredSSP with Early User Authorization.", float64(n.Selected()))
