@@ -1,0 +1,377 @@
+package classify
+
+import "github.com/rdpprobe/rdpprobe/probe"
+
+// Registry paths the fixes name.
+const (
+	rdpTcpKey  = `HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp`
+	credSSPKey = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters`
+)
+
+const (
+	msgCantConnect = "Remote Desktop can't connect to the remote computer for one of these reasons: " +
+		"1) Remote access to the server is not enabled 2) The remote computer is turned off " +
+		"3) The remote computer is not available on the network. Make sure the remote computer is turned on " +
+		"and connected to the network, and that remote access is enabled."
+	msgThisComputerCant = "This computer can't connect to the remote computer. Try connecting again. " +
+		"If the problem continues, contact the owner of the remote computer or your network administrator."
+	msgCredentialsDidNotWork = "Your credentials did not work. The credentials that were used to connect to <computer> " +
+		"did not work. Please enter new credentials."
+	msgLSA = "An authentication error has occurred. The Local Security Authority cannot be contacted."
+
+	fixAccountForms = "Check the account form: ComputerName\\user or .\\user for a local account of the server, " +
+		"DOMAIN\\user for a domain account, user@upn for a UPN (some non-Windows clients fail with the UPN form; use DOMAIN\\user there). "
+	fixCredentials = "Check the password (a saved one in Credential Manager may be stale: delete it and type it again). " +
+		fixAccountForms +
+		"A Microsoft account whose owner only ever signed in with Windows Hello (PIN, face, fingerprint) or the Authenticator app " +
+		"has no password the PC has seen: sign in on the PC once with the password (turn off 'Require Windows Hello sign-in for " +
+		"Microsoft accounts' in Settings > Accounts > Sign-in options, lock, unlock with the password). " +
+		"If a Windows client still fails with a local account, set 'Network access: Sharing and security model for local accounts' " +
+		"to Classic on the server, and on the client enable 'Allow delegating saved credentials with NTLM-only server authentication' " +
+		"(Computer Configuration > Administrative Templates > System > Credentials Delegation) for TERMSRV/<server> or TERMSRV/*. " +
+		"For a cloud VM you cannot sign in to at all, reset the password from the provider's console."
+)
+
+// Classes is the table: every way a probe ends, with what Windows shows,
+// why, and what to do, roughly in the order a connection meets them.
+var Classes = []Class{
+	{
+		ID: "ok", Group: GroupOK,
+		Title:       "Remote Desktop works as far as the probe went",
+		WindowsSays: "Nothing: the connection goes on to the sign-in screen or the desktop.",
+		Cause:       "The server accepted every step the probe ran; the detail says how far that was.",
+		Fix:         "Nothing to fix. Read the findings for anything worth tidying.",
+	},
+	{
+		ID: "credentials_not_verified", Group: GroupUnverified, Phase: probe.PhaseNegotiate,
+		Title: "The server does not check credentials before the session, so they were not verified",
+		WindowsSays: "No error: the client connects and Windows asks for (or checks) the password on its own sign-in " +
+			"screen inside the remote session.",
+		Cause: "The server selected TLS only or standard RDP security instead of Network Level Authentication " +
+			"(CredSSP), so nothing checks a password until a session has started, which this probe does not open. " +
+			"The credentials may or may not work. (FreeRDP's +auth-only reports success in this situation without " +
+			"checking anything.)",
+		Fix: "To have credentials checked up front (and by this probe), require NLA on the server: System Properties > Remote > " +
+			"'Allow connections only from computers running Remote Desktop with Network Level Authentication', or UserAuthentication=1 " +
+			"(with SecurityLayer=1 or 2) under " + rdpTcpKey + ". A server without NLA (xrdp) can only be tested by logging on.",
+	},
+	{
+		ID: "dns_failure", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		Title: "The server's name does not resolve",
+		WindowsSays: "Remote Desktop can't find the computer \"<name>\". This might mean that \"<name>\" does not belong to the " +
+			"specified network. Verify the computer name and domain that you are trying to connect to.",
+		Cause: "The client could not turn the name into an address: a typo, a missing or stale DNS record, a name that only " +
+			"resolves inside the company network or over the VPN, or an old .rdp file with an outdated address.",
+		Fix: "Check the spelling and try the fully qualified name or the IP address. Check the DNS record (nslookup <name>). " +
+			"Connect the VPN or use the company's DNS if the name is internal. For a cloud VM, download a fresh .rdp file " +
+			"from the portal: it carries the current DNS name and port.",
+	},
+	{
+		ID: "tcp_refused", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		Title:       "Nothing accepts connections on the RDP port",
+		WindowsSays: msgCantConnect,
+		Cause: "The host answered but refused the TCP connection: Remote Desktop is off, the Remote Desktop Services " +
+			"(TermService) service is stopped, it listens on another port, or a firewall rejects the port.",
+		Fix: "Enable Remote Desktop (System Properties > Remote, or fDenyTSConnections=0 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server). " +
+			"Start TermService. Check the port (PortNumber under " + rdpTcpKey + ", default 3389) and the firewall rule " +
+			"'Remote Desktop - User Mode (TCP-In)'. Check that the address really is the intended server.",
+	},
+	{
+		ID: "tcp_timeout", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		Title:       "No answer on the RDP port",
+		WindowsSays: msgCantConnect,
+		Cause: "The TCP connection got no answer at all: a firewall, security group or network security group drops the " +
+			"traffic, the host is off, or the address or port is wrong.",
+		Fix: "Check that the host is running and that every firewall on the way (the host's own, the cloud security group or NSG, " +
+			"the company's) allows TCP 3389 (or the custom port) from where you connect. Test from a machine on the same network.",
+	},
+	{
+		ID: "tcp_unreachable", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		Title:       "No route to the server",
+		WindowsSays: msgCantConnect,
+		Cause: "The network reported that the host or its network cannot be reached: wrong address or subnet, a VPN that is " +
+			"not connected, a missing route, or the host is down.",
+		Fix: "Check the address, connect the VPN, and check routing from this machine (ping, traceroute / tracert).",
+	},
+	{
+		ID: "not_rdp", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title:       "Something other than Remote Desktop answers on this port",
+		WindowsSays: msgThisComputerCant,
+		Cause: "The port answered, but not with RDP: another service (a web server, SSH, a TLS endpoint, a gateway) listens " +
+			"there, or a port forward points at the wrong place.",
+		Fix: "Check the port (PortNumber under " + rdpTcpKey + ") and any NAT or port-forwarding rule. An RD Gateway " +
+			"(HTTPS, 443) is configured in the client's Gateway settings, not as the computer address.",
+	},
+	{
+		ID: "nla_required", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title: "The server requires Network Level Authentication, which was not offered",
+		WindowsSays: "The remote computer requires Network Level Authentication, which your computer does not support. " +
+			"For assistance, contact your system administrator or technical support.",
+		Cause: "The server answered HYBRID_REQUIRED_BY_SERVER: it only accepts NLA (CredSSP), and the client offered " +
+			"only TLS or standard RDP security (an old client, CredSSP disabled, enablecredsspsupport:i:0 in the .rdp file, " +
+			"or this probe run with --protocols without nla).",
+		Fix: "Use a client with NLA (any current mstsc; remove enablecredsspsupport:i:0; probe with --protocols tls,nla). " +
+			"Only if the clients truly cannot do NLA: on the server clear 'Allow connections only from computers running " +
+			"Remote Desktop with Network Level Authentication' (UserAuthentication=0 under " + rdpTcpKey + "), which lets anyone " +
+			"reach the sign-in screen without credentials.",
+	},
+	{
+		ID: "tls_required", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title:       "The server requires TLS, which was not offered",
+		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_REQUIRED_BY_SERVER).",
+		Cause: "The server answered SSL_REQUIRED_BY_SERVER: its security layer is SSL/TLS (SecurityLayer=2 under " + rdpTcpKey +
+			") and the client offered only standard RDP security.",
+		Fix: "Offer TLS and NLA (default mstsc; probe with --protocols tls,nla). Do not lower the server's SecurityLayer to make an old client work.",
+	},
+	{
+		ID: "tls_not_allowed", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title:       "The server allows only standard RDP security: no TLS, no NLA",
+		WindowsSays: "No specific message: mstsc falls back to standard RDP security if it may; otherwise the connection fails (FreeRDP logs SSL_NOT_ALLOWED_BY_SERVER).",
+		Cause: "The server answered SSL_NOT_ALLOWED_BY_SERVER: SecurityLayer=0 (RDP Security Layer) under " + rdpTcpKey +
+			". This is often left over from a workaround that turned NLA off (SecurityLayer, UserAuthentication and " +
+			"fAllowSecProtocolNegotiation set to 0). Standard RDP security does not authenticate the server and its encryption is weak.",
+		Fix: "Restore the server: SecurityLayer=2 (or 1, Negotiate), UserAuthentication=1, fAllowSecProtocolNegotiation=1 under " + rdpTcpKey +
+			", then restart Remote Desktop Services. To test as it is now, probe with --protocols rdp.",
+	},
+	{
+		ID: "no_server_certificate", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title:       "The server has no usable certificate for TLS",
+		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_CERT_NOT_ON_SERVER).",
+		Cause: "The server answered SSL_CERT_NOT_ON_SERVER: Remote Desktop Services cannot load a certificate. The self-signed one " +
+			"under Certificates (Local Computer) > Remote Desktop was deleted, SSLCertificateSHA1Hash points at a certificate " +
+			"that is gone, or the service cannot read its private key.",
+		Fix: "Check Certificates (Local Computer) > Remote Desktop. To get a fresh self-signed certificate, delete the " +
+			"SSLCertificateSHA1Hash value under " + rdpTcpKey + " (and the broken certificate) and restart Remote Desktop Services. " +
+			"For a CA-issued certificate, give NETWORK SERVICE read access to its private key.",
+	},
+	{
+		ID: "tls_client_auth_required", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title:       "The server requires TLS with client certificates",
+		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER).",
+		Cause: "The server answered SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: it wants TLS with a client certificate, which " +
+			"mstsc does not do. This is rare and usually a third-party or non-Windows server setting.",
+		Fix: "Turn the client-certificate requirement off on the server (check third-party RDP or security software) and use NLA instead.",
+	},
+	{
+		ID: "security_layer_mismatch", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title: "The server picked a security protocol that was not offered",
+		WindowsSays: "Usually no error: mstsc goes along with the server's choice, and the user sees the server's own " +
+			"login screen (xrdp's, say) instead of the Windows credential prompt.",
+		Cause: "The server selected a protocol the client did not offer, so it did not accept what was offered. Typical: xrdp " +
+			"answers an NLA-only request by selecting standard RDP security, because xrdp does not support NLA.",
+		Fix: "Offer what the server supports: for xrdp, offer TLS (probe with --protocols tls,nla) and set security_layer=tls " +
+			"or negotiate, with certificate and key_file, in xrdp.ini. For Windows, check SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
+	},
+	{
+		ID: "tls_failed", Group: GroupNegotiation, Phase: probe.PhaseTLS,
+		Title:       "The TLS handshake failed",
+		WindowsSays: "\"An internal error has occurred.\" or \"" + msgThisComputerCant + "\"",
+		Cause: "The server and the client could not set up TLS: no TLS version or cipher suite in common (an old server " +
+			"with only TLS 1.0, or TLS versions disabled by hardening on either side), a broken certificate binding, " +
+			"or a middlebox that interferes with TLS.",
+		Fix: "Compare the TLS versions and cipher suites enabled on the server (SCHANNEL settings, IIS Crypto) with the client's. " +
+			"Update old servers so TLS 1.2 works. Check the Remote Desktop certificate and the System event log (Schannel events). " +
+			"Try from a network without TLS inspection.",
+	},
+	{
+		ID: "credssp_oracle_server_unpatched", Group: GroupNegotiation, Phase: probe.PhaseNTLMInfo,
+		Title: "The server lacks the CredSSP security update (CVE-2018-0886)",
+		WindowsSays: "An authentication error has occurred. The function requested is not supported. Remote computer: <computer>. " +
+			"This could be due to CredSSP encryption oracle remediation.",
+		Cause: "The server speaks a CredSSP version older than 5, so it does not have the May 2018 fix for CVE-2018-0886. " +
+			"An updated client with the default policy (Mitigated) refuses such a server before sending credentials. " +
+			"(The reverse case, an updated server with 'Force Updated Clients' and an old client, shows \"The token supplied to the function is invalid\".)",
+		Fix: "Update the server (Windows Update; the CredSSP update of May 2018 or any later cumulative update): this is the fix. " +
+			"Only as a stopgap, on the client set Computer Configuration > Administrative Templates > System > Credentials Delegation > " +
+			"'Encryption Oracle Remediation' to Enabled with Protection Level 'Vulnerable', or the DWORD AllowEncryptionOracle=2 under " +
+			credSSPKey + ". That exposes the client to a remote code execution attack from any server or man in the middle it " +
+			"connects to: undo it as soon as the server is updated.",
+	},
+	{
+		ID: "pubkey_auth_mismatch", Group: GroupNegotiation, Phase: probe.PhaseLogon,
+		Title:       "The server could not prove it holds the TLS key: possible man in the middle",
+		WindowsSays: "The connection fails with an authentication error (no specific message).",
+		Cause: "In CredSSP the server must prove that the TLS key the client saw is its own. Its proof did not match, so " +
+			"something between client and server may be terminating TLS (a TLS-inspecting proxy or firewall, or an attacker), " +
+			"or the server's CredSSP is broken. No credentials were sent.",
+		Fix: "Do not connect from this network until this is explained. Compare the certificate fingerprint (SHA-256 in the report) " +
+			"with the one seen from a trusted network or on the server. Exclude the RDP port from TLS inspection.",
+	},
+	{
+		ID: "logon_failed", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "Wrong user name or password",
+		WindowsSays: msgCredentialsDidNotWork + " (or \"The logon attempt failed\")",
+		Cause: "The server checked the account and password and rejected them: wrong password, an account that does not " +
+			"exist, or a user name whose domain part sends the server to the wrong authority.",
+		Fix: fixCredentials,
+	},
+	{
+		ID: "account_locked_out", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title: "The account is locked out",
+		WindowsSays: "As a security precaution, the user account has been locked because there were too many logon attempts " +
+			"or password change attempts. Wait a while before trying again, or contact your system administrator or technical support.",
+		Cause: "Too many wrong passwords hit the lockout threshold. Stale saved passwords (mapped drives, services, phones, " +
+			"monitoring with an old password) are a common source. Every probe with credentials is one more attempt.",
+		Fix: "Wait for the lockout duration or unlock the account (Active Directory Users and Computers, Unlock-ADAccount, " +
+			"or for a local account lusrmgr.msc > the user > clear 'Account is locked out'). Then find what keeps sending the old " +
+			"password (security event 4740 on a domain controller names the source) and slow down probes that log on.",
+	},
+	{
+		ID: "account_disabled", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "The account is disabled",
+		WindowsSays: "Your account has been disabled. Please see your system administrator.",
+		Cause:       "The password was checked, but the account is disabled.",
+		Fix:         "Enable the account (Active Directory Users and Computers, Enable-ADAccount, or lusrmgr.msc for a local account), or use another one.",
+	},
+	{
+		ID: "account_expired", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "The account has expired",
+		WindowsSays: "Your account has expired. Please see your system administrator.",
+		Cause:       "The account's expiry date has passed.",
+		Fix:         "Extend or clear the expiry date (Account tab in Active Directory Users and Computers, Set-ADAccountExpiration, or net user <name> /expires:never).",
+	},
+	{
+		ID: "password_expired", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title: "The password has expired",
+		WindowsSays: msgLSA + " Remote computer: <computer>. This could be due to an expired password. " +
+			"Please update your password if it has expired.",
+		Cause: "The password is past its maximum age. With NLA the password cannot be changed during the connection, " +
+			"so the user is stuck outside.",
+		Fix: "Change the password another way: on a domain PC (Ctrl+Alt+Del > Change a password), through RD Web Access's " +
+			"password page, or have an admin reset it. Disabling NLA so the sign-in screen can change it works but weakens the server.",
+	},
+	{
+		ID: "password_must_change", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title: "The password must be changed before the first logon",
+		WindowsSays: "You must change your password before logging on the first time. Please update your password or contact " +
+			"your system administrator or technical support.",
+		Cause: "The account is set to 'User must change password at next logon'. NLA cannot change a password, so the logon is refused.",
+		Fix: "Change the password another way (another PC, RD Web Access, an admin reset), or clear 'User must change password " +
+			"at next logon' on the account.",
+	},
+	{
+		ID: "account_restriction", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title: "An account restriction blocks this logon",
+		WindowsSays: "Account restrictions are preventing this user from signing in. For example: blank passwords aren't " +
+			"allowed, sign-in times are limited, or a policy restriction has been enforced.",
+		Cause: "The password was right but a restriction applies. Most often the account has a blank password and " +
+			"'Accounts: Limit local account use of blank passwords to console logon only' is on (the default); members of " +
+			"Protected Users and other policy restrictions also end here.",
+		Fix: "Give the account a password. Otherwise check the account's restrictions and group memberships (Protected Users) and the logon policies that apply to it.",
+	},
+	{
+		ID: "invalid_logon_hours", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "The account may not log on at this time",
+		WindowsSays: "Your account has time restrictions that keep you from signing in right now. Please try again later.",
+		Cause:       "The account's logon hours do not include now.",
+		Fix:         "Change the account's Logon Hours (Account tab in Active Directory Users and Computers, or net user <name> /times:all) or try again in the allowed hours.",
+	},
+	{
+		ID: "invalid_workstation", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "The account may not log on from this workstation",
+		WindowsSays: "Your account is configured to prevent you from using this PC. Please try another PC.",
+		Cause:       "The account's 'Log On To' list (userWorkstations) does not include the workstation name the client sent.",
+		Fix:         "Add the client's (and, for NLA, the server's) computer name to the account's Log On To list, or clear the list.",
+	},
+	{
+		ID: "logon_type_not_granted", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "The account lacks the logon right NLA needs",
+		WindowsSays: "The sign-in method you're trying to use isn't allowed. For more info, contact your network administrator.",
+		Cause: "The password was right, but User Rights Assignment refuses the logon: NLA logs on over the network, so " +
+			"'Access this computer from the network' must include the user and 'Deny access to this computer from the network' " +
+			"must not (hardening baselines deny 'Local account' there); the session also needs 'Allow log on through Remote " +
+			"Desktop Services' and no 'Deny log on through Remote Desktop Services'.",
+		Fix: "Check those four rights in secpol.msc (Local Policies > User Rights Assignment) or the GPO that sets them " +
+			"(gpresult /h shows which), and use a domain account if local accounts are denied network logon on purpose.",
+	},
+	{
+		ID: "no_logon_servers", Group: GroupServer, Phase: probe.PhaseLogon,
+		Title:       "The server cannot reach an authority for the account's domain",
+		WindowsSays: msgLSA,
+		Cause: "The server could not find the security authority named in the user name: the domain part (DOMAIN\\user) is " +
+			"misspelled or is not a domain the server knows, or it is the server's domain and no domain controller is reachable " +
+			"(stopped, or cut off by the network). For a local account the part before the backslash must be the server's own name.",
+		Fix: "For a local account, spell the server's computer name (or use .\\user). For a domain account, check the domain's " +
+			"spelling, then that a domain controller is up and reachable from the server (nltest /dsgetdc:<domain>). " +
+			"Workaround: log on with a local administrator account.",
+	},
+	{
+		ID: "trust_relationship_failure", Group: GroupServer, Phase: probe.PhaseLogon,
+		Title: "The server lost its trust relationship with the domain",
+		WindowsSays: "The remote computer that you are trying to connect to requires Network Level Authentication (NLA), but " +
+			"your Windows domain controller cannot be contacted to perform NLA. (At the console: \"The trust relationship " +
+			"between this workstation and the primary domain failed.\")",
+		Cause: "The server's computer account no longer matches the domain (machine password out of sync, restored from an " +
+			"old snapshot, account reset or deleted), or the trust between the user's domain and the server's is broken, so " +
+			"the server cannot verify domain accounts.",
+		Fix: "Log on with a local account and repair the secure channel (Test-ComputerSecureChannel -Repair, or " +
+			"Reset-ComputerMachinePassword), or rejoin the domain. If only domain accounts exist, a domain account that " +
+			"logged on before can use its cached credentials ('Interactive logon: Number of previous logons to cache' at least 1, " +
+			"default 10): cut the server's outbound access to the domain controllers so it falls back to the cache, and if NLA " +
+			"still blocks, set SecurityLayer, UserAuthentication and fAllowSecProtocolNegotiation to 0 under " + rdpTcpKey +
+			" (offline or with a cloud run-command) until the trust is fixed, then restore them.",
+	},
+	{
+		ID: "logon_rejected", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "The server rejected the logon with an error code",
+		WindowsSays: "An authentication error has occurred. (followed by the text of the error code in the detail)",
+		Cause:       "The server refused the logon with a status this table has no class for; the detail gives its number and name.",
+		Fix:         "Look up the status in the detail, and the server's Security and TerminalServices event logs for the matching event.",
+	},
+	{
+		ID: "credentials_rejected_no_reason", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title:       "The server rejected the credentials without saying why",
+		WindowsSays: msgCredentialsDidNotWork,
+		Cause: "The server closed the connection right after the NTLM AUTHENTICATE without an error code (FreeRDP's " +
+			"server and old Windows do this): a wrong password, an unknown user or a wrong domain. The server does not say which.",
+		Fix: fixCredentials,
+	},
+	{
+		ID: "no_rdp_signin_right", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		Title: "The account may not sign in over Remote Desktop",
+		WindowsSays: "This computer can't connect to the remote computer. (Older clients: \"The connection was denied because " +
+			"the user account is not authorized for remote login.\")",
+		Cause: "The password was right, but the account has no Remote Desktop sign-in right: it is neither in the server's " +
+			"Remote Desktop Users group nor an administrator (Administrators includes Domain Admins on domain members).",
+		Fix: "Add the account or its group to Remote Desktop Users on the server (lusrmgr.msc > Groups > Remote Desktop Users, " +
+			"or System Properties > Remote > Select Users), check 'Allow log on through Remote Desktop Services', or connect " +
+			"with an administrator account.",
+	},
+	{
+		ID: "server_closed", Group: GroupServer,
+		Title:       "The server closed the connection",
+		WindowsSays: msgThisComputerCant,
+		Cause: "The server (or something in between) ended the connection before the step finished, without saying why: a " +
+			"listener that refuses the offered protocols without a failure message, a connection limit, Remote Desktop Services " +
+			"restarting, or a firewall or IPS resetting the connection.",
+		Fix: "Look at the server's System and TerminalServices-RemoteConnectionManager event logs at the time of the probe, " +
+			"try another security offer (--protocols), and try from another network.",
+	},
+	{
+		ID: "timeout", Group: GroupServer,
+		Title:       "The server stopped answering",
+		WindowsSays: "The connection hangs on 'Configuring remote session' or 'Securing remote connection' and then fails.",
+		Cause: "The server accepted the connection but did not finish the step in time: overloaded or hung Remote Desktop " +
+			"Services, a middlebox holding the traffic, or, during the logon, a slow or unreachable domain controller.",
+		Fix: "Check the server's load and Remote Desktop Services (restart TermService if it hangs), the path in between, and " +
+			"for slow logons the server's domain controller (nltest /sc_query:<domain>). Raise the probe's timeout if the server is just slow.",
+	},
+	{
+		ID: "protocol_error", Group: GroupProtocol,
+		Title:       "The server's answer did not follow the protocol",
+		WindowsSays: msgThisComputerCant,
+		Cause:       "The server sent something malformed or unexpected for this step: a non-standard RDP implementation, a middlebox rewriting traffic, or a bug (possibly in rdpprobe).",
+		Fix:         "Run again with --record and report the recording. Compare with mstsc and FreeRDP against the same server.",
+	},
+	{
+		ID: "no_license_server", Group: GroupServer,
+		Title: "No Remote Desktop license server is available",
+		WindowsSays: "The remote session was disconnected because there are no Remote Desktop License Servers available to " +
+			"provide a license.",
+		Cause: "The server has the Remote Desktop Session Host role, its 120-day licensing grace period is over, and it " +
+			"cannot get a client access license from a license server.",
+		Fix: "Install RDS client access licenses on a Remote Desktop license server and point the host at it. If two admin " +
+			"sessions are enough, remove the Remote Desktop Session Host role. To get in now: mstsc /admin (or mstsc <file>.rdp /admin), " +
+			"which does not use a license.",
+	},
+}

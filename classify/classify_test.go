@@ -1,0 +1,557 @@
+package classify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+)
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// failed builds the Result of a run that failed in phase ph with err, as
+// probe.Run leaves it: deeper facts only for the phases that ran.
+func failed(ph probe.Phase, err error) *probe.Result {
+	r := &probe.Result{
+		Target: "srv.corp.example", Host: "srv.corp.example", Port: 3389, Start: t0,
+		User: `CORP\alice`, Credentials: true,
+		Offered: negotiate.ProtocolSSL | negotiate.ProtocolHybrid,
+		Failed:  ph, Err: err,
+	}
+	idx := phaseIndex(ph)
+	for _, p := range probe.Phases[:idx+1] {
+		r.Timings = append(r.Timings, probe.PhaseTiming{Phase: p, Duration: 20 * time.Millisecond})
+	}
+	if idx > 0 {
+		r.Reached = probe.Phases[idx-1]
+		r.Addr = "192.0.2.10:3389"
+	}
+	if idx > phaseIndex(probe.PhaseNegotiate) {
+		r.Negotiation = &probe.Negotiation{Offered: r.Offered,
+			Response: &negotiate.NegotiationResponse{SelectedProtocol: negotiate.ProtocolHybrid}}
+	}
+	if idx > phaseIndex(probe.PhaseTLS) {
+		r.TLS = &probe.TLSInfo{Version: tls.VersionTLS12}
+		r.CredSSP = &probe.CredSSPInfo{ClientVersion: 6, ServerVersion: 6}
+	}
+	if idx > phaseIndex(probe.PhaseNTLMInfo) {
+		r.NTLM = &probe.NTLMInfo{NetBIOSDomain: "CORP", DNSDomain: "corp.example",
+			NetBIOSComputer: "SRV", DNSComputer: "srv.corp.example", ServerTime: t0}
+		r.LogonAttempted = true
+	}
+	return r
+}
+
+func phaseIndex(ph probe.Phase) int {
+	for i, p := range probe.Phases {
+		if p == ph {
+			return i
+		}
+	}
+	panic("unknown phase " + ph)
+}
+
+// succeeded builds a successful run that got to phase reached with selected
+// as the server's choice.
+func succeeded(reached probe.Phase, sel negotiate.Protocol, creds bool) *probe.Result {
+	r := failed(probe.Phases[min(phaseIndex(reached)+1, len(probe.Phases)-1)], nil)
+	r.Failed, r.Reached, r.Credentials = "", reached, creds
+	if !creds {
+		r.User = ""
+	}
+	if r.Negotiation != nil {
+		r.Negotiation.Response.SelectedProtocol = sel
+	}
+	if reached == probe.PhaseNTLMInfo || reached == probe.PhaseLogon {
+		r.NTLM = &probe.NTLMInfo{NetBIOSDomain: "CORP", NetBIOSComputer: "SRV", ServerTime: t0}
+	}
+	if phaseIndex(reached) < phaseIndex(probe.PhaseNTLMInfo) {
+		r.CredSSP = nil
+	}
+	r.LogonAttempted = reached == probe.PhaseLogon && creds
+	return r
+}
+
+func with(r *probe.Result, f func(*probe.Result)) *probe.Result { f(r); return r }
+
+func syscallErr(op string, errno syscall.Errno) error {
+	return &net.OpError{Op: op, Net: "tcp", Err: &os.SyscallError{Syscall: op, Err: errno}}
+}
+
+func status(s negotiate.NTStatus) error { return &probe.ServerErrorCode{Status: s} }
+
+func negFail(c negotiate.FailureCode) error { return &negotiate.NegotiationFailure{Code: c} }
+
+type classCase struct {
+	name  string
+	r     *probe.Result
+	class string
+	phase probe.Phase
+	exit  int
+}
+
+// cases is shared by the mapping test, the reachability test and the
+// benchmark.
+var cases = []classCase{
+	// success
+	{"no credentials, NTLM info", succeeded(probe.PhaseNTLMInfo, negotiate.ProtocolHybrid, false), "ok", probe.PhaseNTLMInfo, 0},
+	{"no credentials, TLS only", succeeded(probe.PhaseTLS, negotiate.ProtocolSSL, false), "ok", probe.PhaseTLS, 0},
+	{"logon verified, HYBRID", with(succeeded(probe.PhaseLogon, negotiate.ProtocolHybrid, true), func(r *probe.Result) {
+		r.CredSSP.PubKeyAuthVerified, r.CredSSP.CredentialsSent = true, true
+	}), "ok", probe.PhaseLogon, 0},
+	{"logon verified, HYBRID_EX", with(succeeded(probe.PhaseLogon, negotiate.ProtocolHybridEx, true), func(r *probe.Result) {
+		ok := negotiate.EarlyUserAuthSuccess
+		r.CredSSP.PubKeyAuthVerified, r.CredSSP.CredentialsSent, r.CredSSP.EarlyUserAuth = true, true, &ok
+	}), "ok", probe.PhaseLogon, 0},
+	{"credentials, stopped at --depth", succeeded(probe.PhaseTLS, negotiate.ProtocolHybrid, true), "ok", probe.PhaseTLS, 0},
+	{"credentials, TLS only", succeeded(probe.PhaseTLS, negotiate.ProtocolSSL, true), "credentials_not_verified", probe.PhaseTLS, 1},
+	{"credentials, standard RDP (no negotiation data)", with(succeeded(probe.PhaseNegotiate, 0, true), func(r *probe.Result) {
+		r.Negotiation = &probe.Negotiation{Offered: negotiate.ProtocolHybrid}
+	}), "credentials_not_verified", probe.PhaseNegotiate, 1},
+	{"credentials, connect only", with(succeeded(probe.PhaseConnect, 0, true), func(r *probe.Result) {
+		r.Negotiation = nil
+	}), "ok", probe.PhaseConnect, 0},
+
+	// connect
+	{"dns not found", failed(probe.PhaseConnect, &net.OpError{Op: "dial", Net: "tcp",
+		Err: &net.DNSError{Err: "no such host", Name: "srv.corp.example", IsNotFound: true}}), "dns_failure", probe.PhaseConnect, 3},
+	{"dns timeout", failed(probe.PhaseConnect, &probe.PhaseTimeoutError{Phase: probe.PhaseConnect,
+		Err: &net.DNSError{Err: "i/o timeout", Name: "srv", IsTimeout: true}}), "dns_failure", probe.PhaseConnect, 3},
+	{"refused", failed(probe.PhaseConnect, syscallErr("connect", syscall.ECONNREFUSED)), "tcp_refused", probe.PhaseConnect, 3},
+	{"host unreachable", failed(probe.PhaseConnect, syscallErr("connect", syscall.EHOSTUNREACH)), "tcp_unreachable", probe.PhaseConnect, 3},
+	{"network unreachable", failed(probe.PhaseConnect, syscallErr("connect", syscall.ENETUNREACH)), "tcp_unreachable", probe.PhaseConnect, 3},
+	{"dial deadline", failed(probe.PhaseConnect, &probe.PhaseTimeoutError{Phase: probe.PhaseConnect,
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}}), "tcp_timeout", probe.PhaseConnect, 3},
+	{"SYN timeout", failed(probe.PhaseConnect, syscallErr("connect", syscall.ETIMEDOUT)), "tcp_timeout", probe.PhaseConnect, 3},
+	{"os deadline", failed(probe.PhaseConnect, fmt.Errorf("dial: %w", os.ErrDeadlineExceeded)), "tcp_timeout", probe.PhaseConnect, 3},
+
+	// negotiate
+	{"HTTP on the port", failed(probe.PhaseNegotiate, fmt.Errorf("x224: read Connection Confirm: %w",
+		&negotiate.NotTPKTError{First: []byte("HTTP")})), "not_rdp", probe.PhaseNegotiate, 4},
+	{"HYBRID_REQUIRED", failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), "nla_required", probe.PhaseNegotiate, 4},
+	{"SSL_REQUIRED", failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer)), "tls_required", probe.PhaseNegotiate, 4},
+	{"SSL_NOT_ALLOWED", failed(probe.PhaseNegotiate, negFail(negotiate.SSLNotAllowedByServer)), "tls_not_allowed", probe.PhaseNegotiate, 4},
+	{"SSL_CERT_NOT_ON_SERVER", failed(probe.PhaseNegotiate, negFail(negotiate.SSLCertNotOnServer)), "no_server_certificate", probe.PhaseNegotiate, 4},
+	{"SSL_WITH_USER_AUTH", failed(probe.PhaseNegotiate, negFail(negotiate.SSLWithUserAuthRequiredByServer)), "tls_client_auth_required", probe.PhaseNegotiate, 4},
+	{"INCONSISTENT_FLAGS", failed(probe.PhaseNegotiate, negFail(negotiate.InconsistentFlags)), "protocol_error", probe.PhaseNegotiate, 7},
+	{"unknown failure code", failed(probe.PhaseNegotiate, negFail(99)), "protocol_error", probe.PhaseNegotiate, 7},
+	{"xrdp selects RDP for HYBRID", failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{
+		Offered: negotiate.ProtocolHybrid, Selected: negotiate.ProtocolRDP}), "security_layer_mismatch", probe.PhaseNegotiate, 4},
+	{"closed instead of CC", failed(probe.PhaseNegotiate, fmt.Errorf("x224: read Connection Confirm: %w", io.EOF)), "server_closed", probe.PhaseNegotiate, 6},
+	{"disconnect request", failed(probe.PhaseNegotiate, fmt.Errorf("x224: %w (reason 1)", negotiate.ErrDisconnectRequest)), "server_closed", probe.PhaseNegotiate, 6},
+	{"TPKT but not CC", failed(probe.PhaseNegotiate, fmt.Errorf("x224: %w: TPDU code 0xf0, want Connection Confirm (0xd0)", negotiate.ErrMalformed)), "protocol_error", probe.PhaseNegotiate, 7},
+	{"negotiate timeout", failed(probe.PhaseNegotiate, &probe.PhaseTimeoutError{Phase: probe.PhaseNegotiate,
+		Err: fmt.Errorf("x224: read Connection Confirm: %w", &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded})}), "timeout", probe.PhaseNegotiate, 6},
+
+	// tls
+	{"tls alert", failed(probe.PhaseTLS, fmt.Errorf("tls: handshake: %w", tls.AlertError(70))), "tls_failed", probe.PhaseTLS, 4},
+	{"tls not tls", failed(probe.PhaseTLS, fmt.Errorf("tls: handshake: %w", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"})), "tls_failed", probe.PhaseTLS, 4},
+	{"tls dropped", failed(probe.PhaseTLS, fmt.Errorf("tls: handshake: %w", io.EOF)), "tls_failed", probe.PhaseTLS, 4},
+	{"tls reset", failed(probe.PhaseTLS, fmt.Errorf("tls: handshake: %w", syscallErr("read", syscall.ECONNRESET))), "tls_failed", probe.PhaseTLS, 4},
+	{"tls other", failed(probe.PhaseTLS, errors.New("something odd")), "tls_failed", probe.PhaseTLS, 4},
+	{"tls timeout", failed(probe.PhaseTLS, &probe.PhaseTimeoutError{Phase: probe.PhaseTLS, Err: context.DeadlineExceeded}), "timeout", probe.PhaseTLS, 6},
+
+	// ntlm_info
+	{"CredSSP v3", failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), "credssp_oracle_server_unpatched", probe.PhaseNTLMInfo, 4},
+	{"closed after NEGOTIATE", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: read TSRequest: %w", io.ErrUnexpectedEOF)), "server_closed", probe.PhaseNTLMInfo, 6},
+	{"reset after NEGOTIATE", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: send TSRequest: %w", syscallErr("write", syscall.EPIPE))), "server_closed", probe.PhaseNTLMInfo, 6},
+	{"malformed TSRequest", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: %w: expected one NTLM CHALLENGE, got 0 negoTokens", negotiate.ErrMalformed)), "protocol_error", probe.PhaseNTLMInfo, 7},
+	{"errorCode before logon", failed(probe.PhaseNTLMInfo, status(0xC0001234)), "logon_rejected", probe.PhaseNTLMInfo, 5},
+
+	// logon
+	{"pubKeyAuth mismatch", failed(probe.PhaseLogon, &probe.PubKeyAuthError{Reason: "hash differs"}), "pubkey_auth_mismatch", probe.PhaseLogon, 4},
+	{"LOGON_FAILURE", failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)), "logon_failed", probe.PhaseLogon, 5},
+	{"WRONG_PASSWORD", failed(probe.PhaseLogon, status(negotiate.StatusWrongPassword)), "logon_failed", probe.PhaseLogon, 5},
+	{"NO_SUCH_USER", failed(probe.PhaseLogon, status(negotiate.StatusNoSuchUser)), "logon_failed", probe.PhaseLogon, 5},
+	{"SEC_E_LOGON_DENIED", failed(probe.PhaseLogon, status(negotiate.NTStatus(0x8009030C))), "logon_failed", probe.PhaseLogon, 5},
+	{"LOCKED_OUT", failed(probe.PhaseLogon, fmt.Errorf("logon: %w", status(negotiate.NTStatus(0xC0000234)))), "account_locked_out", probe.PhaseLogon, 5},
+	{"DISABLED", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000072))), "account_disabled", probe.PhaseLogon, 5},
+	{"ACCOUNT_EXPIRED", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000193))), "account_expired", probe.PhaseLogon, 5},
+	{"PASSWORD_EXPIRED", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000071))), "password_expired", probe.PhaseLogon, 5},
+	{"PASSWORD_MUST_CHANGE", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000224))), "password_must_change", probe.PhaseLogon, 5},
+	{"ACCOUNT_RESTRICTION", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC000006E))), "account_restriction", probe.PhaseLogon, 5},
+	{"INVALID_LOGON_HOURS", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC000006F))), "invalid_logon_hours", probe.PhaseLogon, 5},
+	{"LOGIN_TIME_RESTRICTION", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000247))), "invalid_logon_hours", probe.PhaseLogon, 5},
+	{"INVALID_WORKSTATION", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000070))), "invalid_workstation", probe.PhaseLogon, 5},
+	{"LOGIN_WKSTA_RESTRICTION", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000248))), "invalid_workstation", probe.PhaseLogon, 5},
+	{"LOGON_TYPE_NOT_GRANTED", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC000015B))), "logon_type_not_granted", probe.PhaseLogon, 5},
+	{"NO_LOGON_SERVERS", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC000005E))), "no_logon_servers", probe.PhaseLogon, 6},
+	{"DOMAIN_CONTROLLER_NOT_FOUND", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000233))), "no_logon_servers", probe.PhaseLogon, 6},
+	{"NO_SUCH_DOMAIN", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC00000DF))), "no_logon_servers", probe.PhaseLogon, 6},
+	{"TRUSTED_RELATIONSHIP_FAILURE", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC000018D))), "trust_relationship_failure", probe.PhaseLogon, 6},
+	{"TRUSTED_DOMAIN_FAILURE", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC000018C))), "trust_relationship_failure", probe.PhaseLogon, 6},
+	{"NO_TRUST_SAM_ACCOUNT", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC000018B))), "trust_relationship_failure", probe.PhaseLogon, 6},
+	{"unknown status", failed(probe.PhaseLogon, status(negotiate.NTStatus(0xC0000413))), "logon_rejected", probe.PhaseLogon, 5},
+	{"closed after AUTHENTICATE", failed(probe.PhaseLogon, &probe.ClosedAfterAuthenticateError{
+		Err: fmt.Errorf("credssp: read TSRequest: %w", io.EOF)}), "credentials_rejected_no_reason", probe.PhaseLogon, 5},
+	{"reset after AUTHENTICATE", failed(probe.PhaseLogon, &probe.ClosedAfterAuthenticateError{
+		Err: syscallErr("read", syscall.ECONNRESET)}), "credentials_rejected_no_reason", probe.PhaseLogon, 5},
+	{"EUA ACCESS_DENIED", failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}),
+		"no_rdp_signin_right", probe.PhaseLogon, 5},
+	{"logon timeout", failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon,
+		Err: &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}}), "timeout", probe.PhaseLogon, 6},
+	{"cancelled", failed(probe.PhaseLogon, fmt.Errorf("credssp: read TSRequest: %w", context.Canceled)), "timeout", probe.PhaseLogon, 6},
+	{"EUA read closed", failed(probe.PhaseLogon, fmt.Errorf("early user authorization: read result: %w", io.EOF)), "server_closed", probe.PhaseLogon, 6},
+	{"tls alert mid-logon", failed(probe.PhaseLogon, errors.New("remote error: tls: bad record MAC")), "tls_failed", probe.PhaseLogon, 4},
+	{"no certificate to bind", failed(probe.PhaseLogon, errors.New("credssp: the server sent no certificate to bind the logon to")), "protocol_error", probe.PhaseLogon, 7},
+}
+
+func TestClassify(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := Classify(c.r)
+			if v.Class.ID != c.class {
+				t.Fatalf("class = %q, want %q (detail %q)", v.Class.ID, c.class, v.Detail)
+			}
+			if v.Phase != c.phase {
+				t.Errorf("phase = %q, want %q", v.Phase, c.phase)
+			}
+			if got := v.ExitCode(); got != c.exit {
+				t.Errorf("exit code = %d, want %d", got, c.exit)
+			}
+			if v.OK != (c.class == "ok") {
+				t.Errorf("OK = %v for class %s", v.OK, c.class)
+			}
+			if v.Detail == "" {
+				t.Error("empty detail")
+			}
+			if v.Class.Title == "" {
+				t.Error("verdict carries no table row")
+			}
+		})
+	}
+}
+
+// TestDetails pins the facts each detail must carry (codes, numbers, not
+// the negotiate package's String()s).
+func TestDetails(t *testing.T) {
+	tests := []struct {
+		r    *probe.Result
+		want []string
+	}{
+		{succeeded(probe.PhaseNTLMInfo, negotiate.ProtocolHybrid, false), []string{"reached the NTLM CHALLENGE; no logon was tried (no credentials given)"}},
+		{succeeded(probe.PhaseTLS, negotiate.ProtocolHybrid, true), []string{"no logon was tried (the probe stopped before the logon)"}},
+		{succeeded(probe.PhaseTLS, negotiate.ProtocolSSL, true), []string{`CORP\alice`, "not verified"}},
+		{failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)), []string{"0xC000006D", `CORP\alice`}},
+		{failed(probe.PhaseLogon, status(0xC0001234)), []string{"0xC0001234"}},
+		{failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), []string{"(5)"}},
+		{failed(probe.PhaseNegotiate, &negotiate.NotTPKTError{First: []byte("SSH-")}), []string{"an SSH banner", "3389"}},
+		{failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), []string{"version 3"}},
+		{failed(probe.PhaseTLS, io.EOF), []string{"dropped the TLS handshake"}},
+		{failed(probe.PhaseConnect, syscallErr("connect", syscall.ECONNREFUSED)), []string{"srv.corp.example", "3389"}},
+		{failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon, Err: context.DeadlineExceeded}), []string{"the logon", "20ms"}},
+		{failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}), []string{"ACCESS_DENIED"}},
+		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid}), []string{"does not support NLA"}},
+	}
+	for _, tt := range tests {
+		v := Classify(tt.r)
+		for _, w := range tt.want {
+			if !strings.Contains(v.Detail, w) {
+				t.Errorf("%s: detail %q lacks %q", v.Class.ID, v.Detail, w)
+			}
+		}
+	}
+}
+
+// reserved classes have no mapping yet (a later licensing phase uses them).
+var reserved = map[string]bool{"no_license_server": true}
+
+func TestEveryClassReachable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range cases {
+		seen[Classify(c.r).Class.ID] = true
+	}
+	for _, c := range Classes {
+		switch {
+		case reserved[c.ID] && seen[c.ID]:
+			t.Errorf("%s is listed as reserved but Classify produces it", c.ID)
+		case !reserved[c.ID] && !seen[c.ID]:
+			t.Errorf("no Result reaches class %s", c.ID)
+		}
+	}
+	for id := range seen {
+		if _, ok := Lookup(id); !ok {
+			t.Errorf("Classify produced %q, which is not in the table", id)
+		}
+	}
+}
+
+// wantExit is the documented exit code of every class: changing a group is
+// an API change and must show up here.
+var wantExit = map[string]int{
+	"ok":                       0,
+	"credentials_not_verified": 1,
+	"dns_failure":              3, "tcp_refused": 3, "tcp_timeout": 3, "tcp_unreachable": 3,
+	"not_rdp": 4, "nla_required": 4, "tls_required": 4, "tls_not_allowed": 4, "no_server_certificate": 4,
+	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "tls_failed": 4,
+	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4,
+	"logon_failed": 5, "account_locked_out": 5, "account_disabled": 5, "account_expired": 5,
+	"password_expired": 5, "password_must_change": 5, "account_restriction": 5, "invalid_logon_hours": 5,
+	"invalid_workstation": 5, "logon_type_not_granted": 5, "credentials_rejected_no_reason": 5,
+	"logon_rejected": 5, "no_rdp_signin_right": 5,
+	"no_logon_servers": 6, "trust_relationship_failure": 6, "server_closed": 6, "timeout": 6, "no_license_server": 6,
+	"protocol_error": 7,
+}
+
+func TestTable(t *testing.T) {
+	idRE := regexp.MustCompile(`^[a-z0-9_]+$`)
+	ids := map[string]bool{}
+	for _, c := range Classes {
+		if !idRE.MatchString(c.ID) {
+			t.Errorf("class ID %q does not match %s", c.ID, idRE)
+		}
+		if ids[c.ID] {
+			t.Errorf("duplicate class ID %q", c.ID)
+		}
+		ids[c.ID] = true
+		for field, s := range map[string]string{"Title": c.Title, "WindowsSays": c.WindowsSays, "Cause": c.Cause, "Fix": c.Fix, "Group": string(c.Group)} {
+			if strings.TrimSpace(s) == "" {
+				t.Errorf("%s: empty %s", c.ID, field)
+			}
+		}
+		want, ok := wantExit[c.ID]
+		if !ok {
+			t.Errorf("%s: no documented exit code", c.ID)
+		} else if got := c.Group.ExitCode(); got != want {
+			t.Errorf("%s: exit code %d, want %d", c.ID, got, want)
+		}
+		nagios := NagiosCritical
+		switch c.ID {
+		case "ok":
+			nagios = NagiosOK
+		case "credentials_not_verified":
+			nagios = NagiosWarning
+		}
+		if got := (Verdict{Class: c}).NagiosCode(); got != nagios {
+			t.Errorf("%s: nagios %d, want %d", c.ID, got, nagios)
+		}
+		if got, ok := Lookup(c.ID); !ok || got.ID != c.ID {
+			t.Errorf("Lookup(%q) = %v, %v", c.ID, got.ID, ok)
+		}
+	}
+	for id := range wantExit {
+		if !ids[id] {
+			t.Errorf("documented class %q missing from the table", id)
+		}
+	}
+	if _, ok := Lookup("nope"); ok {
+		t.Error("Lookup of an unknown ID succeeded")
+	}
+	for _, c := range Classes {
+		if c.Group.ExitCode() == ExitUsage || c.Group.NagiosCode() == NagiosUnknown {
+			t.Errorf("%s uses the command line's usage code", c.ID)
+		}
+	}
+}
+
+// TestWindowsSays pins the messages the field reports quote.
+func TestWindowsSays(t *testing.T) {
+	for id, want := range map[string]string{
+		"dns_failure":                     "Remote Desktop can't find the computer",
+		"nla_required":                    "The remote computer requires Network Level Authentication, which your computer does not support",
+		"credssp_oracle_server_unpatched": "This could be due to CredSSP encryption oracle remediation",
+		"no_logon_servers":                "The Local Security Authority cannot be contacted",
+		"logon_failed":                    "Your credentials did not work",
+		"no_rdp_signin_right":             "This computer can't connect to the remote computer",
+		"no_license_server":               "there are no Remote Desktop License Servers available to provide a license",
+	} {
+		c, _ := Lookup(id)
+		if !strings.Contains(c.WindowsSays, want) {
+			t.Errorf("%s: WindowsSays %q lacks %q", id, c.WindowsSays, want)
+		}
+	}
+	for id, want := range map[string][]string{
+		"credssp_oracle_server_unpatched": {"AllowEncryptionOracle=2", "Vulnerable", "Update the server", "remote code execution"},
+		"no_license_server":               {"mstsc /admin"},
+		"no_rdp_signin_right":             {"Remote Desktop Users"},
+		"no_logon_servers":                {"local"},
+		"trust_relationship_failure":      {"cached credentials", "local account"},
+		"credentials_not_verified":        {"+auth-only"},
+	} {
+		c, _ := Lookup(id)
+		text := c.Cause + " " + c.Fix
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: cause/fix lacks %q", id, w)
+			}
+		}
+	}
+}
+
+func TestNoPasswordInDetail(t *testing.T) {
+	for _, c := range cases {
+		if c.exit != 5 && c.exit != 6 && c.class != "ok" {
+			continue
+		}
+		if d := Classify(c.r).Detail; strings.Contains(d, "Password") {
+			t.Errorf("%s: detail mentions a password: %q", c.name, d)
+		}
+	}
+}
+
+func TestPureAndNil(t *testing.T) {
+	for _, c := range cases {
+		a, b := Classify(c.r), Classify(c.r)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: two calls differ", c.name)
+		}
+	}
+	if v := Classify(nil); v.Class.ID != "protocol_error" {
+		t.Errorf("Classify(nil) = %q", v.Class.ID)
+	}
+	if got := (Verdict{}).ExitCode(); got != ExitProtocol {
+		t.Errorf("zero Verdict exit code = %d", got)
+	}
+}
+
+func findingIDs(v Verdict) map[string]Finding {
+	m := map[string]Finding{}
+	for _, f := range v.Findings {
+		m[f.ID] = f
+	}
+	return m
+}
+
+func TestFindings(t *testing.T) {
+	tlsRun := func(f func(*probe.Result)) *probe.Result {
+		return with(succeeded(probe.PhaseNTLMInfo, negotiate.ProtocolHybrid, false), func(r *probe.Result) {
+			r.TLS = &probe.TLSInfo{Version: tls.VersionTLS12, Certificate: &probe.CertInfo{
+				Subject: "CN=SRV", NotBefore: t0.AddDate(0, -1, 0), NotAfter: t0.AddDate(0, 6, 0)}}
+			f(r)
+		})
+	}
+	account := func(user string) *probe.Result {
+		return with(failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)), func(r *probe.Result) { r.User = user })
+	}
+	tests := []struct {
+		name    string
+		r       *probe.Result
+		want    []string
+		notWant []string
+	}{
+		{"clean", tlsRun(func(r *probe.Result) {}), []string{FindingCredSSPVersion},
+			[]string{FindingTLSWeakVersion, FindingCertSelfSigned, FindingCertExpired, FindingCertExpiring, FindingNLANotEnforced, FindingClockSkew, FindingDomainMismatch}},
+		{"self-signed", tlsRun(func(r *probe.Result) { r.TLS.Certificate.SelfSigned = true }), []string{FindingCertSelfSigned}, nil},
+		{"expiring", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(10 * 24 * time.Hour) }),
+			[]string{FindingCertExpiring}, []string{FindingCertExpired}},
+		{"expired", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),
+			[]string{FindingCertExpired}, []string{FindingCertExpiring}},
+		{"no clock", tlsRun(func(r *probe.Result) { r.Start = time.Time{}; r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),
+			nil, []string{FindingCertExpired, FindingCertExpiring}},
+		{"TLS 1.0", tlsRun(func(r *probe.Result) { r.TLS.Version = tls.VersionTLS10 }), []string{FindingTLSWeakVersion}, nil},
+		{"TLS 1.3", tlsRun(func(r *probe.Result) { r.TLS.Version = tls.VersionTLS13 }), nil, []string{FindingTLSWeakVersion}},
+		{"skew ahead", tlsRun(func(r *probe.Result) { r.NTLM.ClockSkew = 6 * time.Minute }), []string{FindingClockSkew}, nil},
+		{"skew behind", tlsRun(func(r *probe.Result) { r.NTLM.ClockSkew = -10 * time.Minute }), []string{FindingClockSkew}, nil},
+		{"skew small", tlsRun(func(r *probe.Result) { r.NTLM.ClockSkew = 4 * time.Minute }), nil, []string{FindingClockSkew}},
+		{"skew without timestamp", tlsRun(func(r *probe.Result) { r.NTLM.ClockSkew = time.Hour; r.NTLM.ServerTime = time.Time{} }), nil, []string{FindingClockSkew}},
+		{"NLA offered, TLS selected", succeeded(probe.PhaseTLS, negotiate.ProtocolSSL, false), []string{FindingNLANotEnforced}, nil},
+		{"NLA offered, RDP selected", succeeded(probe.PhaseNegotiate, negotiate.ProtocolRDP, false), []string{FindingNLANotEnforced}, nil},
+		{"NLA selected", succeeded(probe.PhaseTLS, negotiate.ProtocolHybrid, false), nil, []string{FindingNLANotEnforced}},
+		{"TLS offered and selected", with(succeeded(probe.PhaseTLS, negotiate.ProtocolSSL, false), func(r *probe.Result) {
+			r.Offered, r.Negotiation.Offered = negotiate.ProtocolSSL, negotiate.ProtocolSSL
+		}), nil, []string{FindingNLANotEnforced}},
+		{"negotiation failure", with(failed(probe.PhaseNegotiate, negFail(negotiate.SSLNotAllowedByServer)), func(r *probe.Result) {
+			r.Negotiation = &probe.Negotiation{Offered: r.Offered, Failure: &negotiate.NegotiationFailure{Code: negotiate.SSLNotAllowedByServer}}
+		}), nil, []string{FindingNLANotEnforced}},
+		{"domain mismatch", account(`EVIL\bob`), []string{FindingDomainMismatch}, nil},
+		{"domain matches NetBIOS domain, other case", account(`corp\bob`), nil, []string{FindingDomainMismatch}},
+		{"domain matches DNS domain", account(`CORP.EXAMPLE\bob`), nil, []string{FindingDomainMismatch}},
+		{"domain is the computer", account(`srv\bob`), nil, []string{FindingDomainMismatch}},
+		{"domain is the DNS computer name", account(`srv.corp.example\bob`), nil, []string{FindingDomainMismatch}},
+		{"dot", account(`.\bob`), nil, []string{FindingDomainMismatch}},
+		{"UPN", account(`bob@evil.example`), nil, []string{FindingDomainMismatch}},
+		{"bare user", account(`bob`), nil, []string{FindingDomainMismatch}},
+		{"no NTLM info", with(failed(probe.PhaseTLS, io.EOF), func(r *probe.Result) { r.User = `EVIL\bob` }), nil, []string{FindingDomainMismatch}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := findingIDs(Classify(tt.r))
+			for _, id := range tt.want {
+				f, ok := got[id]
+				if !ok {
+					t.Errorf("missing finding %s (got %v)", id, got)
+					continue
+				}
+				if f.Text == "" || f.Severity == "" {
+					t.Errorf("%s: empty text or severity", id)
+				}
+			}
+			for _, id := range tt.notWant {
+				if _, ok := got[id]; ok {
+					t.Errorf("unexpected finding %s: %q", id, got[id].Text)
+				}
+			}
+		})
+	}
+}
+
+func TestDomainMismatchInDetail(t *testing.T) {
+	v := Classify(with(failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)), func(r *probe.Result) { r.User = `EVIL\bob` }))
+	if !strings.Contains(v.Detail, "likely cause") || !strings.Contains(v.Detail, "EVIL") || !strings.Contains(v.Detail, "SRV") {
+		t.Errorf("logon failure with a foreign domain: detail %q does not blame it", v.Detail)
+	}
+	f := findingIDs(v)[FindingDomainMismatch]
+	if !strings.Contains(f.Text, "SRV") || !strings.Contains(f.Text, "CORP") || !strings.Contains(f.Text, "EVIL") {
+		t.Errorf("finding text %q lacks the names", f.Text)
+	}
+	v = Classify(failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)))
+	if strings.Contains(v.Detail, "likely cause") {
+		t.Errorf("matching domain blamed: %q", v.Detail)
+	}
+	v = Classify(with(failed(probe.PhaseLogon, status(negotiate.StatusAccountLockedOut)), func(r *probe.Result) { r.User = `EVIL\bob` }))
+	if strings.Contains(v.Detail, "likely cause") {
+		t.Errorf("lockout blamed on the domain: %q", v.Detail)
+	}
+}
+
+func TestSecurityLayerMismatchNoDuplicateFinding(t *testing.T) {
+	r := with(failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid}), func(r *probe.Result) {
+		r.Negotiation = &probe.Negotiation{Offered: negotiate.ProtocolHybrid,
+			Response: &negotiate.NegotiationResponse{SelectedProtocol: negotiate.ProtocolRDP}}
+	})
+	if _, ok := findingIDs(Classify(r))[FindingNLANotEnforced]; ok {
+		t.Error("security_layer_mismatch repeats itself as nla_not_enforced")
+	}
+}
+
+func TestWriteMarkdownTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteMarkdownTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(Classes)+2 {
+		t.Fatalf("%d lines for %d classes", len(lines), len(Classes))
+	}
+	for i, c := range Classes {
+		l := lines[i+2]
+		if !strings.HasPrefix(l, "| `"+c.ID+"` | "+string(c.Group)+" | ") || strings.Count(l, " | ") != 4 {
+			t.Errorf("row %q", l)
+		}
+	}
+}
+
+func BenchmarkClassify(b *testing.B) {
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for _, c := range cases {
+			Classify(c.r)
+		}
+		n += len(cases)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "classifications/s")
+}

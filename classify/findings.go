@@ -1,0 +1,141 @@
+package classify
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+)
+
+// Thresholds for findings.
+const (
+	// CertExpiringWithin: a certificate expiring sooner gets cert_expiring.
+	CertExpiringWithin = 30 * 24 * time.Hour
+	// MaxClockSkew is Kerberos' default tolerance; more skew gets clock_skew.
+	MaxClockSkew = 5 * time.Minute
+)
+
+// Finding IDs, stable like class IDs.
+const (
+	FindingTLSWeakVersion = "tls_weak_version"
+	FindingCertSelfSigned = "cert_self_signed"
+	FindingCertExpired    = "cert_expired"
+	FindingCertExpiring   = "cert_expiring"
+	FindingNLANotEnforced = "nla_not_enforced"
+	FindingClockSkew      = "clock_skew"
+	FindingDomainMismatch = "domain_mismatch"
+	FindingCredSSPVersion = "credssp_version"
+)
+
+// findings lists the facts worth a line, whatever the class (classID only
+// suppresses what the class's own detail already says).
+func findings(r *probe.Result, classID string) []Finding {
+	var out []Finding
+	add := func(id string, sev Severity, text string) {
+		out = append(out, Finding{ID: id, Severity: sev, Text: text})
+	}
+
+	if t := r.TLS; t != nil {
+		if t.Version != 0 && t.Version < tls.VersionTLS12 {
+			add(FindingTLSWeakVersion, SeverityWarning, fmt.Sprintf("the server negotiated %s; TLS 1.2 or later is expected "+
+				"and hardened clients refuse older versions (enable TLS 1.2 on the server)", tls.VersionName(t.Version)))
+		}
+		if c := t.Certificate; c != nil {
+			if c.SelfSigned {
+				add(FindingCertSelfSigned, SeverityInfo, fmt.Sprintf("the certificate (%s) is self-signed, Remote Desktop's "+
+					"default: clients warn about it unless it is trusted or replaced by one from a trusted CA", c.Subject))
+			}
+			// The clock is the probe's start, so Classify stays pure.
+			if now := r.Start; !now.IsZero() && !c.NotAfter.IsZero() {
+				switch left := c.NotAfter.Sub(now); {
+				case left < 0:
+					add(FindingCertExpired, SeverityWarning, fmt.Sprintf("the certificate expired on %s, %d days ago: "+
+						"clients warn about it (Remote Desktop renews its own self-signed certificate; a CA-issued one must be renewed)",
+						c.NotAfter.UTC().Format(time.DateOnly), days(-left)))
+				case left < CertExpiringWithin:
+					add(FindingCertExpiring, SeverityWarning, fmt.Sprintf("the certificate expires on %s, in %d days",
+						c.NotAfter.UTC().Format(time.DateOnly), days(left)))
+				}
+			}
+		}
+	}
+
+	if sel, ok := selected(r); ok && classID != "security_layer_mismatch" {
+		offered := r.Negotiation.Offered
+		if isHybrid(offered) && !isHybrid(sel) && (sel == negotiate.ProtocolSSL || sel == negotiate.ProtocolRDP) {
+			add(FindingNLANotEnforced, SeverityWarning, fmt.Sprintf("NLA was offered but the server selected %v: anyone can "+
+				"reach its sign-in screen without credentials (require NLA: UserAuthentication=1 under %s)", sel, rdpTcpKey))
+		}
+	}
+
+	if n := r.NTLM; n != nil && !n.ServerTime.IsZero() {
+		if skew := n.ClockSkew; skew > MaxClockSkew || skew < -MaxClockSkew {
+			dir, abs := "ahead of", skew
+			if skew < 0 {
+				dir, abs = "behind", -skew
+			}
+			add(FindingClockSkew, SeverityWarning, fmt.Sprintf("the server's clock is %s %s this machine's, more than "+
+				"Kerberos' 5 minutes: Kerberos logons between them fail (check the time source of both)",
+				abs.Round(time.Second), dir))
+		}
+	}
+
+	if m, ok := domainMismatch(r); ok {
+		add(FindingDomainMismatch, SeverityWarning, m)
+	}
+
+	if cs := r.CredSSP; cs != nil && cs.ServerVersion > 0 {
+		add(FindingCredSSPVersion, SeverityInfo, fmt.Sprintf("the server speaks CredSSP version %d", cs.ServerVersion))
+	}
+	return out
+}
+
+func days(d time.Duration) int { return int(d / (24 * time.Hour)) }
+
+// domainMismatch: the user name is DOMAIN\user and DOMAIN is none of the
+// names the server gave in its NTLM CHALLENGE (".", the target's own local
+// accounts, is excluded).
+func domainMismatch(r *probe.Result) (string, bool) {
+	n := r.NTLM
+	i := strings.IndexByte(r.User, '\\')
+	if n == nil || i <= 0 {
+		return "", false
+	}
+	dom := r.User[:i]
+	if dom == "." {
+		return "", false
+	}
+	names := [...]string{n.NetBIOSDomain, n.DNSDomain, n.NetBIOSComputer, n.DNSComputer, n.DNSTree}
+	known := false
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		known = true
+		if strings.EqualFold(name, dom) {
+			return "", false
+		}
+	}
+	if !known {
+		return "", false // the server named itself nothing to compare with
+	}
+	computer := first(n.NetBIOSComputer, n.DNSComputer, "?")
+	domain := first(n.NetBIOSDomain, n.DNSDomain, "?")
+	if n.DNSDomain != "" && !strings.EqualFold(n.DNSDomain, domain) {
+		domain += " (" + n.DNSDomain + ")"
+	}
+	return fmt.Sprintf("the server calls itself %s in domain %s; the user name sends it to look for %s, which is fine "+
+		"only if that domain is trusted (for a local account use %s\\user or .\\user)", computer, domain, dom, computer), true
+}
+
+func first(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
