@@ -1,0 +1,110 @@
+package rdptest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/rdptest"
+)
+
+// probeOptions turns a catalog entry into the probe's options.
+func probeOptions(t testing.TB, e rdptest.Entry) probe.Options {
+	t.Helper()
+	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second}
+	if e.Offer != "" {
+		p, rdp, err := probe.ParseOffer(e.Offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.Protocols, opt.AllowStandardRDP = p, rdp
+	}
+	if e.Password != "" {
+		opt.Credentials = &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: e.Password}
+	}
+	if e.Class == "timeout" {
+		opt.PhaseTimeout = 500 * time.Millisecond
+	}
+	return opt
+}
+
+// TestCatalog probes every scenario and checks the class, the phase and
+// what the server saw.
+func TestCatalog(t *testing.T) {
+	for _, e := range rdptest.Catalog() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := rdptest.NewServer(e.Scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			r := probe.Run(context.Background(), srv.Addr, probeOptions(t, e))
+			v := classify.Classify(r)
+			if v.Class.ID != e.Class || v.Phase != e.Phase {
+				t.Errorf("class %s at %s, want %s at %s (err %v)\nserver saw:\n%s", v.Class.ID, v.Phase, e.Class, e.Phase, r.Err, events(srv))
+			}
+			srv.WaitConns(1, 2*time.Second)
+			srv.Close()
+			creds := srv.Saw(rdptest.EventCredentials, "received credentials for CORP\\alice")
+			wantCreds := e.Class == "ok" && e.Password != "" || e.Class == "no_rdp_signin_right"
+			if creds != wantCreds {
+				t.Errorf("server received credentials: %v, want %v\n%s", creds, wantCreds, events(srv))
+			}
+			for _, ev := range srv.Events() {
+				if strings.Contains(ev.Detail, rdptest.TestPassword) || strings.Contains(ev.Detail, rdptest.WrongPass) {
+					t.Errorf("an event holds the password: %v", ev)
+				}
+			}
+		})
+	}
+}
+
+func events(s *rdptest.Server) string {
+	var b strings.Builder
+	for _, e := range s.Events() {
+		b.WriteString("  " + e.String() + "\n")
+	}
+	return b.String()
+}
+
+// Every class the classifier can produce from a server's behaviour has a
+// scenario; the rest are listed with the reason.
+func TestCatalogCoversClasses(t *testing.T) {
+	have := map[string]bool{}
+	for _, e := range rdptest.Catalog() {
+		have[e.Class] = true
+	}
+	for _, c := range classify.Classes {
+		if why, ok := NoScenario[c.ID]; ok {
+			if have[c.ID] {
+				t.Errorf("class %s is listed as impossible (%s) but has a scenario", c.ID, why)
+			}
+			continue
+		}
+		if !have[c.ID] {
+			t.Errorf("class %s has no rdptest scenario", c.ID)
+		}
+	}
+}
+
+// NoScenario lists the classes no server can cause, and why.
+var NoScenario = map[string]string{
+	"dns_failure":       "name resolution fails before any server is involved (probe.TestUnresolvableName covers it)",
+	"tcp_refused":       "nothing listens: there is no server to play (the lab's closed port covers it)",
+	"tcp_timeout":       "the TCP handshake gets no answer: a listening server always completes it",
+	"tcp_unreachable":   "the network has no route: a loopback server is always reachable",
+	"no_license_server": "the probe has no licensing phase yet and Classify does not produce it (Scenario.Licensing is a TODO hook)",
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "192.0.2.1:3389", ":0"} {
+		if s, err := rdptest.NewServer(rdptest.Scenario{Addr: addr}); err == nil {
+			s.Close()
+			t.Errorf("NewServer listened on %q", addr)
+		}
+	}
+}
