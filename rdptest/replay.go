@@ -127,3 +127,31 @@ func readUnit(conn net.Conn, st fixture.Step) error {
 		return err
 	}
 }
+
+// ReplayCredentials are what a replay logs on with when the fixture was
+// recorded with credentials: the recorded AUTHENTICATE is redacted, so any
+// account does.
+var ReplayCredentials = probe.Credentials{User: "replay", Domain: "REPLAY", Password: "x"}
+
+// ReplayOptions are the probe options to replay f with: its "offer:" header
+// (default tls,nla), ReplayCredentials when "credentials: yes", and short
+// deadlines (a replay answers at once or never).
+func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
+	opt := probe.Options{PhaseTimeout: time.Second, Timeout: 5 * time.Second}
+	if offer := f.Header["offer"]; offer != "" {
+		p, rdp, err := probe.ParseOffer(offer)
+		if err != nil {
+			return opt, fmt.Errorf("fixture offer: %w", err)
+		}
+		opt.Protocols, opt.AllowStandardRDP = p, rdp
+	}
+	switch f.Header["credentials"] {
+	case "yes":
+		c := ReplayCredentials
+		opt.Credentials = &c
+	case "", "no":
+	default:
+		return opt, fmt.Errorf("fixture credentials: %q, want yes or no", f.Header["credentials"])
+	}
+	return opt, nil
+}

@@ -71,35 +71,6 @@ func events(s *rdptest.Server) string {
 	return b.String()
 }
 
-// Every class the classifier can produce from a server's behaviour has a
-// scenario; the rest are listed with the reason.
-func TestCatalogCoversClasses(t *testing.T) {
-	have := map[string]bool{}
-	for _, e := range rdptest.Catalog() {
-		have[e.Class] = true
-	}
-	for _, c := range classify.Classes {
-		if why, ok := NoScenario[c.ID]; ok {
-			if have[c.ID] {
-				t.Errorf("class %s is listed as impossible (%s) but has a scenario", c.ID, why)
-			}
-			continue
-		}
-		if !have[c.ID] {
-			t.Errorf("class %s has no rdptest scenario", c.ID)
-		}
-	}
-}
-
-// NoScenario lists the classes no server can cause, and why.
-var NoScenario = map[string]string{
-	"dns_failure":       "name resolution fails before any server is involved (probe.TestUnresolvableName covers it)",
-	"tcp_refused":       "nothing listens: there is no server to play (the lab's closed port covers it)",
-	"tcp_timeout":       "the TCP handshake gets no answer: a listening server always completes it",
-	"tcp_unreachable":   "the network has no route: a loopback server is always reachable",
-	"no_license_server": "the probe has no licensing phase yet and Classify does not produce it (Scenario.Licensing is a TODO hook)",
-}
-
 func TestLoopbackOnly(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", "192.0.2.1:3389", ":0"} {
 		if s, err := rdptest.NewServer(rdptest.Scenario{Addr: addr}); err == nil {

@@ -1,0 +1,142 @@
+package classify_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/fixture"
+	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/rdptest"
+)
+
+const fixtureGlob = "../testdata/fixtures/*.fixture"
+
+func loadFixtures(t *testing.T) map[string]*fixture.Fixture {
+	t.Helper()
+	paths, err := filepath.Glob(fixtureGlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatalf("no fixtures match %s", fixtureGlob)
+	}
+	out := map[string]*fixture.Fixture{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx, err := fixture.Parse(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out[strings.TrimSuffix(filepath.Base(p), ".fixture")] = fx
+	}
+	return out
+}
+
+// TestFixtures replays every recorded conversation in testdata/fixtures to
+// the probe and checks the class and phase its header names. Adding a
+// failure case is adding a file.
+func TestFixtures(t *testing.T) {
+	for name, fx := range loadFixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, k := range []string{"source", "class", "phase"} {
+				if fx.Header[k] == "" {
+					t.Fatalf("header %q missing", k)
+				}
+			}
+			if !strings.Contains(fx.Header["source"], "(recorded") && !strings.Contains(fx.Header["source"], "built from") {
+				t.Errorf("source %q says neither \"(recorded...)\" nor \"built from <spec section>\"", fx.Header["source"])
+			}
+			opt, err := rdptest.ReplayOptions(fx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rp, err := rdptest.NewReplay(fx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rp.Close()
+			r := probe.Run(context.Background(), rp.Addr, opt)
+			v := classify.Classify(r)
+			if v.Class.ID != fx.Header["class"] || string(v.Phase) != fx.Header["phase"] {
+				t.Errorf("replay gives %s at %s, fixture says %s at %s (err %v)", v.Class.ID, v.Phase, fx.Header["class"], fx.Header["phase"], r.Err)
+			}
+		})
+	}
+}
+
+// noFixture lists the classes that cannot have a replayable fixture, and
+// why. Each is covered by a scenario in rdptest.Catalog instead (or, for the
+// connect classes, by probe's own tests and the lab's closed port).
+var noFixture = map[string]string{
+	"dns_failure":     "the name does not resolve: no server ever speaks, so there is no conversation to record",
+	"tcp_refused":     "no TCP connection: no conversation to record",
+	"tcp_timeout":     "no TCP connection: no conversation to record",
+	"tcp_unreachable": "no TCP connection: no conversation to record",
+	"pubkey_auth_mismatch": "a replayed pubKeyAuth never matches the new session, so such a fixture would pass without proving anything; " +
+		"rdptest scenario pubkeyauth-tampered covers it with a live server",
+	"no_rdp_signin_right": "the Early User Authorization Result comes only after a pubKeyAuth that depends on this run's keys; " +
+		"rdptest scenario early-user-auth-denied covers it",
+	"no_license_server": "the probe has no licensing phase yet and Classify does not produce this class",
+}
+
+// noScenario lists the classes no rdptest server can cause.
+var noScenario = map[string]string{
+	"dns_failure":       "name resolution fails before any server is involved",
+	"tcp_refused":       "nothing listens: there is no server to play",
+	"tcp_timeout":       "a listening server always completes the TCP handshake",
+	"tcp_unreachable":   "a loopback server is always reachable",
+	"no_license_server": "the probe has no licensing phase yet (rdptest.Scenario.Licensing is a TODO hook)",
+}
+
+// TestEveryClassHasFixtureAndScenario: each class in the table has at least
+// one fixture and one rdptest scenario, or is listed above with the reason.
+func TestEveryClassHasFixtureAndScenario(t *testing.T) {
+	fixtures := map[string][]string{}
+	for name, fx := range loadFixtures(t) {
+		fixtures[fx.Header["class"]] = append(fixtures[fx.Header["class"]], name)
+	}
+	scenarios := map[string][]string{}
+	for _, e := range rdptest.Catalog() {
+		scenarios[e.Class] = append(scenarios[e.Class], e.Name)
+	}
+	known := map[string]bool{}
+	for _, c := range classify.Classes {
+		known[c.ID] = true
+		check := func(what string, have map[string][]string, impossible map[string]string) {
+			why, listed := impossible[c.ID]
+			switch {
+			case listed && len(have[c.ID]) > 0:
+				t.Errorf("class %s is listed as having no %s (%s) but has %v: take it off the list", c.ID, what, why, have[c.ID])
+			case !listed && len(have[c.ID]) == 0:
+				t.Errorf("class %s has no %s", c.ID, what)
+			}
+		}
+		check("fixture", fixtures, noFixture)
+		check("rdptest scenario", scenarios, noScenario)
+	}
+	var unknown []string
+	for id := range fixtures {
+		if !known[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	for id := range scenarios {
+		if !known[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	sort.Strings(unknown)
+	if len(unknown) > 0 {
+		t.Errorf("fixtures or scenarios name classes the table does not have: %v", unknown)
+	}
+}
