@@ -310,6 +310,7 @@ meter{width:140px;height:12px}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}ul.members{columns:2;margin:6px 0 0}
 .soon{color:#b91c1c;font-weight:600}.tiles{display:flex;gap:10px;flex-wrap:wrap;margin:12px 0}
 .tile{border:1px solid #d8dee6;border-radius:8px;padding:8px 14px;min-width:110px}.tile b{display:block;font-size:22px}
+.scroll{overflow-x:auto}#hosts td:nth-child(11){max-width:220px;overflow-wrap:anywhere}
 #filter{padding:5px 8px;width:320px;margin:6px 0;border:1px solid #c5ccd6;border-radius:4px}
 `
 
@@ -399,14 +400,14 @@ const pageBody = `</style></head>
 <h2>All hosts</h2>
 {{if .Omitted}}<p class="meta">{{.Omitted}} unreachable targets are not listed here (they are counted above and listed in the JSONL and CSV reports).</p>{{end}}
 <input id="filter" type="search" placeholder="Filter rows (any text)" aria-label="Filter rows">
-<table id="hosts" data-rows="{{len .Rows}}">
+<div class="scroll"><table id="hosts" data-rows="{{len .Rows}}">
 <thead><tr><th data-key="target">Target</th><th data-key="class">Class</th><th data-key="phase">Phase</th><th data-key="selected">Security</th><th data-key="credssp" data-num>CredSSP</th><th data-key="domain">NetBIOS domain</th><th data-key="computer">Computer</th><th data-key="os">OS version</th><th data-key="cert" data-num>Cert expires</th><th data-key="tls">TLS</th><th data-key="findings">Findings</th><th data-key="logon">Logon</th></tr></thead>
 <tbody>
 {{range .Rows}}<tr data-target="{{.Target}}">
 <td class="mono" data-v="{{.TargetKey}}">{{.Target}}</td><td title="{{.Detail}}"><span class="g g-{{.Group}}">{{.Class}}</span></td><td>{{.Phase}}</td><td>{{.Selected}}</td><td>{{.CredSSP}}</td><td>{{.NBDomain}}</td><td>{{.NBComputer}}</td><td>{{.OS}}</td><td data-v="{{.CertDays}}"{{if .CertSoon}} class="soon"{{end}}>{{.CertExpiry}}</td><td>{{.TLS}}</td><td>{{range $i, $f := .Findings}}{{if $i}}, {{end}}{{$f}}{{end}}</td><td>{{.Logon}}</td>
 </tr>
 {{end}}</tbody>
-</table>
+</table></div>
 <script>`
 
 const pageTail = `</script>
