@@ -1,0 +1,357 @@
+package rdptest_test
+
+// Cross-checks: a client and a server by the same author can share a
+// misunderstanding, so rdptest is checked against clients written by
+// others (FreeRDP's xfreerdp, impacket's rdp_check) and against Wireshark's
+// dissectors (tshark). The tools come with the lab (lab/lab.sh); a missing
+// tool skips these tests locally and fails them under CI=true.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/rdptest"
+)
+
+func accountsMap() map[string]string {
+	return map[string]string{rdptest.TestDomain + `\` + rdptest.TestUser: rdptest.TestPassword}
+}
+
+// xfreerdp runs `xfreerdp +auth-only` against srv and returns its output.
+// It stops xfreerdp as soon as the server has seen the credentials: past
+// them "auth-only" goes on to MCS and waits for an activation that a
+// scenario server never sends, so its exit status proves nothing there.
+func xfreerdp(t *testing.T, srv *rdptest.Server, password string) string {
+	t.Helper()
+	bin := labtest.Tool(t, "xfreerdp")
+	host, port, _ := net.SplitHostPort(srv.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The password on the command line is the throwaway test password of
+	// a loopback test server: xfreerdp takes it no other way in a test.
+	cmd := exec.CommandContext(ctx, bin, "/v:"+host, "/port:"+port, "/u:"+rdptest.TestUser, "/d:"+rdptest.TestDomain,
+		"/p:"+password, "/cert:ignore", "+auth-only", "/sec:nla")
+	display := os.Getenv("RDPLAB_DISPLAY")
+	if display == "" {
+		display = ":91"
+	}
+	if !strings.HasPrefix(display, ":") {
+		display = ":" + display
+	}
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if srv.Saw(rdptest.EventCredentials, "") {
+				cancel()
+				return
+			}
+		}
+	}()
+	cmd.Wait()
+	cancel()
+	<-done
+	srv.WaitConns(1, 3*time.Second)
+	return out.String()
+}
+
+func TestXFreeRDPErrorCodes(t *testing.T) {
+	labtest.Tool(t, "xfreerdp")
+	for _, tc := range []struct {
+		status negotiate.NTStatus
+		want   string
+	}{
+		{negotiate.StatusLogonFailure, "ERRCONNECT_LOGON_FAILURE"},
+		{negotiate.StatusWrongPassword, "ERRCONNECT_WRONG_PASSWORD"},
+		{negotiate.StatusAccountLockedOut, "ERRCONNECT_ACCOUNT_LOCKED_OUT"},
+		{negotiate.StatusAccountDisabled, "ERRCONNECT_ACCOUNT_DISABLED"},
+		{negotiate.StatusAccountExpired, "ERRCONNECT_ACCOUNT_EXPIRED"},
+		{negotiate.StatusPasswordExpired, "ERRCONNECT_PASSWORD_EXPIRED"},
+		{negotiate.StatusPasswordMustChange, "ERRCONNECT_PASSWORD_MUST_CHANGE"},
+		{negotiate.StatusAccountRestriction, "ERRCONNECT_ACCOUNT_RESTRICTION"},
+		// FreeRDP 2 has no ERRCONNECT_ names of its own for these two.
+		{negotiate.StatusInvalidLogonHours, "ERRCONNECT_AUTHENTICATION_FAILED"},
+		{negotiate.StatusInvalidWorkstation, "ERRCONNECT_AUTHENTICATION_FAILED"},
+		{negotiate.StatusLogonTypeNotGranted, "ERRCONNECT_LOGON_TYPE_NOT_GRANTED"},
+		{negotiate.StatusNoLogonServers, "ERRCONNECT_AUTHENTICATION_FAILED"},
+	} {
+		t.Run(tc.status.Name(), func(t *testing.T) {
+			t.Parallel()
+			// The right password: the errorCode is the server's answer
+			// whatever the password, as for a locked-out account.
+			srv, err := rdptest.NewServer(rdptest.Scenario{Accounts: accountsMap(), AfterAuthenticate: rdptest.Outcome{ErrorCode: tc.status}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			out := xfreerdp(t, srv, rdptest.TestPassword)
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("xfreerdp does not report %s for %v:\n%s", tc.want, tc.status, tail(out))
+			}
+			// It decoded the exact code from TSRequest.errorCode.
+			if w := "received NTSTATUS: " + tc.status.Name(); !strings.Contains(out, w) {
+				t.Errorf("xfreerdp does not say %q:\n%s", w, tail(out))
+			}
+			if !srv.Saw(rdptest.EventLogon, "ok") || srv.Saw(rdptest.EventCredentials, "") {
+				t.Errorf("want a verified AUTHENTICATE and no credentials; server saw:\n%s", events(srv))
+			}
+		})
+	}
+	t.Run("wrong-password", func(t *testing.T) {
+		t.Parallel()
+		srv, err := rdptest.NewServer(rdptest.Scenario{Accounts: accountsMap()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		out := xfreerdp(t, srv, rdptest.WrongPass)
+		if !strings.Contains(out, "ERRCONNECT_LOGON_FAILURE") || !srv.Saw(rdptest.EventLogon, "failed") {
+			t.Errorf("want ERRCONNECT_LOGON_FAILURE from a real NTLMv2 failure:\n%s\nserver saw:\n%s", tail(out), events(srv))
+		}
+	})
+}
+
+// With the right password xfreerdp accepts rdptest's pubKeyAuth at every
+// CredSSP version and sends its TSCredentials, which rdptest decrypts.
+func TestXFreeRDPGoodPassword(t *testing.T) {
+	labtest.Tool(t, "xfreerdp")
+	for v := 2; v <= 6; v++ {
+		t.Run("credssp-v"+strconv.Itoa(v), func(t *testing.T) {
+			t.Parallel()
+			srv, err := rdptest.NewServer(rdptest.Scenario{Accounts: accountsMap(), CredSSPVersion: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			out := xfreerdp(t, srv, rdptest.TestPassword)
+			if !srv.Saw(rdptest.EventCredentials, `received credentials for CORP\alice`) {
+				t.Errorf("no TSCredentials arrived; server saw:\n%s\nxfreerdp:\n%s", events(srv), tail(out))
+			}
+			scheme := "SHA-256 binding hash"
+			if v < 5 {
+				scheme = "legacy public key echo"
+			}
+			if !srv.Saw(rdptest.EventPubKeyAuth, scheme) {
+				t.Errorf("want xfreerdp's pubKeyAuth verified with the %s; server saw:\n%s", scheme, events(srv))
+			}
+		})
+	}
+	t.Run("tampered-pubkeyauth", func(t *testing.T) {
+		t.Parallel()
+		srv, err := rdptest.NewServer(rdptest.Scenario{Accounts: accountsMap(), TamperPubKeyAuth: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		out := xfreerdp(t, srv, rdptest.TestPassword)
+		if !strings.Contains(out, "Could not verify public key echo") {
+			t.Errorf("xfreerdp did not refuse the tampered pubKeyAuth:\n%s", tail(out))
+		}
+		if srv.Saw(rdptest.EventCredentials, "") {
+			t.Errorf("xfreerdp sent credentials to a server that failed pubKeyAuth")
+		}
+	})
+}
+
+// impacket's rdp_check dials port 3389 only, so the server listens on
+// 127.0.0.2:3389.
+func TestImpacketRDPCheck(t *testing.T) {
+	py := labtest.Tool(t, "impacket")
+	script := "/usr/share/doc/python3-impacket/examples/rdp_check.py"
+	if _, err := os.Stat(script); err != nil {
+		labtest.Tool(t, script) // skip locally, fail under CI
+	}
+	for _, tc := range []struct {
+		name, password string
+		granted        bool
+	}{
+		{"good-password", rdptest.TestPassword, true},
+		{"bad-password", rdptest.WrongPass, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := rdptest.NewServer(rdptest.Scenario{Addr: "127.0.0.2:3389", Accounts: accountsMap()})
+			if err != nil {
+				t.Fatalf("listen on 127.0.0.2:3389 for rdp_check: %v", err)
+			}
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			target := fmt.Sprintf("%s/%s:%s@127.0.0.2", rdptest.TestDomain, rdptest.TestUser, tc.password)
+			out, _ := exec.CommandContext(ctx, py, script, target).CombinedOutput()
+			srv.WaitConns(1, 3*time.Second)
+			granted := strings.Contains(string(out), "Access Granted")
+			if granted != tc.granted {
+				t.Errorf("rdp_check granted=%v, want %v:\n%s\nserver saw:\n%s", granted, tc.granted, out, events(srv))
+			}
+			if got := srv.Saw(rdptest.EventCredentials, `received credentials for CORP\alice`); got != tc.granted {
+				t.Errorf("server received credentials: %v, want %v\n%s", got, tc.granted, events(srv))
+			}
+			if !tc.granted && !srv.Saw(rdptest.EventLogon, "failed") {
+				t.Errorf("the bad password was not refused by NTLM:\n%s", events(srv))
+			}
+		})
+	}
+}
+
+// tshark decodes each scenario's capture, TLS decrypted with the server's
+// key log, with no malformed packets, and shows the CredSSP fields sent.
+func TestTsharkDecodes(t *testing.T) {
+	tshark := labtest.Tool(t, "tshark")
+	for _, tc := range []struct {
+		name  string
+		sc    rdptest.Scenario
+		creds bool
+		want  []string
+	}{
+		{"locked-out", rdptest.Scenario{Accounts: accountsMap(), AfterAuthenticate: rdptest.Outcome{ErrorCode: negotiate.StatusAccountLockedOut}},
+			true, []string{"version: 6", "errorCode: -1073741260"}},
+		{"credssp-v3", rdptest.Scenario{CredSSPVersion: 3}, false, []string{"version: 3", "NTLMSSP_CHALLENGE"}},
+		{"logon-ok", rdptest.Scenario{Accounts: accountsMap()}, true, []string{"RDP Negotiation Response (0x02)", "version: 6", "pubKeyAuth", "authInfo", "NTLMSSP_AUTH"}},
+		{"nla-required", rdptest.Scenario{}, false, []string{"RDP Negotiation Failure (0x03)", "failureCode: Server requires Enhanced RDP Security with CredSSP (0x00000005)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			keylog := filepath.Join(dir, "keylog")
+			kf, err := os.Create(keylog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kf.Close()
+			sc := tc.sc
+			sc.TLS.KeyLogWriter = kf
+			srv, err := rdptest.NewServer(sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			_, port, _ := net.SplitHostPort(srv.Addr)
+			pcap := filepath.Join(dir, "capture.pcap")
+			stopCapture := capture(t, tshark, port, pcap)
+
+			opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 5 * time.Second}
+			if tc.name == "nla-required" {
+				opt.Protocols = negotiate.ProtocolSSL
+			}
+			if tc.creds {
+				opt.Credentials = &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: rdptest.TestPassword}
+			}
+			probe.Run(context.Background(), srv.Addr, opt)
+			srv.WaitConns(1, 2*time.Second)
+			stopCapture()
+
+			// Two decodes: as TPKT for the X.224 exchange in the clear, and
+			// as TLS (decrypted with the key log) for CredSSP inside it.
+			// Wireshark 4.0's TPKT dissector does not hand a non-3389 port
+			// over to TLS by itself.
+			var out []byte
+			for _, as := range []string{"tpkt", "tls"} {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				b, err := exec.CommandContext(ctx, tshark, "-r", pcap, "-o", "tls.keylog_file:"+keylog,
+					"-d", "tcp.port=="+port+","+as, "-V").CombinedOutput()
+				cancel()
+				if err != nil {
+					t.Fatalf("tshark -r (as %s): %v\n%s", as, err, b)
+				}
+				out = append(out, b...)
+			}
+			text := string(out)
+			if strings.Contains(text, "Malformed") {
+				t.Errorf("tshark finds a malformed packet:\n%s", text)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("tshark's decode lacks %q:\n%s", w, tail(text))
+				}
+			}
+		})
+	}
+}
+
+// capture starts tshark on lo for tcp port, waits until it captures, and
+// returns a function that stops it and waits for the file.
+func capture(t *testing.T, tshark, port, pcap string) func() {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	cmd := exec.CommandContext(ctx, tshark, "-i", "lo", "-f", "tcp port "+port, "-w", pcap)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	var msgs strings.Builder
+	var mu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			mu.Lock()
+			msgs.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.Contains(sc.Text(), "Capturing on") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("tshark did not start capturing:\n%s", msgs.String())
+	}
+	// "Capturing on" comes just before the capture filter is live: give
+	// it a moment.
+	time.Sleep(300 * time.Millisecond)
+	return func() {
+		time.Sleep(300 * time.Millisecond) // let the last packets reach the file
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		cancel()
+	}
+}
+
+func tail(s string) string {
+	const n = 4000
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
