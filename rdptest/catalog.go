@@ -64,7 +64,7 @@ func Catalog() []Entry {
 			Scenario: Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}}, Password: TestPassword,
 			Class: "credentials_not_verified", Phase: probe.PhaseTLS},
 		{Name: "tls10-only-credentials-not-verified", Spec: negRsp + ", RFC 2246",
-			Scenario: Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}, TLS: TLSOptions{MaxVersion: 0x0301}},
+			Scenario: Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}, TLS: TLSOptions{MaxVersion: tls.VersionTLS10}},
 			Password: TestPassword, Class: "credentials_not_verified", Phase: probe.PhaseTLS},
 		{Name: "nla-required", Spec: negFail, Offer: "tls", Class: "nla_required", Phase: probe.PhaseNegotiate},
 		{Name: "ssl-required", Spec: negFail, Scenario: neg(negotiate.SSLRequiredByServer), Offer: "rdp", Class: "tls_required", Phase: probe.PhaseNegotiate},
