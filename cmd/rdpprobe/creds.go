@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,23 +14,6 @@ import (
 
 // passwordEnv names the environment variable a password may come from.
 const passwordEnv = "RDPPROBE_PASSWORD"
-
-// parseAccount splits the forms mstsc accepts: DOMAIN\user, COMPUTER\user,
-// .\user (a local account of the target) and user@upn (sent whole, with no
-// domain, as Windows does for a UPN).
-func parseAccount(s string) (user, domain string, err error) {
-	if s == "" {
-		return "", "", errors.New("empty user name")
-	}
-	if i := strings.IndexByte(s, '\\'); i >= 0 {
-		user, domain = s[i+1:], s[:i]
-		if user == "" || strings.ContainsRune(user, '\\') {
-			return "", "", fmt.Errorf("user %q: expected DOMAIN\\user", s)
-		}
-		return user, domain, nil
-	}
-	return s, "", nil
-}
 
 // readPassword takes the password from --password-file, then
 // RDPPROBE_PASSWORD, then a no-echo prompt on the terminal. It never comes
@@ -71,7 +53,7 @@ func readPassword(file string, stdin *os.File, stderr io.Writer, prompt string) 
 
 // credentials builds the probe's credentials from -u and the password sources.
 func credentials(account, passwordFile string, stdin *os.File, stderr io.Writer) (*probe.Credentials, error) {
-	user, domain, err := parseAccount(account)
+	user, domain, err := probe.ParseAccount(account)
 	if err != nil {
 		return nil, err
 	}
