@@ -204,6 +204,14 @@ func negotiationFailure(r *probe.Result, code negotiate.FailureCode) (id, detail
 		offered = r.Negotiation.Offered
 	}
 	d := fmt.Sprintf("the server answered %s (%d) to an offer of %v", code, uint32(code), offered)
+	// A refusal that demands what was offered contradicts itself: the
+	// server's settings disagree with each other (FreeRDP's /sec:ext server
+	// answers SSL_REQUIRED_BY_SERVER to every request). Calling it
+	// tls_required would send the user to fix a client that is right.
+	if demanded, ok := failureDemands[code]; ok && offered&demanded != 0 {
+		return "protocol_error", d + fmt.Sprintf(": it demands %v although the request offered it, so its own security settings contradict each other "+
+			"(compare SecurityLayer and UserAuthentication under %s, or the server's configuration)", demanded, rdpTcpKey)
+	}
 	switch code {
 	case negotiate.HybridRequiredByServer:
 		return "nla_required", d + ": it accepts only NLA"
@@ -219,6 +227,13 @@ func negotiationFailure(r *probe.Result, code negotiate.FailureCode) (id, detail
 		return "protocol_error", d + ": it found the request's flags inconsistent"
 	}
 	return "protocol_error", d + ": an unknown failure code"
+}
+
+// failureDemands is the protocol an RDP_NEG_FAILURE code says the server
+// requires (MS-RDPBCGR 2.2.1.2.2).
+var failureDemands = map[negotiate.FailureCode]negotiate.Protocol{
+	negotiate.SSLRequiredByServer:    negotiate.ProtocolSSL,
+	negotiate.HybridRequiredByServer: negotiate.ProtocolHybrid,
 }
 
 // statusClass maps the NTSTATUS (or SSPI HRESULT) of TSRequest.errorCode to

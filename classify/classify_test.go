@@ -93,6 +93,12 @@ func syscallErr(op string, errno syscall.Errno) error {
 
 func status(s negotiate.NTStatus) error { return &probe.ServerErrorCode{Status: s} }
 
+// offering sets what the client offered in RDP_NEG_REQ.
+func offering(p negotiate.Protocol, r *probe.Result) *probe.Result {
+	r.Offered = p
+	return r
+}
+
 func negFail(c negotiate.FailureCode) error { return &negotiate.NegotiationFailure{Code: c} }
 
 type classCase struct {
@@ -141,8 +147,11 @@ var cases = []classCase{
 	// negotiate
 	{"HTTP on the port", failed(probe.PhaseNegotiate, fmt.Errorf("x224: read Connection Confirm: %w",
 		&negotiate.NotTPKTError{First: []byte("HTTP")})), "not_rdp", probe.PhaseNegotiate, 4},
-	{"HYBRID_REQUIRED", failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), "nla_required", probe.PhaseNegotiate, 4},
-	{"SSL_REQUIRED", failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer)), "tls_required", probe.PhaseNegotiate, 4},
+	{"HYBRID_REQUIRED", offering(negotiate.ProtocolSSL, failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer))), "nla_required", probe.PhaseNegotiate, 4},
+	{"SSL_REQUIRED", offering(negotiate.ProtocolRDP, failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer))), "tls_required", probe.PhaseNegotiate, 4},
+	// FreeRDP's /sec:ext server refuses a request that offers what it demands.
+	{"SSL_REQUIRED to an offer of SSL", failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer)), "protocol_error", probe.PhaseNegotiate, 7},
+	{"HYBRID_REQUIRED to an offer of HYBRID", failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), "protocol_error", probe.PhaseNegotiate, 7},
 	{"SSL_NOT_ALLOWED", failed(probe.PhaseNegotiate, negFail(negotiate.SSLNotAllowedByServer)), "tls_not_allowed", probe.PhaseNegotiate, 4},
 	{"SSL_CERT_NOT_ON_SERVER", failed(probe.PhaseNegotiate, negFail(negotiate.SSLCertNotOnServer)), "no_server_certificate", probe.PhaseNegotiate, 4},
 	{"SSL_WITH_USER_AUTH", failed(probe.PhaseNegotiate, negFail(negotiate.SSLWithUserAuthRequiredByServer)), "tls_client_auth_required", probe.PhaseNegotiate, 4},
