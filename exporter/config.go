@@ -47,7 +47,7 @@ type Module struct {
 	// (probe.Options.Depth). Empty: as deep as the server and the
 	// credentials allow.
 	Phases []string `yaml:"phases,omitempty"`
-	// Protocols offered in RDP_NEG_REQ: rdp, tls, nla, nla-ext (default tls, nla).
+	// Protocols offered in RDP_NEG_REQ: rdp, tls, nla, nla-ext (default tls, nla, nla-ext, as mstsc).
 	Protocols []string `yaml:"protocols,omitempty"`
 	// Timeout bounds the probe (default 15s); a shorter scrape timeout
 	// (minus the exporter's offset) wins.
@@ -182,7 +182,7 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 
 	protocols := m.Protocols
 	if len(protocols) == 0 {
-		protocols = []string{"tls", "nla"}
+		protocols = strings.Split(probe.DefaultOffer, ",")
 	}
 	var err error
 	if m.offer, m.allowRDP, err = probe.ParseOffer(strings.Join(protocols, ",")); err != nil {

@@ -102,7 +102,7 @@ modules:
 		t.Fatal(err)
 	}
 	info, nla, logon := c.Modules["info"], c.Modules["nla_enforced"], c.Modules["logon"]
-	if o := info.options(); o.Depth != probe.PhaseNTLMInfo || o.Protocols != negotiate.ProtocolSSL|negotiate.ProtocolHybrid || o.Credentials != nil || o.Timeout != DefaultTimeout {
+	if o := info.options(); o.Depth != probe.PhaseNTLMInfo || o.Protocols != probe.DefaultProtocols || o.Credentials != nil || o.Timeout != DefaultTimeout {
 		t.Errorf("info: %+v", o)
 	}
 	if info.Logon() || !info.expects("ok") || info.expects("nla_required") {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 )
@@ -106,4 +107,43 @@ func settledGoroutines(want int) int {
 		n = m
 	}
 	return n
+}
+
+// TestDefaultOfferReadsEarlyUserAuth: with no --protocols, the probe offers
+// what mstsc offers, HYBRID_EX included, so a Windows-like server that denies
+// the Remote Desktop sign-in right says so before any session (MS-RDPBCGR
+// 2.2.10.2), and a server without HYBRID_EX still gets plain NLA.
+func TestDefaultOfferReadsEarlyUserAuth(t *testing.T) {
+	creds := &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: rdptest.TestPassword}
+	accounts := map[string]string{rdptest.TestDomain + `\` + rdptest.TestUser: rdptest.TestPassword}
+	for _, tc := range []struct {
+		name     string
+		sc       rdptest.Scenario
+		selected negotiate.Protocol
+		class    string
+	}{
+		{"denied", rdptest.Scenario{Accounts: accounts, EarlyUserAuth: negotiate.EarlyUserAuthAccessDenied},
+			negotiate.ProtocolHybridEx, "no_rdp_signin_right"},
+		{"allowed", rdptest.Scenario{Accounts: accounts}, negotiate.ProtocolHybridEx, "ok"},
+		{"no HYBRID_EX", rdptest.Scenario{Accounts: accounts, Negotiation: rdptest.Negotiation{Accept: negotiate.ProtocolSSL | negotiate.ProtocolHybrid}},
+			negotiate.ProtocolHybrid, "ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := rdptest.NewServer(tc.sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			r := probe.Run(context.Background(), srv.Addr, probe.Options{Credentials: creds, Timeout: 5 * time.Second})
+			if r.Offered != probe.DefaultProtocols {
+				t.Errorf("offered %v, want %v", r.Offered, probe.DefaultProtocols)
+			}
+			if got := r.Negotiation.Selected(); got != tc.selected {
+				t.Errorf("server selected %v, want %v", got, tc.selected)
+			}
+			if v := classify.Classify(r); v.Class.ID != tc.class {
+				t.Errorf("class %s (%s), want %s; err %v", v.Class.ID, v.Detail, tc.class, r.Err)
+			}
+		})
+	}
 }

@@ -26,6 +26,15 @@ import (
 // DefaultPort is the RDP listener's well-known port.
 const DefaultPort = 3389
 
+// DefaultProtocols is what current mstsc offers: TLS, CredSSP, and CredSSP
+// with the Early User Authorization Result (MS-RDPBCGR 2.2.1.1.1). Offering
+// HYBRID_EX matters: only then does a Windows server tell an account without
+// the Remote Desktop sign-in right apart before the session (2.2.10.2).
+const DefaultProtocols = negotiate.ProtocolSSL | negotiate.ProtocolHybrid | negotiate.ProtocolHybridEx
+
+// DefaultOffer names DefaultProtocols the way ParseOffer reads them.
+const DefaultOffer = "tls,nla,nla-ext"
+
 // credSSPVersion is the TSRequest version we speak: 6 carries clientNonce
 // and the SHA-256 public key binding (MS-CSSP 2.2.1, the CVE-2018-0886 fix).
 const credSSPVersion = 6
@@ -50,8 +59,7 @@ type Credentials struct {
 // Options configures one probe. The zero value probes the NTLM info of an NLA
 // server with the default deadlines.
 type Options struct {
-	// Protocols offered in RDP_NEG_REQ. Zero means SSL|HYBRID, what mstsc
-	// offers by default.
+	// Protocols offered in RDP_NEG_REQ. Zero means DefaultProtocols.
 	Protocols negotiate.Protocol
 	// AllowStandardRDP accepts PROTOCOL_RDP (standard RDP security) as an
 	// answer; without it a server that selects it has refused what we offered.
@@ -90,7 +98,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 		now = time.Now
 	}
 	if opt.Protocols == 0 && !opt.AllowStandardRDP {
-		opt.Protocols = negotiate.ProtocolSSL | negotiate.ProtocolHybrid
+		opt.Protocols = DefaultProtocols
 	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = defaultTimeout

@@ -21,7 +21,7 @@ type Entry struct {
 	Name string
 	Spec string // the specification section the server's behaviour follows
 	Scenario
-	Offer    string // probe's --protocols ("" = tls,nla)
+	Offer    string // probe's --protocols ("" = probe.DefaultOffer)
 	Password string // "" = probe without credentials; else log on as CORP\alice with it
 	Class    string // classify class ID
 	Phase    probe.Phase

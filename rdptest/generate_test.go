@@ -103,7 +103,7 @@ func record(t *testing.T, name, addr, offer string, creds bool, opt probe.Option
 		t.Fatalf("class %s, want %s (err %v)", v.Class.ID, want, r.Err)
 	}
 	if offer == "" {
-		offer = "tls,nla"
+		offer = probe.DefaultOffer
 	}
 	header["offer"] = offer
 	header["credentials"] = map[bool]string{true: "yes", false: "no"}[creds]

@@ -134,7 +134,7 @@ func readUnit(conn net.Conn, st fixture.Step) error {
 var ReplayCredentials = probe.Credentials{User: "replay", Domain: "REPLAY", Password: "x"}
 
 // ReplayOptions are the probe options to replay f with: its "offer:" header
-// (default tls,nla), ReplayCredentials when "credentials: yes", and short
+// (default probe.DefaultOffer), ReplayCredentials when "credentials: yes", and short
 // deadlines (a replay answers at once or never).
 func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 	opt := probe.Options{PhaseTimeout: time.Second, Timeout: 5 * time.Second}

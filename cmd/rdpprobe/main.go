@@ -94,7 +94,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.SortFlags = false
 	fs.StringVarP(&c.user, "user", "u", "", "account for one logon attempt: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
-	fs.StringVar(&c.protocols, "protocols", "tls,nla", "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (e.g. 'tls' to see what a TLS-only client meets)")
+	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
 	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon) within --timeout")

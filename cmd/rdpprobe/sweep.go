@@ -106,7 +106,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "deadline for each probe")
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
 	fs.StringVar(&c.phases, "phases", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
-	fs.StringVar(&c.protocols, "protocols", "tls,nla", "security protocols to offer: rdp, tls, nla, nla-ext")
+	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
 	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
 	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
