@@ -232,6 +232,12 @@ func TestTsharkDecodes(t *testing.T) {
 			true, []string{"version: 6", "errorCode: -1073741260"}},
 		{"credssp-v3", rdptest.Scenario{CredSSPVersion: 3}, false, []string{"version: 3", "NTLMSSP_CHALLENGE"}},
 		{"logon-ok", rdptest.Scenario{Accounts: accountsMap()}, true, []string{"RDP Negotiation Response (0x02)", "version: 6", "pubKeyAuth", "authInfo", "NTLMSSP_AUTH"}},
+		{"eua-denied", rdptest.Scenario{Accounts: accountsMap(), EarlyUserAuth: negotiate.EarlyUserAuthAccessDenied}, true,
+			// Wireshark has no dissector for the Early User Authorization
+			// Result; its decrypted bytes are ACCESS_DENIED, 0x00000005
+			// little-endian (MS-RDPBCGR 2.2.10.2).
+			[]string{"requestedProtocols: 0x0000000b", "selectedProtocol: CredSSP with Early User Authorization Result PDU (0x00000008)",
+				"authInfo", "Data: 05000000"}},
 		{"nla-required", rdptest.Scenario{}, false, []string{"RDP Negotiation Failure (0x03)", "failureCode: Server requires Enhanced RDP Security with CredSSP (0x00000005)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
