@@ -478,11 +478,13 @@ func TestFindings(t *testing.T) {
 		{"domain mismatch", account(`EVIL\bob`), []string{FindingDomainMismatch}, nil},
 		{"domain matches NetBIOS domain, other case", account(`corp\bob`), nil, []string{FindingDomainMismatch}},
 		{"domain matches DNS domain", account(`CORP.EXAMPLE\bob`), nil, []string{FindingDomainMismatch}},
-		{"domain is the computer", account(`srv\bob`), nil, []string{FindingDomainMismatch}},
-		{"domain is the DNS computer name", account(`srv.corp.example\bob`), nil, []string{FindingDomainMismatch}},
-		{"dot", account(`.\bob`), nil, []string{FindingDomainMismatch}},
-		{"UPN", account(`bob@evil.example`), nil, []string{FindingDomainMismatch}},
-		{"bare user", account(`bob`), nil, []string{FindingDomainMismatch}},
+		{"domain is the computer", account(`srv\bob`), []string{FindingAccountChecked}, []string{FindingDomainMismatch}},
+		{"domain is the DNS computer name", account(`srv.corp.example\bob`), []string{FindingAccountChecked}, []string{FindingDomainMismatch}},
+		{"dot", account(`.\bob`), []string{FindingAccountChecked}, []string{FindingDomainMismatch}},
+		{"domain account", account(`CORP\bob`), []string{FindingAccountChecked}, []string{FindingDomainMismatch}},
+		{"UPN", account(`bob@evil.example`), nil, []string{FindingDomainMismatch, FindingAccountChecked}},
+		{"bare user", account(`bob`), nil, []string{FindingDomainMismatch, FindingAccountChecked}},
+		{"foreign domain: mismatch, not a claim about the account", account(`EVIL\bob`), []string{FindingDomainMismatch}, []string{FindingAccountChecked}},
 		{"no NTLM info", with(failed(probe.PhaseTLS, io.EOF), func(r *probe.Result) { r.User = `EVIL\bob` }), nil, []string{FindingDomainMismatch}},
 	}
 	for _, tt := range tests {
@@ -504,6 +506,38 @@ func TestFindings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccountChecked: the finding says which account database the server
+// consults, in words that name it.
+func TestAccountChecked(t *testing.T) {
+	for _, tc := range []struct {
+		user string
+		ntlm probe.NTLMInfo
+		want []string
+	}{
+		{`.\bob`, probe.NTLMInfo{NetBIOSDomain: "CORP", NetBIOSComputer: "SRV"}, []string{"local account", "SRV", "own account database"}},
+		{`srv\bob`, probe.NTLMInfo{NetBIOSDomain: "CORP", NetBIOSComputer: "SRV"}, []string{"local account", "user bob"}},
+		{`CORP\bob`, probe.NTLMInfo{NetBIOSDomain: "CORP", NetBIOSComputer: "SRV", DNSDomain: "corp.example"}, []string{"domain corp.example", "domain controller"}},
+		// A workgroup server gives its own name as the domain.
+		{`WS1\bob`, probe.NTLMInfo{NetBIOSDomain: "WS1", NetBIOSComputer: "WS1"}, []string{"local account"}},
+	} {
+		r := with(failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)), func(r *probe.Result) {
+			r.User = tc.user
+			n := tc.ntlm
+			r.NTLM = &n
+		})
+		f, ok := findingIDs(Classify(r))[FindingAccountChecked]
+		if !ok {
+			t.Errorf("%s: no %s finding", tc.user, FindingAccountChecked)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(f.Text, w) {
+				t.Errorf("%s: %q lacks %q", tc.user, f.Text, w)
+			}
+		}
 	}
 }
 

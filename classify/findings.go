@@ -28,6 +28,7 @@ const (
 	FindingClockSkew      = "clock_skew"
 	FindingDomainMismatch = "domain_mismatch"
 	FindingCredSSPVersion = "credssp_version"
+	FindingAccountChecked = "account_checked"
 )
 
 // findings lists the facts worth a line, whatever the class (classID only
@@ -85,6 +86,8 @@ func findings(r *probe.Result, classID string) []Finding {
 
 	if m, ok := domainMismatch(r); ok {
 		add(FindingDomainMismatch, SeverityWarning, m)
+	} else if m, ok := accountChecked(r); ok {
+		add(FindingAccountChecked, SeverityInfo, m)
 	}
 
 	if cs := r.CredSSP; cs != nil && cs.ServerVersion > 0 {
@@ -129,6 +132,38 @@ func domainMismatch(r *probe.Result) (string, bool) {
 	}
 	return fmt.Sprintf("the server calls itself %s in domain %s; the user name sends it to look for %s, which is fine "+
 		"only if that domain is trusted (for a local account use %s\\user or .\\user)", computer, domain, dom, computer), true
+}
+
+// accountChecked says which account a DOMAIN\user name makes the server
+// check, from the names in its NTLM CHALLENGE: a local account of the server
+// or an account of its domain. Users mix the two up ("The Local Security
+// Authority cannot be contacted" after a local name was typed as a domain).
+func accountChecked(r *probe.Result) (string, bool) {
+	n := r.NTLM
+	i := strings.IndexByte(r.User, '\\')
+	if n == nil || i <= 0 || !r.Credentials {
+		return "", false
+	}
+	dom, user := r.User[:i], r.User[i+1:]
+	computer := first(n.NetBIOSComputer, n.DNSComputer)
+	isComputer := dom == "." || strings.EqualFold(dom, n.NetBIOSComputer) || strings.EqualFold(dom, n.DNSComputer)
+	// A workgroup server names itself as its own domain.
+	workgroup := n.NetBIOSDomain != "" && strings.EqualFold(n.NetBIOSDomain, n.NetBIOSComputer)
+	switch {
+	case computer == "":
+		return "", false
+	case isComputer || workgroup && strings.EqualFold(dom, n.NetBIOSDomain):
+		how := ""
+		if dom == "." {
+			how = fmt.Sprintf(" (.\\ stands for the server's own name, %s, taken from its NTLM CHALLENGE)", computer)
+		}
+		return fmt.Sprintf("%s names a local account: the server checks user %s in its own account database%s, not in a domain",
+			r.User, user, how), true
+	case strings.EqualFold(dom, n.NetBIOSDomain) || strings.EqualFold(dom, n.DNSDomain):
+		return fmt.Sprintf("%s names an account of the server's own domain %s: the server (%s) asks a domain controller, "+
+			"so NLA needs one it can reach", r.User, first(n.DNSDomain, n.NetBIOSDomain), computer), true
+	}
+	return "", false
 }
 
 func first(s ...string) string {
