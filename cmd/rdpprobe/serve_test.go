@@ -42,12 +42,20 @@ type exporterProcess struct {
 
 func startServe(t *testing.T, args ...string) *exporterProcess {
 	t.Helper()
+	return startServeWith(t, "http", http.DefaultClient, args...)
+}
+
+// startServeWith starts `rdpprobe serve` and waits until it answers over
+// scheme with client (any HTTP status: with basic auth on, /-/healthy too
+// answers 401 to a client without the password).
+func startServeWith(t *testing.T, scheme string, client *http.Client, args ...string) *exporterProcess {
+	t.Helper()
 	addr := freeAddr(t)
 	args = append([]string{"--web.listen-address", addr}, args...)
 	enc, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
 	cmd.Env = append(os.Environ(), "RDPPROBE_SERVE_HELPER=1", "RDPPROBE_SERVE_ARGS="+string(enc))
-	p := &exporterProcess{cmd: cmd, url: "http://" + addr, stderr: &syncBuffer{}}
+	p := &exporterProcess{cmd: cmd, url: scheme + "://" + addr, stderr: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -72,12 +80,12 @@ func startServe(t *testing.T, args ...string) *exporterProcess {
 			t.Fatalf("rdpprobe serve exited: %s", p.stderr.String())
 		default:
 		}
-		resp, err := http.Get(p.url + "/-/healthy")
+		resp, err := client.Get(p.url + "/-/healthy")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		return resp.StatusCode == 200 || scheme == "https"
 	})
 	return p
 }
