@@ -546,6 +546,9 @@ func SplitTarget(target string, defPort int) (string, int, error) {
 	if target == "" {
 		return "", 0, errors.New("empty target")
 	}
+	if strings.HasPrefix(target, "[") != strings.Contains(target, "]") {
+		return "", 0, fmt.Errorf("target %q: unbalanced brackets (write an IPv6 address with a port as [addr]:port)", target)
+	}
 	if ip := net.ParseIP(strings.Trim(target, "[]")); ip != nil && strings.Count(target, ":") > 1 && !strings.Contains(target, "]:") {
 		return ip.String(), defPort, nil
 	}

@@ -25,6 +25,8 @@ func TestSplitTarget(t *testing.T) {
 		{"host:33891", "host", 33891, false},
 		{"[::1]:33891", "::1", 33891, false},
 		{"[::1]", "::1", 3389, false},
+		{"[::1", "", 0, true},
+		{"::1]:3389", "", 0, true},
 		{"::1", "::1", 3389, false},
 		{"fe80::1", "fe80::1", 3389, false},
 		{"host:0", "", 0, true},

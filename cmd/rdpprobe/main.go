@@ -34,10 +34,11 @@ const usageHead = `rdpprobe — say exactly which step of a Remote Desktop conne
 Usage:
   rdpprobe [flags] HOST[:PORT]
 
-It connects once, offers what mstsc offers (TLS and NLA), and goes as deep as
-the server and the flags allow: TCP → X.224 negotiation → TLS → CredSSP/NTLM
-CHALLENGE (server names, OS build, clock) → with -u, one logon attempt. The
-verdict is one stable class (see README), the message Windows shows, and the fix.
+It connects once, offers what mstsc offers (TLS, NLA, and NLA with the Early
+User Authorization Result), and goes as deep as the server and the flags
+allow: TCP → X.224 negotiation → TLS → CredSSP/NTLM CHALLENGE (server names,
+OS build, clock) → with -u, one logon attempt. The verdict is one stable class
+(see README), the message Windows shows, and the fix.
 
 Examples:
   rdpprobe 10.0.0.5                          what does the server speak and say about itself?
