@@ -5,7 +5,8 @@
 #                   the lab is left running (make lab-down stops it)
 #   make vet        go vet and a gofmt check
 #   make fuzz       every Fuzz* target of every package, FUZZTIME each (default 10s)
-#   make bench      the benchmarks
+#   make bench      rdpprobe against xfreerdp, nmap and impacket on the lab (round trips, CPU, memory,
+#                   sweep throughput) plus the Go benchmarks; writes bench/RESULTS.md
 #   make lab-up | lab-down | lab-env | lab-status
 #   make clean
 
@@ -49,8 +50,9 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
 	done <<<"$$targets"
 
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# One run, side by side: timings are only comparable within it (bench/main.go says what it measures).
+bench: lab-up
+	eval "$$($(LAB) env)"; $(GO) run ./bench -out bench/RESULTS.md
 
 lab-up:
 	$(LAB) up
