@@ -247,6 +247,13 @@ func (e *UltimatumError) Error() string {
 	return "x224: server answered the Connection Request with an MCS Disconnect Provider Ultimatum (" + e.Reason.String() + ")"
 }
 
+// DialError: the connection of one map entry could not be opened (name
+// resolution or TCP), so the server said nothing.
+type DialError struct{ Err error }
+
+func (e *DialError) Error() string { return "connect: " + e.Err.Error() }
+func (e *DialError) Unwrap() error { return e.Err }
+
 type enumerator struct {
 	opt  Options
 	now  func() time.Time
@@ -270,7 +277,7 @@ func (e *enumerator) dial(ctx context.Context) (net.Conn, error) {
 		if isTimeout(err) {
 			err = &PhaseTimeoutError{Phase: PhaseConnect, Err: err}
 		}
-		return nil, err
+		return nil, &DialError{Err: err}
 	}
 	return conn, nil
 }
