@@ -169,8 +169,8 @@ func SecurityLayers(m *probe.SecurityLayers) LayerMap {
 		add(MeaningRDSAAD, SeverityInfo, "RDSAAD is accepted: Microsoft Entra ID (Azure AD) sign-in is available")
 	}
 	if len(other) > 0 {
-		add(MeaningSelectedOther, SeverityInfo, "asked for a protocol alone, the server selected another one: %s. That is a "+
-			"refusal, not support (a scanner that counts any RDP_NEG_RSP as success, like nmap's rdp-enum-encryption, "+
+		add(MeaningSelectedOther, SeverityInfo, "asked for protocols it does not support, the server selected another one: %s. "+
+			"That is a refusal (a scanner that counts any RDP_NEG_RSP as success, like nmap's rdp-enum-encryption, "+
 			"reports these protocols as supported)", strings.Join(other, ", "))
 	}
 	if len(unanswered) > 0 {
