@@ -141,8 +141,12 @@ func SecurityLayers(m *probe.SecurityLayers) LayerMap {
 	if rdp {
 		text := "Standard RDP security is allowed: the server is not authenticated (no certificate a client can check), so a " +
 			"man in the middle can read the session, credentials included (set the security layer to SSL or require NLA)"
-		if e := out.Encryption; e != nil && e.Summary != "" {
-			text += "; encryption " + e.Summary
+		if e := m.Encryption; e != nil && e.LevelKnown {
+			words, ok := levelWords[e.Level]
+			if !ok {
+				words = e.Level.String()
+			}
+			text += "; encryption level " + words
 		}
 		add(MeaningStandardRDP, SeverityWarning, "%s", text)
 		if w := weakEncryption(m.Encryption); w != "" {

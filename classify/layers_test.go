@@ -124,7 +124,7 @@ func TestSecurityLayersMeaning(t *testing.T) {
 				methods(negotiate.EncryptionLevelHigh, negotiate.EncryptionMethod128Bit)),
 			ids: []string{MeaningTLSWithoutNLA, MeaningStandardRDP, MeaningNLAUnavailable, MeaningSelectedOther},
 			words: map[string]string{
-				MeaningStandardRDP:   "level High: 128-bit RC4 accepted; 40-bit RC4, 56-bit RC4, FIPS (3DES) refused",
+				MeaningStandardRDP:   "man in the middle can read the session, credentials included (set the security layer to SSL or require NLA); encryption level High",
 				MeaningSelectedOther: "PROTOCOL_HYBRID (selected PROTOCOL_RDP), PROTOCOL_HYBRID_EX (selected PROTOCOL_RDP), PROTOCOL_RDSTLS (selected PROTOCOL_RDP)",
 			},
 		},
@@ -135,7 +135,7 @@ func TestSecurityLayersMeaning(t *testing.T) {
 				pRDSTLS: refuses(negotiate.SSLNotAllowedByServer), pRDSAAD: refuses(negotiate.SSLNotAllowedByServer)},
 				methods(negotiate.EncryptionLevelNone)),
 			ids:   []string{MeaningStandardRDP, MeaningWeakRDPEncryption, MeaningNLAUnavailable},
-			words: map[string]string{MeaningWeakRDPEncryption: "in the clear", MeaningStandardRDP: "level None"},
+			words: map[string]string{MeaningWeakRDPEncryption: "in the clear", MeaningStandardRDP: "encryption level None"},
 		},
 		{
 			name: "weak rc4 at client compatible",
@@ -144,7 +144,7 @@ func TestSecurityLayersMeaning(t *testing.T) {
 				methods(negotiate.EncryptionLevelClientCompatible, negotiate.EncryptionMethod40Bit, negotiate.EncryptionMethod56Bit, negotiate.EncryptionMethod128Bit)),
 			ids: []string{MeaningTLSWithoutNLA, MeaningStandardRDP, MeaningWeakRDPEncryption, MeaningEarlyUserAuth, MeaningRDSTLS, MeaningRDSAAD},
 			words: map[string]string{MeaningWeakRDPEncryption: "40-bit RC4 and 56-bit RC4 are accepted",
-				MeaningStandardRDP: "level Client Compatible: 40-bit RC4, 56-bit RC4, 128-bit RC4 accepted; FIPS (3DES) refused"},
+				MeaningStandardRDP: "encryption level Client Compatible"},
 		},
 		{
 			name:  "refuses everything with one code",
@@ -223,6 +223,27 @@ func TestLayerSaid(t *testing.T) {
 		said, kind := layerSaid(&tc.l)
 		if said != tc.said || kind != tc.kind {
 			t.Errorf("%+v: said %q kind %q, want %q %q", tc.l, said, kind, tc.said, tc.kind)
+		}
+	}
+}
+
+func TestEncryptionSummary(t *testing.T) {
+	for _, tc := range []struct {
+		e    *probe.EncryptionMap
+		want string
+	}{
+		{methods(negotiate.EncryptionLevelHigh, negotiate.EncryptionMethod128Bit), "level High: 128-bit RC4 accepted; 40-bit RC4, 56-bit RC4, FIPS (3DES) refused"},
+		{methods(negotiate.EncryptionLevelClientCompatible, negotiate.EncryptionMethod40Bit, negotiate.EncryptionMethod56Bit, negotiate.EncryptionMethod128Bit),
+			"level Client Compatible: 40-bit RC4, 56-bit RC4, 128-bit RC4 accepted; FIPS (3DES) refused"},
+		{methods(negotiate.EncryptionLevelNone), "level None: nothing is encrypted, whatever the client offers"},
+		{&probe.EncryptionMap{Methods: []probe.MethodResult{{Method: negotiate.EncryptionMethod40Bit, Err: io.EOF}}}, "unknown: no offer got the server's security data"},
+	} {
+		es := encryptionSaid(tc.e)
+		if es.Summary != tc.want {
+			t.Errorf("summary %q, want %q", es.Summary, tc.want)
+		}
+		if len(es.Methods) != len(tc.e.Methods) {
+			t.Errorf("%d methods said, want %d", len(es.Methods), len(tc.e.Methods))
 		}
 	}
 }
