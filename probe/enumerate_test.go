@@ -187,6 +187,16 @@ func TestEnumerateScenarios(t *testing.T) {
 			want: allSame(want{errKind: "closed"}),
 		},
 		{
+			name: "huge-tpkt",
+			sc:   rdptest.Scenario{Fault: rdptest.Fault{At: probe.PhaseNegotiate, Kind: rdptest.FaultHugeTPKT}},
+			want: allSame(want{errKind: "malformed"}),
+		},
+		{
+			name: "trickle",
+			sc:   rdptest.Scenario{Fault: rdptest.Fault{At: probe.PhaseNegotiate, Kind: rdptest.FaultTrickle, Every: time.Second}},
+			want: allSame(want{errKind: "timeout"}),
+		},
+		{
 			name: "http",
 			sc:   rdptest.Scenario{Fault: rdptest.Fault{At: probe.PhaseNegotiate, Kind: rdptest.FaultHTTP}},
 			want: allSame(want{errKind: "not-tpkt"}),
@@ -349,5 +359,21 @@ func TestEnumerateBadTarget(t *testing.T) {
 	m := probe.Enumerate(context.Background(), "[::1", probe.Options{})
 	if m.Err == nil || len(m.Layers) != 0 {
 		t.Errorf("bad target: err %v, %d layers", m.Err, len(m.Layers))
+	}
+}
+
+// BenchmarkEnumerate is the cost of a whole map (six connections) against
+// a Windows-like NLA server on loopback.
+func BenchmarkEnumerate(b *testing.B) {
+	s, err := rdptest.NewServer(rdptest.Scenario{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for b.Loop() {
+		m := probe.Enumerate(context.Background(), s.Addr, probe.Options{})
+		if !m.Layer(hybrid).Accepted {
+			b.Fatal("HYBRID not accepted")
+		}
 	}
 }
