@@ -69,6 +69,12 @@ type Scenario struct {
 	// then a server with Licensing set refuses to start.
 	Licensing *Licensing
 
+	// StandardRDP, if set, makes the server accept Standard RDP Security
+	// (MS-RDPBCGR 5.3) and answer the Client MCS Connect Initial with
+	// these security data (see standard.go). A zero Negotiation.Accept then
+	// means standard RDP security only.
+	StandardRDP *StandardRDPSecurity
+
 	Fault Fault
 }
 
@@ -221,7 +227,7 @@ func NewServer(sc Scenario) (*Server, error) {
 	if sc.CredSSPVersion == 0 {
 		sc.CredSSPVersion = 6
 	}
-	if sc.Negotiation.Accept == 0 {
+	if sc.Negotiation.Accept == 0 && sc.StandardRDP == nil {
 		sc.Negotiation.Accept = negotiate.ProtocolHybrid | negotiate.ProtocolHybridEx
 	}
 	addr := sc.Addr
@@ -536,12 +542,13 @@ func (c *conn) run() error {
 		return c.write(probe.PhaseNegotiate, negotiate.AppendTPKT(nil, []byte{6, 0x80, 0, 0, 0, 0, 0}))
 	case neg.Failure != 0:
 		cc.Failure = &negotiate.NegotiationFailure{Code: neg.Failure}
-	case neg.NoResponse:
+	case neg.NoResponse, cr.NoNegotiation && sc.StandardRDP != nil:
+		// No negotiation data: standard RDP security (MS-RDPBCGR 3.3.5.3.2).
 	case neg.Select != 0 || neg.SelectRDP:
 		selected = neg.Select
 		cc.Response = &negotiate.NegotiationResponse{SelectedProtocol: selected}
 	default:
-		sel, code, ok := choose(cr, neg.Accept)
+		sel, code, ok := choose(cr, neg.Accept, sc.StandardRDP != nil)
 		if !ok {
 			cc.Failure = &negotiate.NegotiationFailure{Code: code}
 			break
@@ -554,12 +561,19 @@ func (c *conn) run() error {
 	if err := c.write(probe.PhaseNegotiate, cc.Marshal()); err != nil {
 		return err
 	}
+	if cc.Failure == nil && cc.Response == nil && sc.StandardRDP != nil {
+		c.event(EventSelected, negotiate.ProtocolRDP.String())
+		return c.standardRDP(sc.StandardRDP)
+	}
 	if cc.Failure != nil || cc.Response == nil {
 		c.event(EventSelected, "none")
 		return c.drain()
 	}
 	c.event(EventSelected, selected.String())
 	if selected == negotiate.ProtocolRDP {
+		if sc.StandardRDP != nil {
+			return c.standardRDP(sc.StandardRDP)
+		}
 		return c.drain() // standard RDP security: nothing more is played
 	}
 
@@ -601,9 +615,13 @@ func (c *conn) run() error {
 }
 
 // choose picks the protocol like Windows: HYBRID_EX, HYBRID, SSL, the
-// first both sides support; otherwise the failure code that says what the
-// server wants.
-func choose(cr negotiate.ConnectionRequest, accept negotiate.Protocol) (negotiate.Protocol, negotiate.FailureCode, bool) {
+// first both sides support, then PROTOCOL_RDP for a request of it alone
+// when rdp allows it; otherwise the failure code that says what the server
+// wants.
+func choose(cr negotiate.ConnectionRequest, accept negotiate.Protocol, rdp bool) (negotiate.Protocol, negotiate.FailureCode, bool) {
+	if rdp && !cr.NoNegotiation && cr.RequestedProtocols == negotiate.ProtocolRDP {
+		return negotiate.ProtocolRDP, 0, true
+	}
 	if cr.NoNegotiation {
 		if accept&negotiate.ProtocolSSL != 0 {
 			return 0, negotiate.SSLRequiredByServer, false

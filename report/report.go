@@ -47,6 +47,9 @@ type Report struct {
 	Cause          string           `json:"cause,omitempty"`
 	Fix            string           `json:"fix,omitempty"`
 	Findings       []FindingJSON    `json:"findings"`
+	// Enumeration is set by rdpprobe --enumerate (see layers.go); its
+	// fields sit at the top level of the JSON.
+	*Enumeration
 }
 
 type PhaseReport struct {

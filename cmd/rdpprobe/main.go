@@ -46,6 +46,18 @@ Examples:
   RDPPROBE_PASSWORD=... rdpprobe host -u alice@corp.example.com --output json
   rdpprobe host --password-file ./pw -u '.\Administrator' --timeout 10s
   rdpprobe [::1]:33891 --protocols tls       would a client that offers only TLS get in?
+  rdpprobe host --enumerate                  which security layers (RDP, TLS, NLA...) does it accept?
+
+--enumerate first maps the security layers, like nmap's rdp-enum-encryption
+but right: one short connection per protocol (PROTOCOL_RDP, _SSL, _HYBRID,
+_HYBRID_EX, _RDSTLS, _RDSAAD; four at a time), each "accepted" only if the
+server selected exactly that protocol, and under standard RDP security the
+encryption level and the RC4/FIPS methods it takes. It prints a table and
+what it means, then runs the normal probe, whose class sets the exit code.
+--timeout bounds the map and the probe each; --protocols, --depth, -u and
+--record apply to the probe only, and --nagios prints the probe's line. With
+--output json the map is in security_layers, rdp_encryption and
+security_meaning.
 
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
 variable, or a no-echo prompt, never from a flag. Exactly one logon attempt is
@@ -73,6 +85,7 @@ type config struct {
 	nagios       bool
 	noColor      bool
 	version      bool
+	enumerate    bool
 }
 
 func main() {
@@ -100,6 +113,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon) within --timeout")
 	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
+	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
 	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
@@ -165,12 +179,21 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	var layers *probe.SecurityLayers
+	if c.enumerate {
+		layers = probe.Enumerate(ctx, target, opt)
+	}
 	res := probe.Run(ctx, target, opt)
 	if opt.Credentials != nil {
 		opt.Credentials.Password = ""
 	}
 	v := classify.Classify(res)
 	rep := report.New(res, v, opt.AllowStandardRDP)
+	var meaning classify.LayerMap
+	if layers != nil {
+		meaning = classify.SecurityLayers(layers)
+		rep.Enumeration = report.NewEnumeration(layers, meaning)
+	}
 	if rec != nil {
 		if err := rec.finish(res, v, c.protocols); err != nil {
 			fmt.Fprintf(stderr, "rdpprobe: --record: %v\n", err)
@@ -191,6 +214,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	default:
 		color := !c.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
+		if layers != nil {
+			report.WriteSecurityLayers(stdout, target, layers, meaning, color)
+		}
 		report.WriteText(stdout, rep, color)
 	}
 	return v.ExitCode()

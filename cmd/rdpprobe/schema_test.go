@@ -6,7 +6,9 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,15 @@ import (
 func validate(schema map[string]any, v any, path string) []string {
 	var errs []string
 	fail := func(format string, a ...any) { errs = append(errs, path+": "+fmt.Sprintf(format, a...)) }
+	if ref, ok := schema["$ref"].(string); ok {
+		defs, _ := schemaRoot["$defs"].(map[string]any)
+		target, ok := defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)
+		if !ok || !strings.HasPrefix(ref, "#/$defs/") {
+			fail("unresolvable $ref %q", ref)
+			return errs
+		}
+		schema = target
+	}
 	if typ, ok := schema["type"].(string); ok {
 		good := false
 		switch typ {
@@ -106,6 +117,9 @@ func validate(schema map[string]any, v any, path string) []string {
 
 func asSlice(v any) []any { s, _ := v.([]any); return s }
 
+// schemaRoot is the loaded schema, for "#/$defs/..." references.
+var schemaRoot map[string]any
+
 func loadSchema(t *testing.T) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile("../../docs/result.schema.json")
@@ -116,6 +130,7 @@ func loadSchema(t *testing.T) map[string]any {
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatalf("schema is not JSON: %v", err)
 	}
+	schemaRoot = s
 	return s
 }
 
@@ -126,6 +141,7 @@ func TestValidatorRejects(t *testing.T) {
 		`{}`,
 		`{"schema_version":1,"class":"Bad Class","ok":true,"group":"ok","exit_code":0,"title":"","detail":"","phase":"tls","target":"x","logon_attempted":false,"start":"2026-01-01T00:00:00Z","duration_ms":1,"phases":[],"findings":[]}`,
 		`{"schema_version":1,"class":"ok","ok":true,"group":"ok","exit_code":0,"title":"","detail":"","phase":"tls","target":"x","logon_attempted":false,"start":"2026-01-01T00:00:00Z","duration_ms":1,"phases":[],"findings":[],"password":"x"}`,
+		`{"schema_version":1,"class":"ok","ok":true,"group":"ok","exit_code":0,"title":"","detail":"","phase":"tls","target":"x","logon_attempted":false,"start":"2026-01-01T00:00:00Z","duration_ms":1,"phases":[],"findings":[],"security_layers":{"PROTOCOL_TLS":{"accepted":"yes"}},"security_meaning":[{"id":"Bad"}]}`,
 		`{"schema_version":1,"class":"ok","ok":true,"group":"ok","exit_code":9,"title":"","detail":"","phase":"tls","target":"x","logon_attempted":false,"start":"yesterday","duration_ms":1,"phases":[{"phase":"warp"}],"findings":[]}`,
 	} {
 		var v any
@@ -148,6 +164,10 @@ func TestLabJSONMatchesSchema(t *testing.T) {
 		{labtest.Peer(t, "tls"), "-u", domain + `\` + user},
 		{labtest.Peer(t, "rdp")},
 		{labtest.Peer(t, "closed")},
+		{labtest.Peer(t, "nla"), "--enumerate"},
+		{labtest.Peer(t, "xrdp"), "--enumerate"},
+		{labtest.Peer(t, "rdp"), "--enumerate"},
+		{labtest.Peer(t, "closed"), "--enumerate"},
 	} {
 		t.Setenv(passwordEnv, password)
 		_, stdout, _ := rdpprobe(t, append([]string{"-o", "json"}, args...)...)
@@ -157,6 +177,12 @@ func TestLabJSONMatchesSchema(t *testing.T) {
 		}
 		for _, e := range validate(s, v, "$") {
 			t.Errorf("%v: %s", args, e)
+		}
+		if slices.Contains(args, "--enumerate") {
+			layers, _ := v.(map[string]any)["security_layers"].(map[string]any)
+			if len(layers) != 6 {
+				t.Errorf("%v: security_layers has %d entries, want 6", args, len(layers))
+			}
 		}
 	}
 }
