@@ -217,6 +217,7 @@ func TestParseServerPDU(t *testing.T) {
 	encrypted := ServerSendData(1002, 1003, BasicSecurityHeader(SecLicensePkt|SecEncrypt, make([]byte, 24)))
 	sync := ServerSendData(1002, 1003, ShareDataPDU(1002, 0x103ea, PDUType2Synchronize, []byte{1, 0, 0xea, 3}))
 	dr := unhex(t, "0300000b06800000000000")
+	demandActive := ServerSendData(1002, 1003, DemandActivePDU(1002, &DemandActive{ShareID: 0x103ea, SourceDescriptor: "RDP"}))
 
 	tests := []struct {
 		name  string
@@ -236,6 +237,9 @@ func TestParseServerPDU(t *testing.T) {
 		}},
 		{"freerdp demand active", loadHex(t, "share-freerdp-demand-active"), ServerPDUDemandActive, func(p *ServerPDU) bool {
 			return p.DemandActive.ShareID == 0x000103ec && p.DemandActive.SourceDescriptor == "RDP" && p.DemandActive.NumberCapabilities == 14
+		}},
+		{"built demand active", demandActive, ServerPDUDemandActive, func(p *ServerPDU) bool {
+			return p.DemandActive.ShareID == 0x103ea && p.DemandActive.SourceDescriptor == "RDP" && p.DemandActive.NumberCapabilities == 1
 		}},
 		{"license error no license server", noLicenseServer, ServerPDULicenseError, func(p *ServerPDU) bool {
 			return p.LicenseError.ErrorCode == ErrNoLicenseServer && p.LicenseError.StateTransition == StTotalAbort
