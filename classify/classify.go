@@ -122,6 +122,9 @@ func securitySuccess(r *probe.Result) (id, detail string) {
 			return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and its Early User Authorization "+
 				"Result granted Remote Desktop sign-in", account(r))
 		}
+		if s := r.Session; s != nil && s.ClientInfoSent {
+			return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key", account(r))
+		}
 		return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key; "+
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}

@@ -146,6 +146,10 @@ func TestLabJSONMatchesSchema(t *testing.T) {
 		{labtest.Peer(t, "nla"), "-u", domain + `\` + user},
 		{labtest.Peer(t, "nla"), "-u", domain + `\nobody`},
 		{labtest.Peer(t, "tls"), "-u", domain + `\` + user},
+		{labtest.Peer(t, "tls"), "-u", domain + `\` + user, "--depth", "session"},
+		{labtest.Peer(t, "xrdp"), "--protocols", "tls", "--depth", "session"},
+		{labtest.Peer(t, "nla"), "-u", domain + `\` + user, "--depth", "session"},
+		{labtest.Peer(t, "rdp"), "--protocols", "rdp", "--depth", "session"},
 		{labtest.Peer(t, "rdp")},
 		{labtest.Peer(t, "closed")},
 	} {
