@@ -332,7 +332,7 @@ func (c ClientInfo) String() string {
 func (c ClientInfo) GoString() string { return c.String() }
 
 // Marshal returns TS_INFO_PACKET followed by TS_EXTENDED_INFO_PACKET (time
-// zone zeroed). A string longer than 255 UTF-16 code units is an error
+// zone zeroed) through cbAutoReconnectCookie (0), reserved1 and reserved2. A string longer than 255 UTF-16 code units is an error
 // naming the field, never its value. The result holds the password: the
 // caller should clear it after sending.
 func (c *ClientInfo) Marshal() ([]byte, error) {
@@ -377,7 +377,11 @@ func (c *ClientInfo) Marshal() ([]byte, error) {
 	b = append(append(b, dir...), 0, 0)
 	b = append(b, make([]byte, timeZoneInformationLen)...)
 	b = binary.LittleEndian.AppendUint32(b, c.ClientSessionID)
-	return binary.LittleEndian.AppendUint32(b, c.PerformanceFlags), nil
+	b = binary.LittleEndian.AppendUint32(b, c.PerformanceFlags)
+	// cbAutoReconnectCookie 0 (no cookie), reserved1 and reserved2 0.
+	// Optional in the spec, but mstsc sends them and Wireshark's dissector
+	// reads them.
+	return append(b, 0, 0, 0, 0, 0, 0), nil
 }
 
 // Unmarshal parses TS_INFO_PACKET with INFO_UNICODE and, if present, the
