@@ -48,7 +48,9 @@ var Classes = []Class{
 		WindowsSays: "No error: the client connects and Windows asks for (or checks) the password on its own sign-in " +
 			"screen inside the remote session.",
 		Cause: "The server selected TLS only or standard RDP security instead of Network Level Authentication " +
-			"(CredSSP), so nothing checks a password until a session has started, which this probe does not open. " +
+			"(CredSSP), so nothing checks a password until a session has started and its sign-in screen is drawn, which this probe " +
+			"never reaches (--depth session goes as far as licensing and the Demand Active and reports a logon result only if the " +
+			"server sends one that early). " +
 			"The credentials may or may not work. (FreeRDP's +auth-only reports success in this situation without " +
 			"checking anything.)",
 		Fix: "To have credentials checked up front (and by this probe), require NLA on the server: System Properties > Remote > " +
@@ -364,14 +366,61 @@ var Classes = []Class{
 		Fix:         "Run again with --record and report the recording. Compare with mstsc and FreeRDP against the same server.",
 	},
 	{
-		ID: "no_license_server", Group: GroupServer,
+		ID: "no_license_server", Group: GroupServer, Phase: probe.PhaseSession,
 		Title: "No Remote Desktop license server is available",
 		WindowsSays: "The remote session was disconnected because there are no Remote Desktop License Servers available to " +
 			"provide a license.",
 		Cause: "The server has the Remote Desktop Session Host role, its 120-day licensing grace period is over, and it " +
-			"cannot get a client access license from a license server.",
+			"cannot get a client access license from a license server (none is configured or reachable, or it has none left).",
 		Fix: "Install RDS client access licenses on a Remote Desktop license server and point the host at it. If two admin " +
-			"sessions are enough, remove the Remote Desktop Session Host role. To get in now: mstsc /admin (or mstsc <file>.rdp /admin), " +
-			"which does not use a license.",
+			"sessions are enough, remove the Remote Desktop Session Host role in Server Manager. To get in now: mstsc /admin " +
+			"(or mstsc <file>.rdp /admin, e.g. with the .rdp file a cloud portal gives you), which does not use a license.",
+	},
+	{
+		ID: "license_error", Group: GroupServer, Phase: probe.PhaseSession,
+		Title: "Licensing failed",
+		WindowsSays: "The remote computer disconnected the session because of an error in the licensing protocol. Please try " +
+			"connecting to the remote computer again or contact your server administrator. (Or a message naming the licensing " +
+			"problem, such as no client access licenses available for this computer.)",
+		Cause: "The server's licensing component refused the connection with the code in the detail: no client access license " +
+			"left, a stored license the server does not accept, a server not licensed for remote connections, or a licensing " +
+			"exchange that broke off.",
+		Fix: "Check the host's licensing configuration (RD Licensing Diagnoser, licmgr.exe on the license server): licensing " +
+			"mode, license server, and free CALs of the right kind (per user or per device). For a stored license the server " +
+			"rejects, delete the client's copy (HKLM\\SOFTWARE\\Microsoft\\MSLicensing on the client, as administrator) and connect " +
+			"again. mstsc /admin gets an administrator in without a license.",
+	},
+	{
+		ID: "server_insufficient_privileges", Group: GroupAuthentication, Phase: probe.PhaseSession,
+		Title:       "The account may not connect to this server",
+		WindowsSays: "The connection was denied because the user account is not authorized for remote login.",
+		Cause: "The server accepted the connection but refused this user the session: the account is not in the server's " +
+			"Remote Desktop Users group nor an administrator, 'Allow log on through Remote Desktop Services' leaves it out, " +
+			"'Deny log on through Remote Desktop Services' names it, or the RDP-Tcp listener's permissions do not grant it access.",
+		Fix: "Add the account or its group to Remote Desktop Users on the server (lusrmgr.msc > Groups, or System Properties > " +
+			"Remote > Select Users), check both Remote Desktop logon rights in secpol.msc (Local Policies > User Rights Assignment) " +
+			"or the GPO that sets them, or connect with an administrator account.",
+	},
+	{
+		ID: "server_denied_connection", Group: GroupServer, Phase: probe.PhaseSession,
+		Title:       "The server denied the connection",
+		WindowsSays: msgThisComputerCant + " (The server's reason, 'the server denied the connection', is not always shown.)",
+		Cause: "The server refused the connection after the security exchange, either with ERRINFO_SERVER_DENIED_CONNECTION " +
+			"or by failing the MCS connection: Remote Desktop connections are being refused at the moment (new logons disabled " +
+			"with 'change logon /disable' or drain mode on a Session Host), a connection limit is reached, or a policy refuses " +
+			"this client.",
+		Fix: "On the server, check 'change logon /query' (and 'change logon /enable'), the Session Host's drain mode, the " +
+			"'Limit number of connections' policy and the TerminalServices-RemoteConnectionManager event log at the time of the probe.",
+	},
+	{
+		ID: "fresh_credentials_required", Group: GroupAuthentication, Phase: probe.PhaseSession,
+		Title: "The server does not accept saved credentials",
+		WindowsSays: "Your credentials did not work. The server's authentication policy does not allow connection requests " +
+			"using saved credentials. Please enter new credentials.",
+		Cause: "The server requires the password to be typed for every connection ('Always prompt for password upon connection', " +
+			"fPromptForPassword), so it refuses credentials that arrive ready-made, as saved or scripted ones (and this probe's) do.",
+		Fix: "Type the password when the client asks; nothing is wrong with the account. To allow saved credentials, disable " +
+			"'Always prompt for password upon connection' (Computer Configuration > Administrative Templates > Windows Components > " +
+			"Remote Desktop Services > Remote Desktop Session Host > Security) on the server, if the policy allows it.",
 	},
 }

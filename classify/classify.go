@@ -52,6 +52,69 @@ var blamesAccount = map[string]bool{
 
 // success classifies a run that ended without an error.
 func success(r *probe.Result) (id, detail string) {
+	id, detail = securitySuccess(r)
+	s := r.Session
+	switch {
+	case s == nil:
+	case s.Skipped != "":
+		detail += "; the session phase was skipped: " + s.Skipped
+	case s.LoggedOn:
+		// The server logged the account on: whatever the security layer,
+		// the credentials worked.
+		return "ok", fmt.Sprintf("logged on: the server's Save Session Info PDU reports %s logged on%s", account(r), licenseSoFar(r))
+	default:
+		detail += "; " + sessionWords(s)
+	}
+	return id, detail
+}
+
+// sessionWords says what a clean session phase reached.
+func sessionWords(s *probe.SessionInfo) string {
+	var notes []string
+	for _, le := range s.LogonErrors {
+		notes = append(notes, le.String())
+	}
+	extra := ""
+	if len(notes) > 0 {
+		extra = " (logon notifications: " + strings.Join(notes, ", ") + ")"
+	}
+	switch {
+	case s.License != nil && s.License.Outcome == probe.LicenseRequested:
+		product := ""
+		if s.License.CompanyName != "" || s.License.ProductID != "" {
+			product = fmt.Sprintf(" for %s product %s", s.License.CompanyName, s.License.ProductID)
+		}
+		return fmt.Sprintf("licensing reached: the server asked for a client license (%s%s), a license exchange the probe "+
+			"does not carry out, so it disconnected there%s", s.License.MsgType, product, extra)
+	case s.DemandActive:
+		lic := "without a licensing PDU"
+		if s.License != nil {
+			lic = "after licensing (" + s.License.ErrorCode.String() + ")"
+		}
+		return fmt.Sprintf("the session started: the server sent the Demand Active PDU %s; the probe disconnected before "+
+			"any graphics%s", lic, extra)
+	}
+	return "the session start ended without a verdict from the server" + extra
+}
+
+// licenseSoFar notes how far licensing got, for details of the session phase.
+func licenseSoFar(r *probe.Result) string {
+	s := r.Session
+	if s == nil || s.License == nil {
+		return ""
+	}
+	switch s.License.Outcome {
+	case probe.LicenseValidClient:
+		return " (licensing had passed: STATUS_VALID_CLIENT)"
+	case probe.LicenseRequested:
+		return " (the server had asked for a client license)"
+	}
+	return ""
+}
+
+// securitySuccess classifies a clean run by what the security exchange
+// established.
+func securitySuccess(r *probe.Result) (id, detail string) {
 	cs := r.CredSSP
 	if r.Credentials && cs != nil && cs.PubKeyAuthVerified &&
 		(cs.EarlyUserAuth == nil || *cs.EarlyUserAuth == negotiate.EarlyUserAuthSuccess) {
@@ -59,10 +122,18 @@ func success(r *probe.Result) (id, detail string) {
 			return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and its Early User Authorization "+
 				"Result granted Remote Desktop sign-in", account(r))
 		}
+		if s := r.Session; s != nil && s.ClientInfoSent {
+			return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key", account(r))
+		}
 		return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key; "+
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
+		if s := r.Session; s != nil && s.ClientInfoSent {
+			return "credentials_not_verified", fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
+				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
+				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r))
+		}
 		return "credentials_not_verified", fmt.Sprintf("the server selected %v, not NLA, so nothing checks the "+
 			"credentials for %s before a session starts: they were not verified", sel, account(r))
 	}
@@ -91,6 +162,11 @@ func failure(r *probe.Result) (id, detail string) {
 		status     *probe.ServerErrorCode
 		closedAuth *probe.ClosedAfterAuthenticateError
 		eua        *probe.EarlyUserAuthError
+		license    *negotiate.LicenseErrorMessage
+		errInfo    *probe.SetErrorInfoError
+		logonErr   *probe.SessionLogonError
+		mcsResult  *negotiate.MCSResultError
+		ultimatum  *probe.ServerDisconnectError
 	)
 	switch {
 	case errors.As(err, &notTPKT):
@@ -128,6 +204,23 @@ func failure(r *probe.Result) (id, detail string) {
 		return "no_rdp_signin_right", fmt.Sprintf("the password for %s was accepted, but the Early User Authorization "+
 			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), euaName(eua.Result), uint32(eua.Result))
 
+	case errors.As(err, &license):
+		return licenseFailure(license)
+
+	case errors.As(err, &errInfo):
+		return errorInfoClass(r, errInfo.Code)
+
+	case errors.As(err, &logonErr):
+		return sessionLogonError(r, logonErr.Info)
+
+	case errors.As(err, &mcsResult):
+		return "server_denied_connection", fmt.Sprintf("the server refused the MCS connection: it answered %s with %s (%d)",
+			mcsResult.PDU, mcsResult.Result, uint8(mcsResult.Result))
+
+	case errors.As(err, &ultimatum):
+		return "server_closed", fmt.Sprintf("the server ended the session start with an MCS Disconnect Provider Ultimatum (%s) "+
+			"without a Set Error Info PDU to say why%s", ultimatum.Reason, licenseSoFar(r))
+
 	case errors.Is(err, context.Canceled):
 		return "timeout", fmt.Sprintf("the probe was cancelled during %s, before the server finished", phaseWords(ph))
 
@@ -139,9 +232,12 @@ func failure(r *probe.Result) (id, detail string) {
 		if ph == probe.PhaseLogon {
 			d += " (NLA waits on a domain controller: a slow or unreachable one looks like this)"
 		}
-		return "timeout", d
+		return "timeout", d + licenseSoFar(r)
 
 	case errors.Is(err, negotiate.ErrDisconnectRequest):
+		if ph == probe.PhaseSession {
+			return "server_closed", "the server ended the session start with an X.224 Disconnect Request" + licenseSoFar(r)
+		}
 		return "server_closed", "the server answered the Connection Request with an X.224 Disconnect Request: " + err.Error()
 
 	case isClosed(err):
@@ -152,7 +248,7 @@ func failure(r *probe.Result) (id, detail string) {
 		if ph == probe.PhaseTLS {
 			return "tls_failed", fmt.Sprintf("the server dropped the TLS handshake (connection %s): %v", how, err)
 		}
-		return "server_closed", fmt.Sprintf("the server %s the connection %s: %v", how, closedWhen(ph), err)
+		return "server_closed", fmt.Sprintf("the server %s the connection %s: %v%s", how, closedWhen(ph), err, licenseSoFar(r))
 
 	case isTLSError(err) || ph == probe.PhaseTLS:
 		if ph != probe.PhaseTLS {
@@ -397,6 +493,8 @@ func phaseWords(ph probe.Phase) string {
 		return "CredSSP before the NTLM CHALLENGE"
 	case probe.PhaseLogon:
 		return "the logon"
+	case probe.PhaseSession:
+		return "the session start (MCS, Client Info, licensing)"
 	}
 	return "the probe"
 }
@@ -409,6 +507,8 @@ func closedWhen(ph probe.Phase) string {
 		return "instead of answering the NTLM NEGOTIATE"
 	case probe.PhaseLogon:
 		return "during the logon"
+	case probe.PhaseSession:
+		return "during the session start"
 	}
 	return "during " + phaseWords(ph)
 }
@@ -432,6 +532,74 @@ func reachedWords(r *probe.Result) string {
 		return "the NTLM CHALLENGE"
 	case probe.PhaseLogon:
 		return "the logon"
+	case probe.PhaseSession:
+		return "the session start"
 	}
 	return "no phase"
+}
+
+// licenseFailure classifies a License Error PDU other than Valid Client
+// (MS-RDPBCGR 2.2.1.12.1.3).
+func licenseFailure(m *negotiate.LicenseErrorMessage) (id, detail string) {
+	d := fmt.Sprintf("the server ended licensing with a License Error PDU: %s (0x%08X), %s", m.ErrorCode, uint32(m.ErrorCode), m.StateTransition)
+	switch m.ErrorCode {
+	case negotiate.ErrNoLicenseServer:
+		return "no_license_server", d + ": it found no license server to issue a client access license"
+	case negotiate.ErrNoLicense:
+		return "no_license_server", d + ": no client access license could be had"
+	}
+	return "license_error", d
+}
+
+// errorInfoClass maps the code of a Set Error Info PDU (MS-RDPBCGR 2.2.5.1.1).
+func errorInfoClass(r *probe.Result, e negotiate.ErrorInfo) (id, detail string) {
+	d := fmt.Sprintf("the server sent Set Error Info %s (0x%08X) and disconnected", e, uint32(e))
+	switch {
+	case e == negotiate.ErrInfoLicenseNoLicenseServer:
+		return "no_license_server", d + ": no Remote Desktop license server could provide a license"
+	case e.IsLicensing():
+		return "license_error", d + ": " + licensingErrInfoWords[e]
+	case e == negotiate.ErrInfoServerInsufficientPrivileges:
+		return "server_insufficient_privileges", d + fmt.Sprintf(": %s lacks the access rights for a Remote Desktop session", account(r))
+	case e == negotiate.ErrInfoServerDeniedConnection:
+		return "server_denied_connection", d
+	case e == negotiate.ErrInfoServerFreshCredentialsRequired:
+		return "fresh_credentials_required", d + ": it wants the password typed for each connection, not sent ready-made"
+	}
+	return "server_closed", d + licenseSoFar(r)
+}
+
+// licensingErrInfoWords says what each ERRINFO_LICENSE_* code means
+// (MS-RDPBCGR 2.2.5.1.1), in our words.
+var licensingErrInfoWords = map[negotiate.ErrorInfo]string{
+	negotiate.ErrInfoLicenseInternal:               "the server's licensing component failed internally",
+	negotiate.ErrInfoLicenseNoLicense:              "no client access license is available for this client",
+	negotiate.ErrInfoLicenseBadClientMsg:           "the server received a licensing message from the client it could not accept",
+	negotiate.ErrInfoLicenseHWIDDoesntMatchLicense: "the client's stored license was modified (it does not match this client's hardware ID)",
+	negotiate.ErrInfoLicenseBadClientLicense:       "the client's stored license is in an invalid format",
+	negotiate.ErrInfoLicenseCantFinishProtocol:     "network problems cut the licensing exchange short",
+	negotiate.ErrInfoLicenseClientEndedProtocol:    "the client ended the licensing exchange early",
+	negotiate.ErrInfoLicenseBadClientEncryption:    "a licensing message from the client was encrypted wrongly",
+	negotiate.ErrInfoLicenseCantUpgradeLicense:     "the client's stored license could not be upgraded or renewed",
+	negotiate.ErrInfoLicenseNoRemoteConnections:    "the server is not licensed to accept remote connections",
+}
+
+// sessionLogonError maps a Save Session Info logon error (MS-RDPBCGR
+// 2.2.10.1.1.4.1.1): an NTSTATUS type this table knows decides, else the
+// LOGON_FAILED_* data.
+func sessionLogonError(r *probe.Result, le negotiate.LogonErrorsInfo) (id, detail string) {
+	d := fmt.Sprintf("the server's Save Session Info PDU reports a logon error for %s: %s", account(r), le)
+	if le.Type == negotiate.ErrorCodeAccessDenied {
+		return "server_insufficient_privileges", d + ": the user was denied access"
+	}
+	if id, ok := statusClass[negotiate.NTStatus(le.Type)]; ok {
+		return id, d
+	}
+	switch le.Failure() {
+	case negotiate.LogonFailedBadPassword:
+		return "logon_failed", d + ": the credentials are not valid"
+	case negotiate.LogonFailedUpdatePassword:
+		return "password_must_change", d + ": the password must be updated before the logon can go on"
+	}
+	return "logon_rejected", d
 }

@@ -216,6 +216,120 @@ var cases = []classCase{
 	{"EUA read closed", failed(probe.PhaseLogon, fmt.Errorf("early user authorization: read result: %w", io.EOF)), "server_closed", probe.PhaseLogon, 6},
 	{"tls alert mid-logon", failed(probe.PhaseLogon, errors.New("remote error: tls: bad record MAC")), "tls_failed", probe.PhaseLogon, 4},
 	{"no certificate to bind", failed(probe.PhaseLogon, errors.New("credssp: the server sent no certificate to bind the logon to")), "protocol_error", probe.PhaseLogon, 7},
+
+	// session phase (--depth session), over TLS without NLA
+	{"session: valid client, demand active, no credentials", sessionOver(negotiate.ProtocolSSL, false, nil, func(s *probe.SessionInfo) {
+		s.License, s.DemandActive = validClient(), true
+	}), "ok", probe.PhaseSession, 0},
+	{"session: demand active, credentials unjudged", sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+		s.License, s.DemandActive = validClient(), true
+	}), "credentials_not_verified", probe.PhaseSession, 1},
+	{"session: license requested, credentials unjudged", sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+		s.License = &probe.LicenseInfo{Outcome: probe.LicenseRequested, MsgType: negotiate.LicenseRequestMsg}
+	}), "credentials_not_verified", probe.PhaseSession, 1},
+	{"session: logged on without NLA", sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+		s.License, s.LoggedOn = validClient(), true
+	}), "ok", probe.PhaseSession, 0},
+	{"session: after NLA logon, demand active", with(sessionOver(negotiate.ProtocolHybrid, true, nil, func(s *probe.SessionInfo) {
+		s.License, s.DemandActive = validClient(), true
+	}), func(r *probe.Result) { r.CredSSP.PubKeyAuthVerified, r.CredSSP.CredentialsSent = true, true }), "ok", probe.PhaseSession, 0},
+	{"session: standard RDP skipped", with(succeeded(probe.PhaseNegotiate, 0, false), func(r *probe.Result) {
+		r.Session = &probe.SessionInfo{Skipped: "standard RDP security"}
+	}), "ok", probe.PhaseNegotiate, 0},
+	{"session: License Error ERR_NO_LICENSE_SERVER", sessionOver(negotiate.ProtocolSSL, true, licenseErr(negotiate.ErrNoLicenseServer), nil),
+		"no_license_server", probe.PhaseSession, 6},
+	{"session: License Error ERR_NO_LICENSE", sessionOver(negotiate.ProtocolSSL, true, licenseErr(negotiate.ErrNoLicense), nil),
+		"no_license_server", probe.PhaseSession, 6},
+	{"session: License Error ERR_INVALID_CLIENT", sessionOver(negotiate.ProtocolSSL, true, licenseErr(negotiate.ErrInvalidClient), nil),
+		"license_error", probe.PhaseSession, 6},
+	{"session: ERRINFO_LICENSE_NO_LICENSE_SERVER", sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoLicenseNoLicenseServer), nil),
+		"no_license_server", probe.PhaseSession, 6},
+	{"session: ERRINFO_LICENSE_NO_LICENSE", sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoLicenseNoLicense), nil),
+		"license_error", probe.PhaseSession, 6},
+	{"session: ERRINFO_LICENSE_NO_REMOTE_CONNECTIONS", sessionOver(negotiate.ProtocolHybrid, true, errInfo(negotiate.ErrInfoLicenseNoRemoteConnections), nil),
+		"license_error", probe.PhaseSession, 6},
+	{"session: ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES", sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoServerInsufficientPrivileges), nil),
+		"server_insufficient_privileges", probe.PhaseSession, 5},
+	{"session: ERRINFO_SERVER_DENIED_CONNECTION", sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoServerDeniedConnection), nil),
+		"server_denied_connection", probe.PhaseSession, 6},
+	{"session: ERRINFO_SERVER_FRESH_CREDENTIALS_REQUIRED", sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoServerFreshCredentialsRequired), nil),
+		"fresh_credentials_required", probe.PhaseSession, 5},
+	{"session: ERRINFO_LOGOFF_BY_USER", sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoLogoffByUser), nil),
+		"server_closed", probe.PhaseSession, 6},
+	{"session: LOGON_FAILED_BAD_PASSWORD", sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.LogonErrorType(negotiate.StatusLogonFailure), negotiate.LogonFailedBadPassword), nil),
+		"logon_failed", probe.PhaseSession, 5},
+	{"session: LOGON_FAILED_BAD_PASSWORD, unknown status", sessionOver(negotiate.ProtocolSSL, true, logonErr(0xC0001234, negotiate.LogonFailedBadPassword), nil),
+		"logon_failed", probe.PhaseSession, 5},
+	{"session: LOGON_FAILED_UPDATE_PASSWORD", sessionOver(negotiate.ProtocolSSL, true, logonErr(0xC0001234, negotiate.LogonFailedUpdatePassword), nil),
+		"password_must_change", probe.PhaseSession, 5},
+	{"session: STATUS_PASSWORD_EXPIRED, update password", sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.LogonErrorType(negotiate.StatusPasswordExpired), negotiate.LogonFailedUpdatePassword), nil),
+		"password_expired", probe.PhaseSession, 5},
+	{"session: STATUS_ACCOUNT_RESTRICTION", sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.LogonErrorType(negotiate.StatusAccountRestriction), negotiate.LogonFailedOther), nil),
+		"account_restriction", probe.PhaseSession, 5},
+	{"session: LOGON_FAILED_OTHER", sessionOver(negotiate.ProtocolSSL, true, logonErr(0xC0001234, negotiate.LogonFailedOther), nil),
+		"logon_rejected", probe.PhaseSession, 5},
+	{"session: ERROR_CODE_ACCESS_DENIED", sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.ErrorCodeAccessDenied, negotiate.LogonFailedOther), nil),
+		"server_insufficient_privileges", probe.PhaseSession, 5},
+	{"session: MCS Connect Response refused", sessionOver(negotiate.ProtocolSSL, true,
+		&negotiate.MCSResultError{PDU: "Connect-Response", Result: negotiate.MCSResultUserRejected}, nil),
+		"server_denied_connection", probe.PhaseSession, 6},
+	{"session: Disconnect Provider Ultimatum", sessionOver(negotiate.ProtocolSSL, true,
+		&probe.ServerDisconnectError{Reason: negotiate.MCSReasonProviderInitiated}, nil), "server_closed", probe.PhaseSession, 6},
+	{"session: closed after valid client", sessionOver(negotiate.ProtocolSSL, true, fmt.Errorf("mcs: read server PDU: %w", io.EOF),
+		func(s *probe.SessionInfo) { s.License = validClient() }), "server_closed", probe.PhaseSession, 6},
+	{"session: timeout", sessionOver(negotiate.ProtocolSSL, true, &probe.PhaseTimeoutError{Phase: probe.PhaseSession,
+		Err: &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}}, nil), "timeout", probe.PhaseSession, 6},
+}
+
+// sessionOver builds a run with --depth session over sel (SSL: TLS only;
+// HYBRID: after a good NLA logon) that ended with err (nil: cleanly), its
+// session facts set by f.
+func sessionOver(sel negotiate.Protocol, creds bool, err error, f func(*probe.SessionInfo)) *probe.Result {
+	var r *probe.Result
+	if err != nil {
+		r = failed(probe.PhaseSession, err)
+	} else {
+		r = succeeded(probe.PhaseSession, sel, creds)
+	}
+	r.Negotiation.Response.SelectedProtocol = sel
+	if sel == negotiate.ProtocolSSL {
+		r.CredSSP, r.NTLM, r.LogonAttempted = nil, nil, false
+		for i, t := range r.Timings {
+			if t.Phase == probe.PhaseNTLMInfo {
+				r.Timings = append(r.Timings[:i:i], r.Timings[i+2:]...)
+				break
+			}
+		}
+		if err == nil {
+			r.Reached = probe.PhaseSession
+		}
+	} else if err != nil {
+		r.CredSSP.PubKeyAuthVerified, r.CredSSP.CredentialsSent = true, true
+	}
+	r.Credentials = creds
+	if !creds {
+		r.User = ""
+	}
+	r.Session = &probe.SessionInfo{ClientInfoSent: true, Autologon: creds && sel == negotiate.ProtocolSSL, DisconnectSent: true}
+	if f != nil {
+		f(r.Session)
+	}
+	return r
+}
+
+func validClient() *probe.LicenseInfo {
+	return &probe.LicenseInfo{Outcome: probe.LicenseValidClient, MsgType: negotiate.ErrorAlertMsg,
+		ErrorCode: negotiate.StatusValidClient, StateTransition: negotiate.StNoTransition}
+}
+
+func licenseErr(c negotiate.LicenseErrorCode) error {
+	return &negotiate.LicenseErrorMessage{ErrorCode: c, StateTransition: negotiate.StTotalAbort}
+}
+
+func errInfo(c negotiate.ErrorInfo) error { return &probe.SetErrorInfoError{Code: c} }
+
+func logonErr(t negotiate.LogonErrorType, f negotiate.LogonFailure) error {
+	return &probe.SessionLogonError{Info: negotiate.LogonErrorsInfo{Type: t, Data: uint32(f)}}
 }
 
 func TestClassify(t *testing.T) {
@@ -264,6 +378,20 @@ func TestDetails(t *testing.T) {
 		{failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon, Err: context.DeadlineExceeded}), []string{"the logon", "20ms"}},
 		{failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}), []string{"ACCESS_DENIED"}},
 		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid}), []string{"does not support NLA"}},
+		{sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoLicenseNoRemoteConnections), nil),
+			[]string{"ERRINFO_LICENSE_NO_REMOTE_CONNECTIONS", "0x0000010A", "not licensed to accept remote connections"}},
+		{sessionOver(negotiate.ProtocolSSL, true, licenseErr(negotiate.ErrInvalidClient), nil), []string{"ERR_INVALID_CLIENT", "0x00000008", "ST_TOTAL_ABORT"}},
+		{sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.LogonErrorType(negotiate.StatusLogonFailure), negotiate.LogonFailedBadPassword), nil),
+			[]string{`CORP\alice`, "LOGON_FAILED_BAD_PASSWORD"}},
+		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) { s.License, s.DemandActive = validClient(), true }),
+			[]string{"Client Info", "no verdict", "Demand Active", "STATUS_VALID_CLIENT"}},
+		{sessionOver(negotiate.ProtocolSSL, false, nil, func(s *probe.SessionInfo) {
+			s.License = &probe.LicenseInfo{Outcome: probe.LicenseRequested, MsgType: negotiate.LicenseRequestMsg, CompanyName: "Microsoft Corporation", ProductID: "236"}
+		}), []string{"asked for a client license", "LICENSE_REQUEST", "236"}},
+		{sessionOver(negotiate.ProtocolSSL, true, fmt.Errorf("mcs: read server PDU: %w", io.EOF), func(s *probe.SessionInfo) { s.License = validClient() }),
+			[]string{"session start", "licensing had passed"}},
+		{with(succeeded(probe.PhaseNegotiate, 0, false), func(r *probe.Result) { r.Session = &probe.SessionInfo{Skipped: "standard RDP security"} }),
+			[]string{"session phase was skipped: standard RDP security"}},
 	}
 	for _, tt := range tests {
 		v := Classify(tt.r)
@@ -275,8 +403,8 @@ func TestDetails(t *testing.T) {
 	}
 }
 
-// reserved classes have no mapping yet (a later licensing phase uses them).
-var reserved = map[string]bool{"no_license_server": true}
+// reserved classes have no mapping yet.
+var reserved = map[string]bool{}
 
 func TestEveryClassReachable(t *testing.T) {
 	seen := map[string]bool{}
@@ -312,6 +440,7 @@ var wantExit = map[string]int{
 	"invalid_workstation": 5, "logon_type_not_granted": 5, "credentials_rejected_no_reason": 5,
 	"logon_rejected": 5, "no_rdp_signin_right": 5,
 	"no_logon_servers": 6, "trust_relationship_failure": 6, "server_closed": 6, "timeout": 6, "no_license_server": 6,
+	"license_error": 6, "server_denied_connection": 6, "server_insufficient_privileges": 5, "fresh_credentials_required": 5,
 	"protocol_error": 7,
 }
 

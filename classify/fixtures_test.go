@@ -86,16 +86,14 @@ var noFixture = map[string]string{
 		"rdptest scenario pubkeyauth-tampered covers it with a live server",
 	"no_rdp_signin_right": "the Early User Authorization Result comes only after a pubKeyAuth that depends on this run's keys; " +
 		"rdptest scenario early-user-auth-denied covers it",
-	"no_license_server": "the probe has no licensing phase yet and Classify does not produce this class",
 }
 
 // noScenario lists the classes no rdptest server can cause.
 var noScenario = map[string]string{
-	"dns_failure":       "name resolution fails before any server is involved",
-	"tcp_refused":       "nothing listens: there is no server to play",
-	"tcp_timeout":       "a listening server always completes the TCP handshake",
-	"tcp_unreachable":   "a loopback server is always reachable",
-	"no_license_server": "the probe has no licensing phase yet (rdptest.Scenario.Licensing is a TODO hook)",
+	"dns_failure":     "name resolution fails before any server is involved",
+	"tcp_refused":     "nothing listens: there is no server to play",
+	"tcp_timeout":     "a listening server always completes the TCP handshake",
+	"tcp_unreachable": "a loopback server is always reachable",
 }
 
 // TestEveryClassHasFixtureAndScenario: each class in the table has at least

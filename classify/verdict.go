@@ -25,13 +25,17 @@
 //	                                account_restriction, invalid_logon_hours,
 //	                                invalid_workstation, logon_type_not_granted,
 //	                                credentials_rejected_no_reason, logon_rejected,
-//	                                no_rdp_signin_right
+//	                                no_rdp_signin_right, server_insufficient_privileges,
+//	                                fresh_credentials_required
 //	server             6  CRITICAL  no_logon_servers, trust_relationship_failure,
-//	                                server_closed, timeout, no_license_server
+//	                                server_closed, timeout, no_license_server,
+//	                                license_error, server_denied_connection
 //	protocol           7  CRITICAL  protocol_error
 //
-// no_license_server is reserved for the licensing phase: Classify does not
-// produce it yet.
+// The licensing and post-logon classes (no_license_server, license_error,
+// server_insufficient_privileges, server_denied_connection,
+// fresh_credentials_required) come only from the opt-in session phase
+// (--depth session).
 package classify
 
 import (

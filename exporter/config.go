@@ -29,10 +29,10 @@ const (
 	DefaultLogonCacheTTL = 5 * time.Minute
 )
 
-// PhaseSession names the phase after logon (the RDP session itself). Module
-// files may not use it yet; it is reserved so that adding it later changes
-// no one's config.
-const PhaseSession = "session"
+// PhaseSession names the phase after logon: the first steps of an RDP
+// session, up to licensing (probe.PhaseSession). A module runs it only
+// when its phases list it.
+const PhaseSession = string(probe.PhaseSession)
 
 // Config is the exporter's configuration file (rdpprobe.yml): a set of named
 // modules, as in blackbox_exporter.
@@ -86,7 +86,7 @@ type Credentials struct {
 // Logon reports whether a probe with this module may send credentials: the
 // lockout rules (cache, block after a bad password) apply to it.
 func (m *Module) Logon() bool {
-	return m.Credentials != nil && (m.depth == "" || m.depth == probe.PhaseLogon)
+	return m.Credentials != nil && (m.depth == "" || m.depth == probe.PhaseLogon || m.depth == probe.PhaseSession)
 }
 
 // Name is the module's name in the config file.
@@ -162,9 +162,6 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 		rank[p] = i + 1
 	}
 	for _, s := range m.Phases {
-		if s == PhaseSession {
-			return errors.New(`phases: "session" is not supported yet`)
-		}
 		p := probe.Phase(s)
 		if rank[p] == 0 {
 			return fmt.Errorf("phases: unknown phase %q (use %s)", s, phaseNames())
@@ -176,7 +173,7 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	if m.depth == probe.PhaseLogon && m.Credentials == nil {
 		return errors.New("phases: logon needs credentials")
 	}
-	if m.Credentials != nil && m.depth != "" && m.depth != probe.PhaseLogon {
+	if m.Credentials != nil && m.depth != "" && m.depth != probe.PhaseLogon && m.depth != probe.PhaseSession {
 		return fmt.Errorf("credentials given but phases stop at %s: add logon to phases or remove the credentials", m.depth)
 	}
 

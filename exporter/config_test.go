@@ -47,7 +47,8 @@ func TestParseConfig(t *testing.T) {
 		{"unknown top key", "modules:\n  info: {}\nmodulez: {}\n", "line 3: field modulez not found"},
 		{"inline password refused", "modules:\n  l:\n    credentials:\n      user: 'LAB\\u'\n      password: x\n", "line 5: field password not found"},
 		{"unknown phase", "modules:\n  x:\n    phases: [connect, tcp]\n", `unknown phase "tcp"`},
-		{"session not yet", "modules:\n  x:\n    phases: [session]\n", `"session" is not supported yet`},
+		{"session", "modules:\n  x:\n    phases: [session]\n", ""},
+		{"session with credentials", "modules:\n  x:\n    phases: [session]\n    credentials: {user: u, password_env: RDP_PW}\n", ""},
 		{"logon without credentials", "modules:\n  x:\n    phases: [logon]\n", "logon needs credentials"},
 		{"credentials without logon", "modules:\n  x:\n    phases: [tls]\n    credentials: {user: u, password_env: RDP_PW}\n", "add logon to phases"},
 		{"bad protocol", "modules:\n  x:\n    protocols: [tls, kerberos]\n", `protocols: unknown protocol "kerberos"`},
@@ -97,6 +98,11 @@ modules:
       user: 'LAB\labuser'
       password_file: pw
     logon_cache_ttl: 1m
+  session:
+    phases: [session]
+    credentials:
+      user: 'LAB\labuser'
+      password_file: pw
 `), dir, noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +123,12 @@ modules:
 	o := logon.options()
 	if !logon.Logon() || o.Credentials == nil || *o.Credentials != (probe.Credentials{User: "labuser", Domain: "LAB", Password: "s3cret-pw"}) || logon.LogonCacheTTL.Minutes() != 1 {
 		t.Errorf("logon: %+v %+v", o, o.Credentials)
+	}
+
+	// A session module sends the credentials too (in CredSSP or the Client
+	// Info), so the lockout rules apply to it.
+	if ses := c.Modules["session"]; !ses.Logon() || ses.options().Depth != probe.PhaseSession || ses.options().Credentials == nil {
+		t.Errorf("session: logon %v, options %+v", ses.Logon(), ses.options())
 	}
 
 	// A new password (same file, new content) is a config change: the

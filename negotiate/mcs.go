@@ -449,6 +449,16 @@ func (t MCSPDUType) String() string {
 	return fmt.Sprintf("DomainMCSPDU(%d)", uint8(t))
 }
 
+// The DomainMCSPDU choices a server reading client PDUs dispatches on.
+const (
+	MCSPDUErectDomainRequest          MCSPDUType = mcsErectDomainRequest
+	MCSPDUDisconnectProviderUltimatum MCSPDUType = mcsDisconnectProviderUltimatum
+	MCSPDUAttachUserRequest           MCSPDUType = mcsAttachUserRequest
+	MCSPDUChannelJoinRequest          MCSPDUType = mcsChannelJoinRequest
+	MCSPDUSendDataRequest             MCSPDUType = mcsSendDataRequest
+	MCSPDUSendDataIndication          MCSPDUType = mcsSendDataIndication
+)
+
 // PeekMCSPDUType returns the DomainMCSPDU CHOICE of a PER-encoded domain
 // PDU (the X.224 Data TPDU's user data).
 func PeekMCSPDUType(b []byte) (MCSPDUType, error) {

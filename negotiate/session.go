@@ -332,7 +332,7 @@ func (c ClientInfo) String() string {
 func (c ClientInfo) GoString() string { return c.String() }
 
 // Marshal returns TS_INFO_PACKET followed by TS_EXTENDED_INFO_PACKET (time
-// zone zeroed). A string longer than 255 UTF-16 code units is an error
+// zone zeroed) through cbAutoReconnectCookie (0), reserved1 and reserved2. A string longer than 255 UTF-16 code units is an error
 // naming the field, never its value. The result holds the password: the
 // caller should clear it after sending.
 func (c *ClientInfo) Marshal() ([]byte, error) {
@@ -377,7 +377,11 @@ func (c *ClientInfo) Marshal() ([]byte, error) {
 	b = append(append(b, dir...), 0, 0)
 	b = append(b, make([]byte, timeZoneInformationLen)...)
 	b = binary.LittleEndian.AppendUint32(b, c.ClientSessionID)
-	return binary.LittleEndian.AppendUint32(b, c.PerformanceFlags), nil
+	b = binary.LittleEndian.AppendUint32(b, c.PerformanceFlags)
+	// cbAutoReconnectCookie 0 (no cookie), reserved1 and reserved2 0.
+	// Optional in the spec, but mstsc sends them and Wireshark's dissector
+	// reads them.
+	return append(b, 0, 0, 0, 0, 0, 0), nil
 }
 
 // Unmarshal parses TS_INFO_PACKET with INFO_UNICODE and, if present, the
@@ -541,6 +545,36 @@ func (d *DemandActive) unmarshal(b []byte) error {
 		return fmt.Errorf("share: %w: Demand Active: %s", ErrMalformed, r.err)
 	}
 	return nil // sessionId (4 bytes) follows in RDP 5.0 and later
+}
+
+// generalCapabilitySetLen is TS_GENERAL_CAPABILITYSET's size (MS-RDPBCGR
+// 2.2.7.1.1).
+const generalCapabilitySetLen = 24
+
+// DemandActivePDU returns a Share Control PDU carrying a TS_DEMAND_ACTIVE_PDU
+// from source with one General Capability Set, as a server sends it under
+// TLS: no security header (for tests and fakes; MS-RDPBCGR 2.2.1.13.1.1).
+func DemandActivePDU(source uint16, d *DemandActive) []byte {
+	caps := binary.LittleEndian.AppendUint16(nil, 1) // numberCapabilities
+	caps = append(caps, 0, 0)                        // pad2Octets
+	caps = binary.LittleEndian.AppendUint16(caps, 1) // CAPSTYPE_GENERAL
+	caps = binary.LittleEndian.AppendUint16(caps, generalCapabilitySetLen)
+	caps = binary.LittleEndian.AppendUint16(caps, 1)      // osMajorType: OSMAJORTYPE_WINDOWS
+	caps = binary.LittleEndian.AppendUint16(caps, 3)      // osMinorType: OSMINORTYPE_WINDOWS_NT
+	caps = binary.LittleEndian.AppendUint16(caps, 0x200)  // protocolVersion: TS_CAPS_PROTOCOLVERSION
+	caps = append(caps, 0, 0, 0, 0)                       // pad2octetsA, generalCompressionTypes
+	caps = binary.LittleEndian.AppendUint16(caps, 0x0401) // extraFlags: FASTPATH_OUTPUT_SUPPORTED | NO_BITMAP_COMPRESSION_HDR
+	caps = append(caps, make([]byte, 8)...)               // updateCapabilityFlag ... suppressOutputSupport
+	sd := append([]byte(d.SourceDescriptor), 0)
+	body := binary.LittleEndian.AppendUint32(nil, d.ShareID)
+	body = binary.LittleEndian.AppendUint16(body, uint16(len(sd)))
+	body = binary.LittleEndian.AppendUint16(body, uint16(len(caps)))
+	body = append(append(body, sd...), caps...)
+	body = binary.LittleEndian.AppendUint32(body, 0) // sessionId
+	b := binary.LittleEndian.AppendUint16(nil, uint16(shareControlLen+len(body)))
+	b = binary.LittleEndian.AppendUint16(b, tsProtocolVersion|uint16(PDUTypeDemandActive))
+	b = binary.LittleEndian.AppendUint16(b, source)
+	return append(b, body...)
 }
 
 // ServerPDUKind classifies what the server sent after the Client Info PDU.

@@ -182,7 +182,9 @@ func TestClientInfoPDU(t *testing.T) {
 	if !bytes.HasPrefix(ext, unhex(t, "0200 1400 3100320037002e0030002e0030002e0031000000 0200 0000")) {
 		t.Errorf("TS_EXTENDED_INFO_PACKET % x", head(ext))
 	}
-	if len(ext) != 4+20+2+2+172+8 {
+	// ... through performanceFlags, then cbAutoReconnectCookie, reserved1
+	// and reserved2, all 0.
+	if len(ext) != 4+20+2+2+172+8+6 || !bytes.HasSuffix(ext, make([]byte, 6)) {
 		t.Errorf("extended info %d bytes", len(ext))
 	}
 }
@@ -217,6 +219,7 @@ func TestParseServerPDU(t *testing.T) {
 	encrypted := ServerSendData(1002, 1003, BasicSecurityHeader(SecLicensePkt|SecEncrypt, make([]byte, 24)))
 	sync := ServerSendData(1002, 1003, ShareDataPDU(1002, 0x103ea, PDUType2Synchronize, []byte{1, 0, 0xea, 3}))
 	dr := unhex(t, "0300000b06800000000000")
+	demandActive := ServerSendData(1002, 1003, DemandActivePDU(1002, &DemandActive{ShareID: 0x103ea, SourceDescriptor: "RDP"}))
 
 	tests := []struct {
 		name  string
@@ -236,6 +239,9 @@ func TestParseServerPDU(t *testing.T) {
 		}},
 		{"freerdp demand active", loadHex(t, "share-freerdp-demand-active"), ServerPDUDemandActive, func(p *ServerPDU) bool {
 			return p.DemandActive.ShareID == 0x000103ec && p.DemandActive.SourceDescriptor == "RDP" && p.DemandActive.NumberCapabilities == 14
+		}},
+		{"built demand active", demandActive, ServerPDUDemandActive, func(p *ServerPDU) bool {
+			return p.DemandActive.ShareID == 0x103ea && p.DemandActive.SourceDescriptor == "RDP" && p.DemandActive.NumberCapabilities == 1
 		}},
 		{"license error no license server", noLicenseServer, ServerPDULicenseError, func(p *ServerPDU) bool {
 			return p.LicenseError.ErrorCode == ErrNoLicenseServer && p.LicenseError.StateTransition == StTotalAbort
@@ -290,6 +296,7 @@ func FuzzParseServerPDU(f *testing.F) {
 		f.Add(loadHex(f, name)[4:])
 	}
 	f.Add(unhex(f, licenseValidClientTLS)[4:])
+	f.Add(ServerSendData(1002, 1003, DemandActivePDU(1002, &DemandActive{ShareID: 0x103ea, SourceDescriptor: "RDP"}))[4:])
 	f.Add(ServerSendData(1002, 1003, ShareDataPDU(1002, 0, PDUType2SetErrorInfo, ErrInfoIdleTimeout.Marshal()))[4:])
 	f.Add(ServerSendData(1002, 1003, ShareDataPDU(1002, 0, PDUType2SaveSessionInfo,
 		(&SaveSessionInfo{InfoType: InfoTypeLogonExtendedInfo, LogonErrors: &LogonErrorsInfo{Type: LogonMsgSessionBusyOptions, Data: 2}}).Marshal()))[4:])

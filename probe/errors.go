@@ -72,3 +72,29 @@ func (e *PhaseTimeoutError) Error() string {
 }
 func (e *PhaseTimeoutError) Unwrap() error { return e.Err }
 func (e *PhaseTimeoutError) Timeout() bool { return true }
+
+// SetErrorInfoError: the server sent a Set Error Info PDU (MS-RDPBCGR
+// 2.2.5.1) with a code other than ERRINFO_NONE: it is about to disconnect
+// and says why.
+type SetErrorInfoError struct{ Code negotiate.ErrorInfo }
+
+func (e *SetErrorInfoError) Error() string {
+	return fmt.Sprintf("session: server sent Set Error Info %v (0x%08X)", e.Code, uint32(e.Code))
+}
+
+// SessionLogonError: a Save Session Info PDU reported a logon error
+// (MS-RDPBCGR 2.2.10.1.1.4.1.1): the server tried the Client Info's
+// credentials and refused them, or refused the user for another reason.
+type SessionLogonError struct{ Info negotiate.LogonErrorsInfo }
+
+func (e *SessionLogonError) Error() string {
+	return "session: server reported a logon error: " + e.Info.String()
+}
+
+// ServerDisconnectError: the server sent an MCS Disconnect Provider
+// Ultimatum (MS-RDPBCGR 2.2.2.3) without a Set Error Info before it.
+type ServerDisconnectError struct{ Reason negotiate.MCSReason }
+
+func (e *ServerDisconnectError) Error() string {
+	return fmt.Sprintf("session: server sent Disconnect Provider Ultimatum (%v)", e.Reason)
+}

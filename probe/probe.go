@@ -66,7 +66,8 @@ type Options struct {
 	AllowStandardRDP bool
 	// Credentials for a logon; nil probes without logging on.
 	Credentials *Credentials
-	// Depth is the last phase to run (zero: as deep as the server allows).
+	// Depth is the last phase to run (zero: as deep as the server allows,
+	// short of PhaseSession, which runs only when Depth names it).
 	Depth Phase
 	// Timeout bounds the whole probe; PhaseTimeout each phase within it.
 	Timeout      time.Duration
@@ -149,24 +150,47 @@ func (p *prober) run(ctx context.Context) {
 	}
 	selected := p.r.Negotiation.Selected()
 	if selected == negotiate.ProtocolRDP {
+		p.skipSession(skippedStandardRDP)
 		return // standard RDP security: nothing more before the session
 	}
 	if !p.phase(ctx, PhaseTLS, p.handshake) || p.stopAfter(PhaseTLS) {
 		return
 	}
 	if selected&(negotiate.ProtocolHybrid|negotiate.ProtocolHybridEx) == 0 {
-		return // TLS only: credentials are checked inside the session
+		// TLS only: credentials are checked inside the session.
+		p.runSession(ctx)
+		return
 	}
 	if !p.phase(ctx, PhaseNTLMInfo, p.ntlmInfo) || p.stopAfter(PhaseNTLMInfo) {
 		return
 	}
 	if p.opt.Credentials == nil {
+		p.skipSession(skippedNoCredentials)
 		return
 	}
-	p.phase(ctx, PhaseLogon, p.logon)
+	if !p.phase(ctx, PhaseLogon, p.logon) || p.stopAfter(PhaseLogon) {
+		return
+	}
+	p.runSession(ctx)
 }
 
 func (p *prober) stopAfter(ph Phase) bool { return p.opt.Depth == ph }
+
+// runSession runs the session phase when, and only when, it was asked for:
+// it opens a session on the server, which no default probe should do.
+func (p *prober) runSession(ctx context.Context) {
+	if p.opt.Depth != PhaseSession {
+		return
+	}
+	p.r.Session = &SessionInfo{}
+	p.phase(ctx, PhaseSession, p.session)
+}
+
+func (p *prober) skipSession(why string) {
+	if p.opt.Depth == PhaseSession {
+		p.r.Session = &SessionInfo{Skipped: why}
+	}
+}
 
 // phase runs f under the phase deadline (and the probe's), times it and
 // records its outcome. The connection's deadline follows the context, so no

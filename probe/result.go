@@ -16,10 +16,14 @@ const (
 	PhaseTLS       Phase = "tls"       // TLS handshake (MS-RDPBCGR 5.4.5.1)
 	PhaseNTLMInfo  Phase = "ntlm_info" // CredSSP up to the NTLM CHALLENGE (MS-CSSP 3.1.5 steps 1-2)
 	PhaseLogon     Phase = "logon"     // NTLM AUTHENTICATE, pubKeyAuth, TSCredentials, Early User Authorization
+	// PhaseSession opens the session up to licensing and the server's
+	// first verdict (MS-RDPBCGR 2.2.1.3-2.2.1.13.1), then disconnects. It
+	// runs only when asked for (Options.Depth == PhaseSession).
+	PhaseSession Phase = "session"
 )
 
 // Phases lists every phase in wire order.
-var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon}
+var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon, PhaseSession}
 
 // Result is what one probe saw: facts and timings, never prose (words for
 // humans live in package classify).
@@ -55,6 +59,8 @@ type Result struct {
 	TLS         *TLSInfo
 	NTLM        *NTLMInfo
 	CredSSP     *CredSSPInfo
+	// Session is what the session phase saw; nil when it was not asked for.
+	Session *SessionInfo
 }
 
 // PhaseTiming is the duration of one phase.
@@ -137,4 +143,67 @@ type CredSSPInfo struct {
 	// EarlyUserAuth is the Early User Authorization Result (MS-RDPBCGR
 	// 2.2.10.2) when HYBRID_EX was selected; nil otherwise.
 	EarlyUserAuth *negotiate.EarlyUserAuthResult
+}
+
+// LicenseOutcome is how the licensing phase (MS-RDPBCGR 2.2.1.12) ended.
+type LicenseOutcome string
+
+const (
+	LicenseNotReached  LicenseOutcome = ""             // no licensing PDU arrived
+	LicenseValidClient LicenseOutcome = "valid_client" // STATUS_VALID_CLIENT: licensing passed
+	LicenseRequested   LicenseOutcome = "requested"    // LICENSE_REQUEST or another exchange message: the server wants a licence exchange
+	LicenseError       LicenseOutcome = "error"        // another LICENSE_ERROR_MESSAGE: licensing failed
+)
+
+// LicenseInfo is the licensing message that settled the outcome.
+type LicenseInfo struct {
+	Outcome         LicenseOutcome
+	MsgType         negotiate.LicenseMsgType         // bMsgType of that message
+	ErrorCode       negotiate.LicenseErrorCode       // ERROR_ALERT only
+	StateTransition negotiate.LicenseStateTransition // ERROR_ALERT only
+	CompanyName     string                           // LICENSE_REQUEST only
+	ProductID       string                           // LICENSE_REQUEST only
+}
+
+// SessionInfo records the session phase: the MCS/GCC connection, the
+// Client Info PDU, and what the server answered until its first verdict
+// (MS-RDPBCGR 1.3.1.1, 3.2.5.3).
+type SessionInfo struct {
+	// Skipped says why the phase did not run although it was asked for
+	// (standard RDP security; NLA without credentials); "" when it ran.
+	Skipped string
+
+	// From the MCS Connect Response (2.2.1.4).
+	ServerVersion    uint32 // TS_UD_SC_CORE.version
+	EncryptionMethod negotiate.EncryptionMethod
+	EncryptionLevel  negotiate.EncryptionLevel
+	IOChannel        uint16
+	UserChannel      uint16   // from the Attach User Confirm (2.2.1.7)
+	Channels         []uint16 // channels joined (2.2.1.9)
+	// MCSFailure is an MCS confirm whose result was not rt-successful.
+	MCSFailure *negotiate.MCSResultError
+
+	// ClientInfoSent: the Client Info PDU (2.2.1.11) went out.
+	ClientInfoSent bool
+	// Autologon: it carried the user's password with INFO_AUTOLOGON (TLS
+	// without NLA); under NLA it names the account without the password.
+	Autologon bool
+
+	License *LicenseInfo // nil when no licensing PDU arrived
+	// ErrorInfo lists the Set Error Info codes (2.2.5.1) received, in order.
+	ErrorInfo []negotiate.ErrorInfo
+	// LogonErrors lists the logon errors and notifications of Save Session
+	// Info PDUs (2.2.10.1.1.4.1.1), in order.
+	LogonErrors []negotiate.LogonErrorsInfo
+	// LoggedOn: a Save Session Info logon notification arrived: the server
+	// logged the user on.
+	LoggedOn bool
+	// DemandActive: the Demand Active PDU (2.2.1.13.1) arrived: the
+	// capabilities exchange, the last step before graphics.
+	DemandActive bool
+	// ServerDisconnect is the reason of a Disconnect Provider Ultimatum the
+	// server sent (2.2.2.3); nil if none.
+	ServerDisconnect *negotiate.MCSReason
+	// DisconnectSent: our Disconnect Provider Ultimatum went out.
+	DisconnectSent bool
 }

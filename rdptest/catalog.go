@@ -25,6 +25,9 @@ type Entry struct {
 	Password string // "" = probe without credentials; else log on as CORP\alice with it
 	Class    string // classify class ID
 	Phase    probe.Phase
+	// Depth is the probe's --depth ("" = default); PhaseSession for the
+	// scenarios that play the session start.
+	Depth probe.Phase
 	// NoFixture says why this conversation cannot be replayed from a
 	// recording ("" when it can).
 	NoFixture string
@@ -38,6 +41,21 @@ func status(s negotiate.NTStatus) Scenario {
 
 func accounts() map[string]string {
 	return map[string]string{TestDomain + `\` + TestUser: TestPassword}
+}
+
+// tlsSession is a TLS-only server (no NLA, as xrdp or a Windows server with
+// SecurityLayer 1 and UserAuthentication 0) that plays s after the Client
+// Info PDU.
+func tlsSession(s Session) Scenario {
+	return Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}, Session: &s}
+}
+
+// ServerHangsUp reports whether the scenario's server ends the connection
+// itself during the session start, so no Disconnect Provider Ultimatum from
+// the client can reach it.
+func (e Entry) ServerHangsUp() bool {
+	s := e.Scenario.Session
+	return s != nil && (s.ErrorInfo != 0 || s.LicenseError != 0 || s.ConnectResult != 0)
 }
 
 // Catalog lists one scenario (at least) for every class a server can cause.
@@ -131,6 +149,53 @@ func Catalog() []Entry {
 			Class: "protocol_error", Phase: probe.PhaseNTLMInfo,
 			NoFixture: "the probe rejects the header before recording it"},
 	}
+	const (
+		lic     = "MS-RDPBCGR 2.2.1.12 (licensing), 2.2.1.12.1.3 (LICENSE_ERROR_MESSAGE)"
+		errinfo = "MS-RDPBCGR 2.2.5.1 (Set Error Info PDU), 2.2.5.1.1 (errorInfo codes)"
+		ssi     = "MS-RDPBCGR 2.2.10.1 (Save Session Info PDU), 2.2.10.1.1.4.1.1 (TS_LOGON_ERRORS_INFO)"
+		start   = "MS-RDPBCGR 2.2.1.3-2.2.1.13.1 (MCS, Client Info, licensing, Demand Active)"
+	)
+	logonErr := func(t negotiate.NTStatus, f negotiate.LogonFailure) *negotiate.LogonErrorsInfo {
+		return &negotiate.LogonErrorsInfo{Type: negotiate.LogonErrorType(t), Data: uint32(f)}
+	}
+	ses := probe.PhaseSession
+	es = append(es,
+		Entry{Name: "session-demand-active", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Class: "ok", Phase: ses},
+		Entry{Name: "session-tls-credentials-not-verified", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Password: TestPassword,
+			Class: "credentials_not_verified", Phase: ses},
+		Entry{Name: "session-license-request", Spec: lic + ", MS-RDPELE 2.2.2.1 (SERVER_LICENSE_REQUEST)", Scenario: tlsSession(Session{LicenseRequest: true}),
+			Depth: ses, Password: TestPassword, Class: "credentials_not_verified", Phase: ses},
+		Entry{Name: "session-logged-on", Spec: ssi + ", 2.2.10.1.1.2 (TS_LOGON_INFO_VERSION_2)", Scenario: tlsSession(Session{LoggedOn: true}),
+			Depth: ses, Password: TestPassword, Class: "ok", Phase: ses},
+		Entry{Name: "session-after-nla", Spec: start + ", after " + cssp, Scenario: Scenario{Accounts: accounts(), Session: &Session{}},
+			Depth: ses, Password: TestPassword, Class: "ok", Phase: ses, NoFixture: noReplayKeys},
+		Entry{Name: "session-errinfo-no-license-server", Spec: errinfo, Scenario: tlsSession(Session{ErrorInfo: negotiate.ErrInfoLicenseNoLicenseServer}),
+			Depth: ses, Password: TestPassword, Class: "no_license_server", Phase: ses},
+		Entry{Name: "session-license-error-no-license-server", Spec: lic, Scenario: tlsSession(Session{LicenseError: negotiate.ErrNoLicenseServer}),
+			Depth: ses, Password: TestPassword, Class: "no_license_server", Phase: ses},
+		Entry{Name: "session-errinfo-license-no-remote-connections", Spec: errinfo,
+			Scenario: tlsSession(Session{ErrorInfo: negotiate.ErrInfoLicenseNoRemoteConnections}), Depth: ses, Password: TestPassword,
+			Class: "license_error", Phase: ses},
+		Entry{Name: "session-license-error-invalid-client", Spec: lic, Scenario: tlsSession(Session{LicenseError: negotiate.ErrInvalidClient}),
+			Depth: ses, Password: TestPassword, Class: "license_error", Phase: ses},
+		Entry{Name: "session-errinfo-insufficient-privileges", Spec: errinfo,
+			Scenario: tlsSession(Session{ErrorInfo: negotiate.ErrInfoServerInsufficientPrivileges}), Depth: ses, Password: TestPassword,
+			Class: "server_insufficient_privileges", Phase: ses},
+		Entry{Name: "session-errinfo-denied-connection", Spec: errinfo,
+			Scenario: tlsSession(Session{ErrorInfo: negotiate.ErrInfoServerDeniedConnection}), Depth: ses, Password: TestPassword,
+			Class: "server_denied_connection", Phase: ses},
+		Entry{Name: "session-mcs-connect-refused", Spec: "MS-RDPBCGR 2.2.1.4 (MCS Connect Response with a failed result)",
+			Scenario: tlsSession(Session{ConnectResult: negotiate.MCSResultUserRejected}), Depth: ses, Class: "server_denied_connection", Phase: ses},
+		Entry{Name: "session-errinfo-fresh-credentials-required", Spec: errinfo,
+			Scenario: tlsSession(Session{ErrorInfo: negotiate.ErrInfoServerFreshCredentialsRequired}), Depth: ses, Password: TestPassword,
+			Class: "fresh_credentials_required", Phase: ses},
+		Entry{Name: "session-logon-bad-password", Spec: ssi,
+			Scenario: tlsSession(Session{LogonError: logonErr(negotiate.StatusLogonFailure, negotiate.LogonFailedBadPassword)}),
+			Depth:    ses, Password: WrongPass, Class: "logon_failed", Phase: ses},
+		Entry{Name: "session-logon-update-password", Spec: ssi,
+			Scenario: tlsSession(Session{LogonError: logonErr(negotiate.StatusPasswordMustChange, negotiate.LogonFailedUpdatePassword)}),
+			Depth:    ses, Password: TestPassword, Class: "password_must_change", Phase: ses},
+	)
 	return es
 }
 

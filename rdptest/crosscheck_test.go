@@ -227,18 +227,26 @@ func TestTsharkDecodes(t *testing.T) {
 		sc    rdptest.Scenario
 		creds bool
 		want  []string
+		depth probe.Phase
 	}{
 		{"locked-out", rdptest.Scenario{Accounts: accountsMap(), AfterAuthenticate: rdptest.Outcome{ErrorCode: negotiate.StatusAccountLockedOut}},
-			true, []string{"version: 6", "errorCode: -1073741260"}},
-		{"credssp-v3", rdptest.Scenario{CredSSPVersion: 3}, false, []string{"version: 3", "NTLMSSP_CHALLENGE"}},
-		{"logon-ok", rdptest.Scenario{Accounts: accountsMap()}, true, []string{"RDP Negotiation Response (0x02)", "version: 6", "pubKeyAuth", "authInfo", "NTLMSSP_AUTH"}},
+			true, []string{"version: 6", "errorCode: -1073741260"}, ""},
+		{"credssp-v3", rdptest.Scenario{CredSSPVersion: 3}, false, []string{"version: 3", "NTLMSSP_CHALLENGE"}, ""},
+		{"logon-ok", rdptest.Scenario{Accounts: accountsMap()}, true, []string{"RDP Negotiation Response (0x02)", "version: 6", "pubKeyAuth", "authInfo", "NTLMSSP_AUTH"}, ""},
 		{"eua-denied", rdptest.Scenario{Accounts: accountsMap(), EarlyUserAuth: negotiate.EarlyUserAuthAccessDenied}, true,
 			// Wireshark has no dissector for the Early User Authorization
 			// Result; its decrypted bytes are ACCESS_DENIED, 0x00000005
 			// little-endian (MS-RDPBCGR 2.2.10.2).
 			[]string{"requestedProtocols: 0x0000000b", "selectedProtocol: CredSSP with Early User Authorization Result PDU (0x00000008)",
-				"authInfo", "Data: 05000000"}},
-		{"nla-required", rdptest.Scenario{}, false, []string{"RDP Negotiation Failure (0x03)", "failureCode: Server requires Enhanced RDP Security with CredSSP (0x00000005)"}},
+				"authInfo", "Data: 05000000"}, ""},
+		{"nla-required", rdptest.Scenario{}, false, []string{"RDP Negotiation Failure (0x03)", "failureCode: Server requires Enhanced RDP Security with CredSSP (0x00000005)"}, ""},
+		// The session phase: what the probe sends (MCS Connect Initial with
+		// GCC and the client data blocks, Erect Domain, Attach User, Channel
+		// Joins, Client Info, Disconnect Provider Ultimatum) and what it
+		// reads, decoded by Wireshark's T.125/T.124/RDP dissectors.
+		{"session-tls-no-license-server", rdptest.Scenario{Negotiation: rdptest.Negotiation{Accept: negotiate.ProtocolSSL},
+			Session: &rdptest.Session{ErrorInfo: negotiate.ErrInfoLicenseNoLicenseServer}}, true, sessionDecodes, probe.PhaseSession},
+		{"session-after-nla", rdptest.Scenario{Accounts: accountsMap(), Session: &rdptest.Session{}}, true, sessionDecodes, probe.PhaseSession},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -259,7 +267,7 @@ func TestTsharkDecodes(t *testing.T) {
 			pcap := filepath.Join(dir, "capture.pcap")
 			stopCapture := capture(t, tshark, port, pcap)
 
-			opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 5 * time.Second}
+			opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 5 * time.Second, Depth: tc.depth}
 			if tc.name == "nla-required" {
 				opt.Protocols = negotiate.ProtocolSSL
 			}
@@ -269,25 +277,39 @@ func TestTsharkDecodes(t *testing.T) {
 			probe.Run(context.Background(), srv.Addr, opt)
 			srv.WaitConns(1, 2*time.Second)
 			stopCapture()
+			// RDPTEST_KEEP_PCAP=DIR keeps the capture and key log for a
+			// look in Wireshark.
+			if d := os.Getenv("RDPTEST_KEEP_PCAP"); d != "" {
+				exec.Command("cp", pcap, keylog, d).Run()
+			}
 
 			// Two decodes: as TPKT for the X.224 exchange in the clear, and
 			// as TLS (decrypted with the key log) for CredSSP inside it.
 			// Wireshark 4.0's TPKT dissector does not hand a non-3389 port
 			// over to TLS by itself.
+			// A session adds a third: the decrypted TLS payload as TPKT,
+			// for MCS, GCC and the RDP PDUs after CredSSP.
+			decodes := [][]string{{"-d", "tcp.port==" + port + ",tpkt"}, {"-d", "tcp.port==" + port + ",tls"}}
+			if tc.depth == probe.PhaseSession {
+				decodes = append(decodes, []string{"-d", "tcp.port==" + port + ",tls", "-d", "tls.port==" + port + ",tpkt"})
+			}
 			var out []byte
-			for _, as := range []string{"tpkt", "tls"} {
+			for _, as := range decodes {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				b, err := exec.CommandContext(ctx, tshark, "-r", pcap, "-o", "tls.keylog_file:"+keylog,
-					"-d", "tcp.port=="+port+","+as, "-V").CombinedOutput()
+				args := append([]string{"-r", pcap, "-o", "tls.keylog_file:" + keylog, "-V"}, as...)
+				b, err := exec.CommandContext(ctx, tshark, args...).CombinedOutput()
 				cancel()
 				if err != nil {
-					t.Fatalf("tshark -r (as %s): %v\n%s", as, err, b)
+					t.Fatalf("tshark -r (%v): %v\n%s", as, err, b)
 				}
 				out = append(out, b...)
 			}
 			text := string(out)
 			if strings.Contains(text, "Malformed") {
 				t.Errorf("tshark finds a malformed packet:\n%s", text)
+			}
+			if tc.depth == probe.PhaseSession && strings.Contains(text, "Expert Info (Error") {
+				t.Errorf("tshark reports an expert error:\n%s", text)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(text, w) {
@@ -361,3 +383,8 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// sessionDecodes is what tshark must find in a session-phase capture.
+var sessionDecodes = []string{"connect-initial", "clientCoreData", "clientSecurityData", "clientNetworkData",
+	"erectDomainRequest", "attachUserRequest", "channelJoinRequest", "clientInfoPDU", "userName: alice",
+	"disconnectProviderUltimatum"}

@@ -55,21 +55,24 @@ func TestGenerateFixtures(t *testing.T) {
 	lab := []struct {
 		name, peer, source, offer string
 		password                  string // "" none, "good", "wrong"
+		depth                     probe.Phase
 	}{
-		{"freerdp-nla-ntlm-info", "nla", "lab FreeRDP shadow /sec:nla (recorded)", "", ""},
-		{"freerdp-nla-wrong-password", "nla", "lab FreeRDP shadow /sec:nla (recorded)", "", "wrong"},
-		{"freerdp-nla-tls-offer", "nla", "lab FreeRDP shadow /sec:nla (recorded)", "tls", ""},
-		{"freerdp-ext-ssl-required", "nla-ext", "lab FreeRDP shadow /sec:ext (recorded)", "", ""},
-		{"freerdp-tls-credentials", "tls", "lab FreeRDP shadow /sec:tls (recorded)", "", "good"},
-		{"freerdp-rdp", "rdp", "lab FreeRDP shadow /sec:rdp (recorded)", "", ""},
-		{"xrdp-nla-offer", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "nla", ""},
-		{"xrdp-tls", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "", "good"},
-		{"xrdp-rdp-only", "xrdp-rdp", "lab xrdp security_layer=rdp (recorded)", "", ""},
+		{"freerdp-nla-ntlm-info", "nla", "lab FreeRDP shadow /sec:nla (recorded)", "", "", ""},
+		{"freerdp-nla-wrong-password", "nla", "lab FreeRDP shadow /sec:nla (recorded)", "", "wrong", ""},
+		{"freerdp-nla-tls-offer", "nla", "lab FreeRDP shadow /sec:nla (recorded)", "tls", "", ""},
+		{"freerdp-ext-ssl-required", "nla-ext", "lab FreeRDP shadow /sec:ext (recorded)", "", "", ""},
+		{"freerdp-tls-credentials", "tls", "lab FreeRDP shadow /sec:tls (recorded)", "", "good", ""},
+		{"freerdp-rdp", "rdp", "lab FreeRDP shadow /sec:rdp (recorded)", "", "", ""},
+		{"xrdp-nla-offer", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "nla", "", ""},
+		{"xrdp-tls", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "", "good", ""},
+		{"xrdp-rdp-only", "xrdp-rdp", "lab xrdp security_layer=rdp (recorded)", "", "", ""},
+		{"freerdp-tls-session", "tls", "lab FreeRDP shadow /sec:tls (recorded)", "", "good", probe.PhaseSession},
+		{"xrdp-tls-session", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "tls", "good", probe.PhaseSession},
 	}
 	for _, l := range lab {
 		t.Run("lab-"+l.name, func(t *testing.T) {
 			addr := labtest.Peer(t, l.peer)
-			opt := probe.Options{PhaseTimeout: 5 * time.Second, Timeout: 15 * time.Second}
+			opt := probe.Options{PhaseTimeout: 5 * time.Second, Timeout: 15 * time.Second, Depth: l.depth}
 			if l.offer != "" {
 				p, rdp, err := probe.ParseOffer(l.offer)
 				if err != nil {
@@ -107,6 +110,9 @@ func record(t *testing.T, name, addr, offer string, creds bool, opt probe.Option
 	}
 	header["offer"] = offer
 	header["credentials"] = map[bool]string{true: "yes", false: "no"}[creds]
+	if opt.Depth != "" {
+		header["depth"] = string(opt.Depth)
+	}
 	header["class"] = v.Class.ID
 	header["phase"] = string(v.Phase)
 	fx := rec.Fixture(header)

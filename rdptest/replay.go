@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -134,7 +135,8 @@ func readUnit(conn net.Conn, st fixture.Step) error {
 var ReplayCredentials = probe.Credentials{User: "replay", Domain: "REPLAY", Password: "x"}
 
 // ReplayOptions are the probe options to replay f with: its "offer:" header
-// (default probe.DefaultOffer), ReplayCredentials when "credentials: yes", and short
+// (default probe.DefaultOffer), its "depth:" header (default none),
+// ReplayCredentials when "credentials: yes", and short
 // deadlines (a replay answers at once or never).
 func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 	opt := probe.Options{PhaseTimeout: time.Second, Timeout: 5 * time.Second}
@@ -144,6 +146,12 @@ func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 			return opt, fmt.Errorf("fixture offer: %w", err)
 		}
 		opt.Protocols, opt.AllowStandardRDP = p, rdp
+	}
+	if d := f.Header["depth"]; d != "" {
+		if !slices.Contains(probe.Phases, probe.Phase(d)) {
+			return opt, fmt.Errorf("fixture depth: unknown phase %q", d)
+		}
+		opt.Depth = probe.Phase(d)
 	}
 	switch f.Header["credentials"] {
 	case "yes":

@@ -58,16 +58,13 @@ type Scenario struct {
 	// 2.2.10.2) sent after the credentials when HYBRID_EX was selected.
 	EarlyUserAuth negotiate.EarlyUserAuthResult
 
-	// Licensing, when set, would carry the connection on through MCS/GCC to
-	// a License Error PDU or a Set Error Info PDU (for the licensing phase).
-	//
-	// TODO(licensing): not implemented yet. The wire types exist now
-	// (negotiate/mcs.go, negotiate/gcc.go, negotiate/license.go); the
-	// server would answer MCS Connect Initial with a Connect Response, the
-	// Erect Domain / Attach User / Channel Join requests, read the Client
-	// Info PDU and send Licensing.ErrorCode or Licensing.ErrorInfo. Until
-	// then a server with Licensing set refuses to start.
-	Licensing *Licensing
+	// Session, when set, carries the connection past the security
+	// exchange (TLS, or CredSSP with a good password): the server answers
+	// the MCS Connect Initial, Erect Domain, Attach User and Channel Joins,
+	// reads the Client Info PDU and plays Session (MS-RDPBCGR 2.2.1.3-
+	// 2.2.1.13). Without it the server says nothing after the security
+	// exchange.
+	Session *Session
 
 	// StandardRDP, if set, makes the server accept Standard RDP Security
 	// (MS-RDPBCGR 5.3) and answer the Client MCS Connect Initial with
@@ -124,10 +121,36 @@ type Outcome struct {
 	Close bool
 }
 
-// Licensing is the TODO hook for the licensing phase (see Scenario.Licensing).
-type Licensing struct {
-	ErrorCode negotiate.LicenseErrorCode // License Error PDU dwErrorCode
-	ErrorInfo uint32                     // Set Error Info PDU errorInfo, if not zero
+// Session is what the server answers once the Client Info PDU is in, in
+// this order: the licensing PDU; then a Save Session Info PDU if LoggedOn
+// or LogonError; then either Set Error Info (ErrorInfo) followed by a
+// Disconnect Provider Ultimatum, or the Demand Active PDU. The zero value
+// is Windows with licensing sorted: STATUS_VALID_CLIENT, then Demand
+// Active.
+type Session struct {
+	// ConnectResult, if not rt-successful, fails the MCS Connect Response
+	// and ends the connection.
+	ConnectResult negotiate.MCSResult
+	// LicenseError, if set, replaces the Valid Client message with a
+	// License Error PDU of this code (MS-RDPBCGR 2.2.1.12.1.3);
+	// StateTransition defaults to ST_TOTAL_ABORT. Nothing but ErrorInfo
+	// (and the disconnect) follows.
+	LicenseError    negotiate.LicenseErrorCode
+	StateTransition negotiate.LicenseStateTransition
+	// LicenseRequest answers with a SERVER_LICENSE_REQUEST (MS-RDPELE
+	// 2.2.2.1), as a server with the Session Host role does (and xrdp),
+	// then waits for a licence exchange this server does not play.
+	LicenseRequest bool
+	// LoggedOn sends a Save Session Info logon notification
+	// (INFOTYPE_LOGON_LONG, MS-RDPBCGR 2.2.10.1.1.2) for the Client Info's
+	// account.
+	LoggedOn bool
+	// LogonError sends a Save Session Info PDU with LOGON_EX_LOGONERRORS
+	// (MS-RDPBCGR 2.2.10.1.1.4.1.1).
+	LogonError *negotiate.LogonErrorsInfo
+	// ErrorInfo, if not ERRINFO_NONE, is sent in a Set Error Info PDU
+	// (MS-RDPBCGR 2.2.5.1) before the server disconnects.
+	ErrorInfo negotiate.ErrorInfo
 }
 
 // FaultKind is a way to misbehave.
@@ -176,6 +199,10 @@ const (
 	EventPubKeyAuth    = "pubkey_auth" // the client's pubKeyAuth: "verified" or why not
 	EventCredentials   = "credentials" // "received credentials for DOMAIN\user"
 	EventEarlyUserAuth = "early_user_auth"
+	EventMCS           = "mcs"         // MCS connection steps: Connect Initial, Attach User, Channel Join
+	EventClientInfo    = "client_info" // Client Info PDU: flags and account, never the password
+	EventSession       = "session"     // what the server answered after the Client Info
+	EventDisconnect    = "disconnect"  // the client's Disconnect Provider Ultimatum
 	EventFault         = "fault"
 	EventError         = "error" // the client did something unexpected
 	EventClosed        = "closed"
@@ -218,9 +245,6 @@ func DefaultNTLMIdentity() NTLMIdentity {
 
 // NewServer starts a server playing sc.
 func NewServer(sc Scenario) (*Server, error) {
-	if sc.Licensing != nil {
-		return nil, errors.New("rdptest: Scenario.Licensing is not implemented yet")
-	}
 	if v := sc.CredSSPVersion; v != 0 && (v < 2 || v > 6) {
 		return nil, fmt.Errorf("rdptest: CredSSP version %d, want 2-6", v)
 	}
@@ -609,7 +633,7 @@ func (c *conn) run() error {
 	c.rw = tc
 	c.event(EventTLS, tls.VersionName(tc.ConnectionState().Version))
 	if selected&(negotiate.ProtocolHybrid|negotiate.ProtocolHybridEx) == 0 {
-		return c.drain() // TLS only: the session would start here
+		return c.session(selected) // TLS only: the session starts here
 	}
 	return c.credSSP(selected)
 }
@@ -763,7 +787,7 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 			return errStop
 		}
 	}
-	return c.drain()
+	return c.session(selected)
 }
 
 // answer sends an Outcome: errorCode (version 3 and later), or close.

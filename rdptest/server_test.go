@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 )
@@ -14,7 +15,7 @@ import (
 // probeOptions turns a catalog entry into the probe's options.
 func probeOptions(t testing.TB, e rdptest.Entry) probe.Options {
 	t.Helper()
-	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second}
+	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth}
 	if e.Offer != "" {
 		p, rdp, err := probe.ParseOffer(e.Offer)
 		if err != nil {
@@ -50,9 +51,20 @@ func TestCatalog(t *testing.T) {
 			srv.WaitConns(1, 2*time.Second)
 			srv.Close()
 			creds := srv.Saw(rdptest.EventCredentials, "received credentials for CORP\\alice")
-			wantCreds := e.Class == "ok" && e.Password != "" || e.Class == "no_rdp_signin_right"
+			nla := e.Scenario.Negotiation.Accept&negotiate.ProtocolSSL == 0
+			wantCreds := nla && (e.Class == "ok" && e.Password != "" || e.Class == "no_rdp_signin_right")
 			if creds != wantCreds {
 				t.Errorf("server received credentials: %v, want %v\n%s", creds, wantCreds, events(srv))
+			}
+			if e.Depth == probe.PhaseSession {
+				// The probe leaves no session behind: it says goodbye
+				// unless the server hung up first.
+				if bye := srv.Saw(rdptest.EventDisconnect, "rn-user-requested"); bye == e.ServerHangsUp() {
+					t.Errorf("server saw the Disconnect Provider Ultimatum: %v, server hangs up: %v\n%s", bye, e.ServerHangsUp(), events(srv))
+				}
+				if e.Password != "" && !nla && !srv.Saw(rdptest.EventClientInfo, "autologon true") && e.Scenario.Session.ConnectResult == 0 {
+					t.Errorf("no autologon Client Info:\n%s", events(srv))
+				}
 			}
 			for _, ev := range srv.Events() {
 				if strings.Contains(ev.Detail, rdptest.TestPassword) || strings.Contains(ev.Detail, rdptest.WrongPass) {

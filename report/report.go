@@ -43,6 +43,7 @@ type Report struct {
 	TLS            *TLSJSON         `json:"tls,omitempty"`
 	NTLMJSON       *NTLMJSON        `json:"ntlm,omitempty"`
 	CredSSP        *CredSSPJSON     `json:"credssp,omitempty"`
+	Session        *SessionJSON     `json:"session,omitempty"`
 	WindowsSays    string           `json:"windows_says,omitempty"`
 	Cause          string           `json:"cause,omitempty"`
 	Fix            string           `json:"fix,omitempty"`
@@ -106,6 +107,50 @@ type CredSSPJSON struct {
 	PubKeyAuthVerified bool       `json:"pubkey_auth_verified"`
 	CredentialsSent    bool       `json:"credentials_sent"`
 	EarlyUserAuth      string     `json:"early_user_authorization,omitempty"`
+}
+
+// SessionJSON is the session phase (--depth session): how far the session
+// start got and what the server answered.
+type SessionJSON struct {
+	Skipped          string          `json:"skipped,omitempty"`
+	ServerVersion    string          `json:"server_rdp_version,omitempty"` // "0x00080004"
+	EncryptionMethod string          `json:"encryption_method,omitempty"`
+	EncryptionLevel  string          `json:"encryption_level,omitempty"`
+	IOChannel        int             `json:"io_channel,omitempty"`
+	UserChannel      int             `json:"user_channel,omitempty"`
+	Channels         []int           `json:"channels_joined,omitempty"`
+	MCSFailure       string          `json:"mcs_failure,omitempty"` // "Connect-Response: rt-user-rejected"
+	ClientInfoSent   bool            `json:"client_info_sent"`
+	Autologon        bool            `json:"autologon"`
+	License          *LicenseJSON    `json:"license,omitempty"`
+	ErrorInfo        []ErrorInfoJSON `json:"error_info,omitempty"`
+	LogonErrors      []LogonJSON     `json:"logon_errors,omitempty"`
+	LoggedOn         bool            `json:"logged_on"`
+	DemandActive     bool            `json:"demand_active"`
+	ServerDisconnect string          `json:"server_disconnect,omitempty"` // MCS reason, "rn-provider-initiated"
+	DisconnectSent   bool            `json:"disconnect_sent"`
+}
+
+// LicenseJSON is the licensing message that settled the outcome.
+type LicenseJSON struct {
+	Outcome         string `json:"outcome"` // valid_client, requested, error
+	Message         string `json:"message"` // bMsgType: ERROR_ALERT, LICENSE_REQUEST, ...
+	ErrorCode       string `json:"error_code,omitempty"`
+	StateTransition string `json:"state_transition,omitempty"`
+	CompanyName     string `json:"company_name,omitempty"`
+	ProductID       string `json:"product_id,omitempty"`
+}
+
+// ErrorInfoJSON is one Set Error Info code.
+type ErrorInfoJSON struct {
+	Value string `json:"value"` // "0x00000101"
+	Name  string `json:"name,omitempty"`
+}
+
+// LogonJSON is one TS_LOGON_ERRORS_INFO of a Save Session Info PDU.
+type LogonJSON struct {
+	Type string `json:"type"` // LOGON_MSG_* name, ERROR_CODE_ACCESS_DENIED or an NTSTATUS
+	Data string `json:"data"` // LOGON_FAILED_* name, or "session N"
 }
 
 type NTStatusJ struct {
@@ -209,6 +254,9 @@ func New(r *probe.Result, v classify.Verdict, allowRDP bool) *Report {
 		}
 		rep.CredSSP = cj
 	}
+	if s := r.Session; s != nil {
+		rep.Session = sessionJSON(s)
+	}
 	for _, f := range v.Findings {
 		rep.Findings = append(rep.Findings, FindingJSON{ID: f.ID, Text: f.Text})
 	}
@@ -216,3 +264,42 @@ func New(r *probe.Result, v classify.Verdict, allowRDP bool) *Report {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func sessionJSON(s *probe.SessionInfo) *SessionJSON {
+	sj := &SessionJSON{Skipped: s.Skipped, ClientInfoSent: s.ClientInfoSent, Autologon: s.Autologon,
+		LoggedOn: s.LoggedOn, DemandActive: s.DemandActive, DisconnectSent: s.DisconnectSent,
+		IOChannel: int(s.IOChannel), UserChannel: int(s.UserChannel)}
+	if s.ServerVersion != 0 {
+		sj.ServerVersion = fmt.Sprintf("0x%08X", s.ServerVersion)
+	}
+	if s.IOChannel != 0 {
+		sj.EncryptionMethod, sj.EncryptionLevel = s.EncryptionMethod.String(), s.EncryptionLevel.String()
+	}
+	for _, ch := range s.Channels {
+		sj.Channels = append(sj.Channels, int(ch))
+	}
+	if m := s.MCSFailure; m != nil {
+		sj.MCSFailure = m.PDU + ": " + m.Result.String()
+	}
+	if l := s.License; l != nil {
+		lj := &LicenseJSON{Outcome: string(l.Outcome), Message: l.MsgType.String(), CompanyName: l.CompanyName, ProductID: l.ProductID}
+		if l.MsgType == negotiate.ErrorAlertMsg {
+			lj.ErrorCode, lj.StateTransition = l.ErrorCode.String(), l.StateTransition.String()
+		}
+		sj.License = lj
+	}
+	for _, e := range s.ErrorInfo {
+		sj.ErrorInfo = append(sj.ErrorInfo, ErrorInfoJSON{Value: fmt.Sprintf("0x%08X", uint32(e)), Name: e.Name()})
+	}
+	for _, le := range s.LogonErrors {
+		data := le.Failure().String()
+		if le.Type.IsLogonMsg() {
+			data = fmt.Sprintf("session %d", le.Data)
+		}
+		sj.LogonErrors = append(sj.LogonErrors, LogonJSON{Type: le.Type.String(), Data: data})
+	}
+	if d := s.ServerDisconnect; d != nil {
+		sj.ServerDisconnect = d.String()
+	}
+	return sj
+}

@@ -44,8 +44,11 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 	}
 	if rep.User != "" {
 		tried := "no logon attempted"
-		if rep.LogonAttempted {
+		switch {
+		case rep.LogonAttempted:
 			tried = "one logon attempted"
+		case rep.Session != nil && rep.Session.Autologon:
+			tried = "credentials sent once, for autologon in the Client Info"
 		}
 		kv("Account", "%s (%s)", rep.User, tried)
 	}
@@ -103,6 +106,9 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 		}
 		kv("CredSSP", "%s", s)
 	}
+	if s := rep.Session; s != nil {
+		writeSession(kv, s)
+	}
 	var ph []string
 	for _, p := range rep.Phases {
 		mark := ""
@@ -150,4 +156,63 @@ func fmtMS(v float64) string {
 		return fmt.Sprintf("%.1fms", v)
 	}
 	return fmt.Sprintf("%.0fms", v)
+}
+
+// writeSession prints the session phase: what the Client Info carried and
+// how licensing and the server's answer went.
+func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
+	if s.Skipped != "" {
+		kv("Session", "skipped: %s", s.Skipped)
+		return
+	}
+	mcs := fmt.Sprintf("MCS I/O channel %d, user channel %d", s.IOChannel, s.UserChannel)
+	if s.MCSFailure != "" {
+		mcs = "MCS refused: " + s.MCSFailure
+	}
+	if s.ClientInfoSent {
+		if s.Autologon {
+			mcs += "; Client Info with credentials (autologon)"
+		} else {
+			mcs += "; Client Info without password"
+		}
+	}
+	kv("Session", "%s", mcs)
+	if l := s.License; l != nil {
+		switch l.Outcome {
+		case "valid_client":
+			kv("Licensing", "passed (%s)", l.ErrorCode)
+		case "requested":
+			what := l.Message
+			if l.CompanyName != "" || l.ProductID != "" {
+				what += fmt.Sprintf(" for %s product %s", l.CompanyName, l.ProductID)
+			}
+			kv("Licensing", "the server asked for a client license (%s); the probe stopped there", what)
+		default:
+			kv("Licensing", "failed: %s, %s", l.ErrorCode, l.StateTransition)
+		}
+	} else if s.ClientInfoSent {
+		kv("Licensing", "not reached")
+	}
+	for _, e := range s.ErrorInfo {
+		kv("Error info", "%s %s", e.Value, e.Name)
+	}
+	for _, le := range s.LogonErrors {
+		kv("Logon info", "%s (%s)", le.Type, le.Data)
+	}
+	var end []string
+	if s.LoggedOn {
+		end = append(end, "the server reported the user logged on")
+	}
+	if s.DemandActive {
+		end = append(end, "Demand Active received (capabilities exchange reached)")
+	}
+	if s.ServerDisconnect != "" {
+		end = append(end, "the server disconnected ("+s.ServerDisconnect+")")
+	}
+	if s.DisconnectSent {
+		end = append(end, "the probe disconnected before any graphics")
+	}
+	if len(end) > 0 {
+		kv("", "%s", strings.Join(end, "; "))
+	}
 }

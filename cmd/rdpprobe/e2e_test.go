@@ -58,6 +58,14 @@ func TestLabClasses(t *testing.T) {
 		{"rdp-only offered rdp with credentials", "rdp", []string{"--protocols", "rdp", "-u", account}, password, "credentials_not_verified", "negotiate", 1},
 		{"xrdp offered nla only", "xrdp", []string{"--protocols", "nla"}, "", "security_layer_mismatch", "negotiate", 4},
 		{"xrdp with credentials", "xrdp", []string{"-u", account}, password, "credentials_not_verified", "tls", 1},
+		// --depth session: FreeRDP passes licensing (valid client) and sends
+		// the Demand Active without judging the Client Info's password;
+		// xrdp asks for a license; after NLA the session starts cleanly.
+		{"tls-only session with credentials", "tls", []string{"-u", account, "--depth", "session"}, password, "credentials_not_verified", "session", 1},
+		{"tls-only session without credentials", "tls", []string{"--depth", "session"}, "", "ok", "session", 0},
+		{"xrdp session", "xrdp", []string{"--protocols", "tls", "--depth", "session"}, "", "ok", "session", 0},
+		{"nla session", "nla", []string{"-u", account, "--depth", "session"}, password, "ok", "session", 0},
+		{"rdp-only session skipped", "rdp", []string{"--protocols", "rdp", "--depth", "session"}, "", "ok", "negotiate", 0},
 		{"closed port", "closed", nil, "", "tcp_refused", "connect", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,6 +40,14 @@ allow: TCP → X.224 negotiation → TLS → CredSSP/NTLM CHALLENGE (server name
 OS build, clock) → with -u, one logon attempt. The verdict is one stable class
 (see README), the message Windows shows, and the fix.
 
+--depth session goes one step further, opening the first steps of a session:
+MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
+carries the -u credentials for autologon), then it reads the licensing answer
+and any Set Error Info or logon report, and disconnects (Disconnect Provider
+Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
+available" and other licensing and post-logon refusals; it creates a session
+on the server for a moment, so it is never the default.
+
 Examples:
   rdpprobe 10.0.0.5                          what does the server speak and say about itself?
   rdpprobe host:3389 -u 'CORP\alice'         prompts for the password (no echo), checks the logon
@@ -47,6 +55,7 @@ Examples:
   rdpprobe host --password-file ./pw -u '.\Administrator' --timeout 10s
   rdpprobe [::1]:33891 --protocols tls       would a client that offers only TLS get in?
   rdpprobe host --enumerate                  which security layers (RDP, TLS, NLA...) does it accept?
+  rdpprobe host -u 'CORP\alice' --depth session   does licensing pass, and what does the server say after logon?
 
 --enumerate first maps the security layers, like nmap's rdp-enum-encryption
 but right: one short connection per protocol (PROTOCOL_RDP, _SSL, _HYBRID,
@@ -111,8 +120,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
 	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
-	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon) within --timeout")
-	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
+	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
+	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
+		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
 	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
@@ -195,7 +205,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		rep.Enumeration = report.NewEnumeration(layers, meaning)
 	}
 	if rec != nil {
-		if err := rec.finish(res, v, c.protocols); err != nil {
+		if err := rec.finish(res, v, c.protocols, opt.Depth); err != nil {
 			fmt.Fprintf(stderr, "rdpprobe: --record: %v\n", err)
 		} else {
 			fmt.Fprintf(stderr, "rdpprobe: recorded %s and %s\n", rec.fixturePath, rec.keylogPath)

@@ -41,13 +41,13 @@ func startRecording(dir, target string) (*recording, error) {
 	return r, nil
 }
 
-func (r *recording) finish(res *probe.Result, v classify.Verdict, offer string) error {
+func (r *recording) finish(res *probe.Result, v classify.Verdict, offer string, depth probe.Phase) error {
 	r.keylog.Close()
 	creds := "no"
 	if res.Credentials {
 		creds = "yes"
 	}
-	fx := r.recorder.Fixture(map[string]string{
+	header := map[string]string{
 		"source":      "recorded by rdpprobe " + version,
 		"target":      res.Target,
 		"recorded":    res.Start.UTC().Format(time.RFC3339),
@@ -55,7 +55,11 @@ func (r *recording) finish(res *probe.Result, v classify.Verdict, offer string) 
 		"credentials": creds,
 		"class":       v.Class.ID,
 		"phase":       string(v.Phase),
-	})
+	}
+	if depth != "" {
+		header["depth"] = string(depth) // a replay must run the same phases
+	}
+	fx := r.recorder.Fixture(header)
 	f, err := os.OpenFile(r.fixturePath, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
 	if err != nil {
 		return err

@@ -1,0 +1,142 @@
+package probe_test
+
+// The session phase against the lab's real servers: what each one really
+// answers once the Client Info PDU is in (observed, then asserted).
+
+import (
+	"testing"
+
+	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/probe"
+)
+
+// sessionOK checks the facts every clean session phase shares: it ran to
+// the end, joined the user and I/O channels, sent the Client Info under
+// ENCRYPTION_METHOD_NONE (TLS protects it) and disconnected.
+func sessionOK(t *testing.T, r *probe.Result) *probe.SessionInfo {
+	t.Helper()
+	if r.Err != nil || r.Reached != probe.PhaseSession {
+		t.Fatalf("want to reach the session phase cleanly, got reached %q err %v", r.Reached, r.Err)
+	}
+	s := r.Session
+	if s == nil || s.Skipped != "" {
+		t.Fatalf("session facts missing or skipped: %+v", s)
+	}
+	if !s.ClientInfoSent || !s.DisconnectSent {
+		t.Errorf("Client Info sent %v, Disconnect Provider Ultimatum sent %v", s.ClientInfoSent, s.DisconnectSent)
+	}
+	if s.EncryptionMethod != negotiate.EncryptionMethodNone || s.IOChannel == 0 || s.UserChannel == 0 {
+		t.Errorf("MCS facts: %+v", s)
+	}
+	if len(s.Channels) < 2 || s.Channels[0] != s.UserChannel || s.Channels[1] != s.IOChannel {
+		t.Errorf("joined %v, want the user channel %d then the I/O channel %d first", s.Channels, s.UserChannel, s.IOChannel)
+	}
+	if len(r.Timings) == 0 || r.Timings[len(r.Timings)-1].Phase != probe.PhaseSession {
+		t.Errorf("no timing for the session phase: %+v", r.Timings)
+	}
+	return s
+}
+
+// FreeRDP's shadow server (TLS only) ends licensing with STATUS_VALID_CLIENT
+// and goes on to the Demand Active, whatever password the Client Info
+// carries: it does not check it there.
+func TestLabSessionFreeRDPTLS(t *testing.T) {
+	addr := labtest.Peer(t, "tls")
+	_, dom, pw := labtest.Account()
+	for _, tc := range []struct {
+		name  string
+		creds *probe.Credentials
+	}{
+		{"no credentials", nil},
+		{"good password", labCreds(true)},
+		{"wrong password", &probe.Credentials{User: "labuser", Domain: dom, Password: pw + "x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runProbe(t, addr, probe.Options{Depth: probe.PhaseSession, Credentials: tc.creds})
+			s := sessionOK(t, r)
+			if l := s.License; l == nil || l.Outcome != probe.LicenseValidClient || l.ErrorCode != negotiate.StatusValidClient {
+				t.Errorf("licensing %+v, want STATUS_VALID_CLIENT", l)
+			}
+			if !s.DemandActive {
+				t.Error("no Demand Active after licensing")
+			}
+			if s.Autologon != (tc.creds != nil) {
+				t.Errorf("autologon %v with credentials %v", s.Autologon, tc.creds != nil)
+			}
+			if r.LogonAttempted {
+				t.Error("LogonAttempted on a server without NLA: the Client Info is not an NTLM logon")
+			}
+		})
+	}
+}
+
+// xrdp (TLS) answers the Client Info with a LICENSE_REQUEST naming
+// "Microsoft Corporation", product "236": it wants a licence exchange,
+// where the probe stops.
+func TestLabSessionXrdpTLS(t *testing.T) {
+	r := runProbe(t, labtest.Peer(t, "xrdp"), probe.Options{Depth: probe.PhaseSession, Protocols: negotiate.ProtocolSSL, Credentials: labCreds(true)})
+	s := sessionOK(t, r)
+	l := s.License
+	if l == nil || l.Outcome != probe.LicenseRequested || l.MsgType != negotiate.LicenseRequestMsg {
+		t.Fatalf("licensing %+v, want a LICENSE_REQUEST", l)
+	}
+	if l.CompanyName != "Microsoft Corporation" || l.ProductID != "236" {
+		t.Errorf("product info %q / %q", l.CompanyName, l.ProductID)
+	}
+	if s.DemandActive || s.LoggedOn || len(s.ErrorInfo) > 0 {
+		t.Errorf("the probe went past the licence request: %+v", s)
+	}
+}
+
+// FreeRDP's shadow server with NLA: after the CredSSP logon, valid client
+// and Demand Active.
+func TestLabSessionFreeRDPNLA(t *testing.T) {
+	r := runProbe(t, labtest.Peer(t, "nla"), probe.Options{Depth: probe.PhaseSession, Credentials: labCreds(true)})
+	s := sessionOK(t, r)
+	if !r.CredSSP.CredentialsSent {
+		t.Error("the session ran without the NLA logon")
+	}
+	if l := s.License; l == nil || l.Outcome != probe.LicenseValidClient {
+		t.Errorf("licensing %+v, want STATUS_VALID_CLIENT", l)
+	}
+	if !s.DemandActive {
+		t.Error("no Demand Active")
+	}
+	if s.Autologon {
+		t.Error("the password went into the Client Info although NLA already delivered it")
+	}
+}
+
+// A wrong password under NLA never reaches the session phase, and the
+// probe does not try a second logon there.
+func TestLabSessionFreeRDPNLAWrongPassword(t *testing.T) {
+	_, dom, pw := labtest.Account()
+	r := runProbe(t, labtest.Peer(t, "nla"), probe.Options{Depth: probe.PhaseSession,
+		Credentials: &probe.Credentials{User: "labuser", Domain: dom, Password: pw + "x"}})
+	if r.Failed != probe.PhaseLogon {
+		t.Fatalf("want the logon to fail, got failed %q err %v", r.Failed, r.Err)
+	}
+	if r.Session != nil && r.Session.ClientInfoSent {
+		t.Error("a Client Info went out after a failed logon")
+	}
+}
+
+// Standard RDP security: the phase is skipped, and the Result says why.
+func TestLabSessionStandardRDPSkipped(t *testing.T) {
+	r := runProbe(t, labtest.Peer(t, "rdp"), probe.Options{Depth: probe.PhaseSession, AllowStandardRDP: true})
+	if r.Err != nil || r.Reached != probe.PhaseNegotiate {
+		t.Fatalf("want to stop after the negotiation, got reached %q err %v", r.Reached, r.Err)
+	}
+	if r.Session == nil || r.Session.Skipped == "" || r.Session.ClientInfoSent {
+		t.Fatalf("want a skipped session phase, got %+v", r.Session)
+	}
+}
+
+// The default depth never opens a session.
+func TestLabSessionNotByDefault(t *testing.T) {
+	r := runProbe(t, labtest.Peer(t, "tls"), probe.Options{Credentials: labCreds(true)})
+	if r.Reached != probe.PhaseTLS || r.Session != nil {
+		t.Fatalf("a default probe reached %q with session %+v", r.Reached, r.Session)
+	}
+}

@@ -1,0 +1,250 @@
+package rdptest
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
+)
+
+// Channel IDs the server hands out, as Windows does: the I/O channel
+// 1003, static channels from 1004, the user channel 1007 (or after the
+// static channels).
+const (
+	ioChannel    = 1003
+	firstChannel = 1004
+	serverSource = 1002 // pduSource of the server's Share Control PDUs (the server's own MCS user)
+	shareID      = 0x000103EA
+)
+
+// serverDomainParameters are what Windows answers (MS-RDPBCGR 4.1.4).
+var serverDomainParameters = negotiate.DomainParameters{
+	MaxChannelIDs: 34, MaxUserIDs: 3, MaxTokenIDs: 0, NumPriorities: 1,
+	MinThroughput: 0, MaxHeight: 1, MaxMCSPDUSize: 65528, ProtocolVersion: 2,
+}
+
+// session plays the server side of MS-RDPBCGR 3.3.5.3.3-3.3.5.3.12 up to the
+// scenario's Session answer. Without a Session it waits for the client to
+// hang up, saying nothing more.
+func (c *conn) session(selected negotiate.Protocol) error {
+	ss := c.s.scenario.Session
+	if ss == nil {
+		return c.drain()
+	}
+
+	// MCS Connect Initial with the GCC Conference Create Request (2.2.1.3).
+	mcs, err := c.readMCS()
+	if err != nil {
+		return fmt.Errorf("read MCS Connect Initial: %w", err)
+	}
+	var ci negotiate.ConnectInitial
+	if err := ci.Unmarshal(mcs); err != nil {
+		return err
+	}
+	ud, err := negotiate.ParseConferenceCreateRequest(ci.UserData)
+	if err != nil {
+		return err
+	}
+	var cd negotiate.ClientData
+	if err := cd.Unmarshal(ud); err != nil {
+		return err
+	}
+	c.event(EventMCS, fmt.Sprintf("Connect Initial from %q, serverSelectedProtocol %v, %d static channels",
+		cd.Core.ClientName, cd.Core.ServerSelectedProtocol, len(cd.Channels)))
+	if cd.Core.ServerSelectedProtocol != selected {
+		return fmt.Errorf("CS_CORE serverSelectedProtocol %v, but the server selected %v", cd.Core.ServerSelectedProtocol, selected)
+	}
+	if ss.ConnectResult != negotiate.MCSResultSuccessful {
+		c.event(EventSession, "Connect Response "+ss.ConnectResult.String())
+		resp := negotiate.ConnectResponse{MCS: negotiate.MCSConnectResponse{Result: ss.ConnectResult, Parameters: serverDomainParameters}}
+		if _, err := c.rw.Write(resp.Marshal()); err != nil {
+			return err
+		}
+		return errStop
+	}
+	net := &negotiate.ServerNetworkData{IOChannel: ioChannel}
+	for i := range cd.Channels {
+		net.ChannelIDs = append(net.ChannelIDs, uint16(firstChannel+i))
+	}
+	user := uint16(max(1007, firstChannel+len(cd.Channels)))
+	resp := negotiate.ConnectResponse{
+		MCS: negotiate.MCSConnectResponse{Parameters: serverDomainParameters},
+		GCC: &negotiate.GCCConferenceCreateResponse{NodeID: serverSource, Tag: 1},
+		Server: &negotiate.ServerData{
+			Core: &negotiate.ServerCoreData{Version: negotiate.RDPVersion5Plus, HasClientRequestedProtocols: true,
+				ClientRequestedProtocols: selected},
+			Security: &negotiate.ServerSecurityData{Method: negotiate.EncryptionMethodNone, Level: negotiate.EncryptionLevelNone},
+			Network:  net,
+		},
+	}
+	if _, err := c.rw.Write(resp.Marshal()); err != nil {
+		return err
+	}
+
+	// Erect Domain and Attach User (2.2.1.5-2.2.1.7).
+	if mcs, err = c.readMCS(); err != nil {
+		return fmt.Errorf("read Erect Domain Request: %w", err)
+	}
+	if err := new(negotiate.ErectDomainRequest).Unmarshal(mcs); err != nil {
+		return err
+	}
+	if mcs, err = c.readMCS(); err != nil {
+		return fmt.Errorf("read Attach User Request: %w", err)
+	}
+	if err := new(negotiate.AttachUserRequest).Unmarshal(mcs); err != nil {
+		return err
+	}
+	au := negotiate.AttachUserConfirm{HasInitiator: true, Initiator: user}
+	if _, err := c.rw.Write(negotiate.DataTPDU(au.Marshal())); err != nil {
+		return err
+	}
+	c.event(EventMCS, fmt.Sprintf("attached user %d", user))
+
+	// Channel Joins (2.2.1.8-2.2.1.9) until the Client Info PDU arrives.
+	valid := append([]uint16{user, ioChannel}, net.ChannelIDs...)
+	var joined []uint16
+	for {
+		if mcs, err = c.readMCS(); err != nil {
+			return fmt.Errorf("read Channel Join Request or Client Info: %w", err)
+		}
+		t, err := negotiate.PeekMCSPDUType(mcs)
+		if err != nil {
+			return err
+		}
+		if t != negotiate.MCSPDUChannelJoinRequest {
+			break
+		}
+		var jr negotiate.ChannelJoinRequest
+		if err := jr.Unmarshal(mcs); err != nil {
+			return err
+		}
+		cj := negotiate.ChannelJoinConfirm{Initiator: user, Requested: jr.ChannelID, HasChannelID: true, ChannelID: jr.ChannelID}
+		if jr.Initiator != user || !slices.Contains(valid, jr.ChannelID) {
+			cj.Result, cj.HasChannelID = negotiate.MCSResultNoSuchChannel, false
+		} else {
+			joined = append(joined, jr.ChannelID)
+		}
+		if _, err := c.rw.Write(negotiate.DataTPDU(cj.Marshal())); err != nil {
+			return err
+		}
+	}
+	c.event(EventMCS, fmt.Sprintf("joined channels %v", joined))
+
+	// Client Info PDU (2.2.1.11): a Send Data Request on the I/O channel
+	// with SEC_INFO_PKT.
+	var sd negotiate.SendData
+	if err := sd.Unmarshal(mcs); err != nil {
+		return fmt.Errorf("Client Info PDU: %w", err)
+	}
+	if sd.Indication || sd.ChannelID != ioChannel || len(sd.UserData) < 4 ||
+		negotiate.SecurityFlags(uint16(sd.UserData[0])|uint16(sd.UserData[1])<<8)&negotiate.SecInfoPkt == 0 {
+		return fmt.Errorf("Client Info PDU: not a SEC_INFO_PKT on the I/O channel")
+	}
+	var info negotiate.ClientInfo
+	err = info.Unmarshal(sd.UserData[4:])
+	clear(sd.UserData)
+	if err != nil {
+		return fmt.Errorf("Client Info PDU: %w", err)
+	}
+	who := info.UserName
+	if info.Domain != "" {
+		who = info.Domain + `\` + info.UserName
+	}
+	pw := "without a password"
+	if info.Password != "" {
+		pw = "with a password"
+	}
+	info.Password = ""
+	c.event(EventClientInfo, fmt.Sprintf("flags 0x%08X, autologon %v, account %q %s", info.Flags,
+		info.Flags&negotiate.InfoAutologon != 0, who, pw))
+
+	return c.answerSession(ss, user, info)
+}
+
+// answerSession sends the scenario's answer to the Client Info, then waits
+// for the client's Disconnect Provider Ultimatum (or its hanging up).
+func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo) error {
+	send := func(what string, userData []byte) error {
+		c.event(EventSession, what)
+		_, err := c.rw.Write(negotiate.ServerSendData(serverSource, ioChannel, userData))
+		return err
+	}
+	share := func(t negotiate.ShareDataPDUType, body []byte) []byte {
+		return negotiate.ShareDataPDU(serverSource, shareID, t, body)
+	}
+	var err error
+	switch {
+	case ss.LicenseRequest:
+		req := negotiate.LicenseRequest{Version: 0x00060000, CompanyName: "Microsoft Corporation", ProductID: "A02"}
+		err = send("LICENSE_REQUEST", negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, req.Marshal()))
+		if err == nil {
+			return c.awaitDisconnect()
+		}
+	case ss.LicenseError != 0:
+		st := ss.StateTransition
+		if st == 0 {
+			st = negotiate.StTotalAbort
+		}
+		m := negotiate.LicenseErrorMessage{ErrorCode: ss.LicenseError, StateTransition: st, ErrorInfo: negotiate.LicenseBinaryBlob{Type: negotiate.BBErrorBlob}}
+		err = send("License Error PDU "+ss.LicenseError.String(), negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, m.Marshal()))
+	default:
+		m := negotiate.LicenseErrorMessage{ErrorCode: negotiate.StatusValidClient, StateTransition: negotiate.StNoTransition, ErrorInfo: negotiate.LicenseBinaryBlob{Type: negotiate.BBErrorBlob}}
+		err = send("License Error PDU STATUS_VALID_CLIENT", negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, m.Marshal()))
+		if err == nil && ss.LoggedOn {
+			ssi := negotiate.SaveSessionInfo{InfoType: negotiate.InfoTypeLogonLong, Domain: info.Domain, UserName: info.UserName, SessionID: 2}
+			err = send("Save Session Info "+ssi.InfoType.String(), share(negotiate.PDUType2SaveSessionInfo, ssi.Marshal()))
+		}
+		if err == nil && ss.LogonError != nil {
+			ssi := negotiate.SaveSessionInfo{InfoType: negotiate.InfoTypeLogonExtendedInfo, LogonErrors: ss.LogonError}
+			err = send("Save Session Info logon error "+ss.LogonError.String(), share(negotiate.PDUType2SaveSessionInfo, ssi.Marshal()))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if ss.ErrorInfo != negotiate.ErrInfoNone || ss.LicenseError != 0 {
+		if ss.ErrorInfo != negotiate.ErrInfoNone {
+			if err := send("Set Error Info "+ss.ErrorInfo.String(), share(negotiate.PDUType2SetErrorInfo, ss.ErrorInfo.Marshal())); err != nil {
+				return err
+			}
+		}
+		c.event(EventSession, "Disconnect Provider Ultimatum")
+		u := negotiate.DisconnectProviderUltimatum{Reason: negotiate.MCSReasonProviderInitiated}
+		c.rw.Write(negotiate.DataTPDU(u.Marshal()))
+		return errStop
+	}
+	da := negotiate.DemandActive{ShareID: shareID, SourceDescriptor: "RDP"}
+	c.event(EventSession, "Demand Active")
+	if _, err := c.rw.Write(negotiate.ServerSendData(serverSource, ioChannel, negotiate.DemandActivePDU(serverSource, &da))); err != nil {
+		return err
+	}
+	return c.awaitDisconnect()
+}
+
+// awaitDisconnect reads until the client's Disconnect Provider Ultimatum
+// (noted as an event) or its hanging up.
+func (c *conn) awaitDisconnect() error {
+	for {
+		mcs, err := c.readMCS()
+		if err != nil {
+			return nil // the client hung up
+		}
+		if t, _ := negotiate.PeekMCSPDUType(mcs); t == negotiate.MCSPDUDisconnectProviderUltimatum {
+			var u negotiate.DisconnectProviderUltimatum
+			if err := u.Unmarshal(mcs); err != nil {
+				return err
+			}
+			c.event(EventDisconnect, u.Reason.String())
+			return nil
+		}
+	}
+}
+
+// readMCS reads one TPKT and returns the MCS PDU of its X.224 Data TPDU.
+func (c *conn) readMCS() ([]byte, error) {
+	pdu, err := negotiate.ReadTPKT(c.rw, 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	return negotiate.ParseDataTPDU(pdu)
+}
