@@ -77,6 +77,9 @@ func main() {
 		fatalf("RDPLAB_PASSWORD is not set: run with the lab's environment (eval \"$(lab/lab.sh env)\"), as make bench does")
 	}
 
+	if _, err := os.Stat(timeBin); err != nil {
+		fatalf("%s is missing (Debian package time; lab/lab.sh up installs it): it measures each client's own peak memory", timeBin)
+	}
 	tmp, err := os.MkdirTemp("", "rdpprobe-bench-")
 	if err != nil {
 		fatalf("%v", err)

@@ -24,7 +24,8 @@
 # (default Lab-Passw0rd!).
 # Also installed, for comparing against other clients: xfreerdp (needs DISPLAY set to the lab display),
 # nmap (force its rdp-* scripts onto these ports, e.g. --script +rdp-ntlm-info), tshark, and impacket
-# for /usr/bin/python3; and prometheus/promtool and chromium, which the exporter and sweep tests drive.
+# for /usr/bin/python3; prometheus/promtool and chromium, which the exporter and sweep tests drive;
+# and GNU time, with which make bench reads each client's own peak memory.
 #
 # State (SAM file, configs, logs, PID files) is kept in RDPLAB_DIR (default /tmp/rdplab); the layout
 # matches the shared lab script's, so either script can stop or reuse a lab the other started.
@@ -39,7 +40,7 @@ ACCOUNT_DOMAIN=LAB
 ACCOUNT_PASSWORD=${RDPLAB_PASSWORD:-Lab-Passw0rd!}
 
 # prometheus (with promtool) and chromium are for the exporter and sweep report tests.
-DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium"
+DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time"
 SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp"
 
 port_of() {
