@@ -79,17 +79,31 @@ func sessionWords(s *probe.SessionInfo) string {
 		extra = " (logon notifications: " + strings.Join(notes, ", ") + ")"
 	}
 	switch {
+	case s.License != nil && s.License.Outcome == probe.LicenseChallenged:
+		return fmt.Sprintf("licensing reached: the server accepted the probe's license request (NEW_LICENSE_REQUEST%s) and "+
+			"sent a platform challenge (PLATFORM_CHALLENGE); the license decision, and a \"no license servers\" error if there "+
+			"is one, comes only after the client's answer, which the probe does not send because it would make the server "+
+			"issue a client access license; it disconnected there%s", licenseProduct(s.License), extra)
 	case s.License != nil && s.License.Outcome == probe.LicenseRequested:
-		product := ""
-		if s.License.CompanyName != "" || s.License.ProductID != "" {
-			product = fmt.Sprintf(" for %s product %s", s.License.CompanyName, s.License.ProductID)
+		l := s.License
+		switch {
+		case l.NoNewLicenseRequest != "":
+			return fmt.Sprintf("licensing reached: the server asked for a client license (%s%s); the probe could not "+
+				"answer it (%s), so it disconnected there before the server's license decision%s", l.MsgType, licenseProduct(l),
+				l.NoNewLicenseRequest, extra)
+		case l.NewLicenseRequestSent:
+			return fmt.Sprintf("licensing reached: the server answered the probe's license request (NEW_LICENSE_REQUEST%s) "+
+				"with %s, a license exchange the probe does not carry out, so it disconnected there%s", licenseProduct(l), l.MsgType, extra)
 		}
 		return fmt.Sprintf("licensing reached: the server asked for a client license (%s%s), a license exchange the probe "+
-			"does not carry out, so it disconnected there%s", s.License.MsgType, product, extra)
+			"does not carry out, so it disconnected there%s", l.MsgType, licenseProduct(l), extra)
 	case s.DemandActive:
 		lic := "without a licensing PDU"
 		if s.License != nil {
 			lic = "after licensing (" + s.License.ErrorCode.String() + ")"
+			if s.License.NewLicenseRequestSent {
+				lic = "after licensing (" + s.License.ErrorCode.String() + " in answer to the probe's NEW_LICENSE_REQUEST)"
+			}
 		}
 		return fmt.Sprintf("the session started: the server sent the Demand Active PDU %s; the probe disconnected before "+
 			"any graphics%s", lic, extra)
@@ -108,8 +122,18 @@ func licenseSoFar(r *probe.Result) string {
 		return " (licensing had passed: STATUS_VALID_CLIENT)"
 	case probe.LicenseRequested:
 		return " (the server had asked for a client license)"
+	case probe.LicenseChallenged:
+		return " (the server had sent a license platform challenge)"
 	}
 	return ""
+}
+
+// licenseProduct names the product of a LICENSE_REQUEST, "" if unnamed.
+func licenseProduct(l *probe.LicenseInfo) string {
+	if l.CompanyName == "" && l.ProductID == "" {
+		return ""
+	}
+	return fmt.Sprintf(" for %s product %s", l.CompanyName, l.ProductID)
 }
 
 // securitySuccess classifies a clean run by what the security exchange
@@ -205,7 +229,11 @@ func failure(r *probe.Result) (id, detail string) {
 			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), euaName(eua.Result), uint32(eua.Result))
 
 	case errors.As(err, &license):
-		return licenseFailure(license)
+		id, d := licenseFailure(license)
+		if s := r.Session; s != nil && s.License != nil && s.License.NewLicenseRequestSent {
+			d += " (in answer to the probe's NEW_LICENSE_REQUEST)"
+		}
+		return id, d
 
 	case errors.As(err, &errInfo):
 		return errorInfoClass(r, errInfo.Code)

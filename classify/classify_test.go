@@ -227,6 +227,12 @@ var cases = []classCase{
 	{"session: license requested, credentials unjudged", sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
 		s.License = &probe.LicenseInfo{Outcome: probe.LicenseRequested, MsgType: negotiate.LicenseRequestMsg}
 	}), "credentials_not_verified", probe.PhaseSession, 1},
+	{"session: license platform challenge, credentials unjudged", sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+		s.License = &probe.LicenseInfo{Outcome: probe.LicenseChallenged, MsgType: negotiate.PlatformChallengeMsg, NewLicenseRequestSent: true}
+	}), "credentials_not_verified", probe.PhaseSession, 1},
+	{"session: license platform challenge, no credentials", sessionOver(negotiate.ProtocolSSL, false, nil, func(s *probe.SessionInfo) {
+		s.License = &probe.LicenseInfo{Outcome: probe.LicenseChallenged, MsgType: negotiate.PlatformChallengeMsg, NewLicenseRequestSent: true}
+	}), "ok", probe.PhaseSession, 0},
 	{"session: logged on without NLA", sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
 		s.License, s.LoggedOn = validClient(), true
 	}), "ok", probe.PhaseSession, 0},
@@ -388,6 +394,22 @@ func TestDetails(t *testing.T) {
 		{sessionOver(negotiate.ProtocolSSL, false, nil, func(s *probe.SessionInfo) {
 			s.License = &probe.LicenseInfo{Outcome: probe.LicenseRequested, MsgType: negotiate.LicenseRequestMsg, CompanyName: "Microsoft Corporation", ProductID: "236"}
 		}), []string{"asked for a client license", "LICENSE_REQUEST", "236"}},
+		{sessionOver(negotiate.ProtocolSSL, false, nil, func(s *probe.SessionInfo) {
+			s.License = &probe.LicenseInfo{Outcome: probe.LicenseChallenged, MsgType: negotiate.PlatformChallengeMsg, NewLicenseRequestSent: true,
+				CompanyName: "Microsoft Corporation", ProductID: "A02"}
+		}), []string{"NEW_LICENSE_REQUEST for Microsoft Corporation product A02", "PLATFORM_CHALLENGE", "no license servers",
+			"would make the server issue a client access license"}},
+		{sessionOver(negotiate.ProtocolSSL, false, nil, func(s *probe.SessionInfo) {
+			s.License = &probe.LicenseInfo{Outcome: probe.LicenseRequested, MsgType: negotiate.LicenseRequestMsg,
+				NoNewLicenseRequest: "the LICENSE_REQUEST carries no server certificate"}
+		}), []string{"asked for a client license", "could not answer it (the LICENSE_REQUEST carries no server certificate)"}},
+		{sessionOver(negotiate.ProtocolSSL, true, licenseErr(negotiate.ErrNoLicenseServer), func(s *probe.SessionInfo) {
+			s.License = &probe.LicenseInfo{Outcome: probe.LicenseError, MsgType: negotiate.ErrorAlertMsg, NewLicenseRequestSent: true}
+		}), []string{"ERR_NO_LICENSE_SERVER", "in answer to the probe's NEW_LICENSE_REQUEST"}},
+		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+			s.License, s.DemandActive = validClient(), true
+			s.License.NewLicenseRequestSent = true
+		}), []string{"STATUS_VALID_CLIENT in answer to the probe's NEW_LICENSE_REQUEST"}},
 		{sessionOver(negotiate.ProtocolSSL, true, fmt.Errorf("mcs: read server PDU: %w", io.EOF), func(s *probe.SessionInfo) { s.License = validClient() }),
 			[]string{"session start", "licensing had passed"}},
 		{with(succeeded(probe.PhaseNegotiate, 0, false), func(r *probe.Result) { r.Session = &probe.SessionInfo{Skipped: "standard RDP security"} }),

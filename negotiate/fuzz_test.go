@@ -171,3 +171,119 @@ func FuzzEarlyUserAuthResult(f *testing.F) {
 		_ = r.String()
 	})
 }
+
+// licenseSeeds are whole licensing messages: xrdp's LICENSE_REQUEST and
+// the marshalled forms of the messages the probe and rdptest exchange.
+func licenseSeeds(f *testing.F) {
+	key := testKey(f)
+	f.Add(loadHex(f, "license-xrdp-license-request")[19:])
+	f.Add((&LicenseRequest{CompanyName: "Microsoft Corporation", ProductID: "A02", KeyExchangeAlgs: []uint32{KeyExchangeAlgRSA},
+		Certificate: NewProprietaryCertificate(&key.PublicKey).Marshal(), Scopes: []string{"microsoft.com"}}).Marshal())
+	f.Add((&LicenseRequest{Certificate: (&ServerCertificate{Version: CertChainVersion2, X509Chain: [][]byte{testCertDER(f, key, "x")}}).Marshal()}).Marshal())
+	nlr, err := NewLicenseRequestFor(&key.PublicKey, 0, make([]byte, 32), make([]byte, 48), "labuser", "rdpprobe")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(nlr.Marshal())
+	f.Add((&PlatformChallenge{EncryptedChallenge: LicenseBinaryBlob{Type: BBEncDataBlob, Data: make([]byte, 10)}}).Marshal())
+}
+
+func FuzzLicenseRequest(f *testing.F) {
+	licenseSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r LicenseRequest
+		if err := r.Unmarshal(b); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		out := r.Marshal()
+		if len(out) > 0xFFFF {
+			return // terminators added to the scopes pushed it past wMsgSize
+		}
+		var again LicenseRequest
+		if err := again.Unmarshal(out); err != nil || again.CompanyName != r.CompanyName || len(again.Scopes) != len(r.Scopes) ||
+			!bytes.Equal(again.Certificate, r.Certificate) {
+			t.Fatalf("round trip %v %+v %+v", err, r, again)
+		}
+		c, err := r.ServerCertificate()
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		if c != nil {
+			c.ModulusLen()
+			if pub, err := c.PublicKey(); err == nil {
+				if _, err := EncryptLE(pub, c.ModulusLen(), make([]byte, LicensePremasterSecretLen)); err != nil {
+					t.Fatalf("a usable key cannot encrypt the premaster: %v", err)
+				}
+			}
+		}
+	})
+}
+
+func FuzzServerCertificate(f *testing.F) {
+	key := testKey(f)
+	f.Add(NewProprietaryCertificate(&key.PublicKey).Marshal())
+	f.Add((&ServerCertificate{Version: CertChainVersion2, Temporary: true, X509Chain: [][]byte{testCertDER(f, key, "x")}}).Marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var c ServerCertificate
+		if err := c.Unmarshal(b); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		var again ServerCertificate
+		if err := again.Unmarshal(c.Marshal()); err != nil || again.Version != c.Version || len(again.X509Chain) != len(c.X509Chain) {
+			t.Fatalf("round trip %v %+v %+v", err, c, again)
+		}
+		if pub, err := c.PublicKey(); err == nil {
+			if _, err := EncryptLE(pub, c.ModulusLen(), make([]byte, LicensePremasterSecretLen)); err != nil {
+				t.Fatalf("a usable key cannot encrypt the premaster: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzNewLicenseRequest(f *testing.F) {
+	licenseSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m NewLicenseRequest
+		if err := m.Unmarshal(b); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		out := m.Marshal()
+		if len(out) > 0xFFFF {
+			return // terminators added to the names pushed it past wMsgSize
+		}
+		var again NewLicenseRequest
+		if err := again.Unmarshal(out); err != nil || again.UserName != m.UserName || again.MachineName != m.MachineName ||
+			!bytes.Equal(again.EncryptedPremasterSecret, m.EncryptedPremasterSecret) || again.ClientRandom != m.ClientRandom {
+			t.Fatalf("round trip %v %+v %+v", err, m, again)
+		}
+	})
+}
+
+func FuzzPlatformChallenge(f *testing.F) {
+	licenseSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m PlatformChallenge
+		if err := m.Unmarshal(b); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		var again PlatformChallenge
+		if err := again.Unmarshal(m.Marshal()); err != nil || again.MAC != m.MAC || !bytes.Equal(again.EncryptedChallenge.Data, m.EncryptedChallenge.Data) {
+			t.Fatalf("round trip %v %+v %+v", err, m, again)
+		}
+	})
+}

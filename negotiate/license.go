@@ -1,6 +1,8 @@
 package negotiate
 
 import (
+	"bytes"
+	"crypto/rsa"
 	"encoding/binary"
 	"fmt"
 )
@@ -203,19 +205,26 @@ func (m *LicenseErrorMessage) Unmarshal(b []byte) error {
 	return r.done("license", "LICENSE_ERROR_MESSAGE")
 }
 
-// LicenseRequest is the start of SERVER_LICENSE_REQUEST (MS-RDPELE
-// 2.2.2.1): the server random and its product information. Seeing one
-// means the server wants a real licence exchange, which rdpprobe does not
-// carry out; the key exchange list, certificate and scopes are not parsed.
+// LicenseRequest is SERVER_LICENSE_REQUEST (MS-RDPELE 2.2.2.1): the
+// server random, its product information, the key exchange algorithms it
+// supports, its certificate and the licence scopes. Certificate is kept
+// raw (it may be empty when the certificate came in TS_UD_SC_SEC1);
+// ServerCertificate parses it.
 type LicenseRequest struct {
-	ServerRandom [32]byte
-	Version      uint32 // ProductInfo.dwVersion
-	CompanyName  string // ProductInfo.pbCompanyName, UTF-16LE
-	ProductID    string // ProductInfo.pbProductId, UTF-16LE
+	ServerRandom    [32]byte
+	Version         uint32   // ProductInfo.dwVersion
+	CompanyName     string   // ProductInfo.pbCompanyName, UTF-16LE
+	ProductID       string   // ProductInfo.pbProductId, UTF-16LE
+	KeyExchangeAlgs []uint32 // KeyExchangeList (BB_KEY_EXCHG_ALG_BLOB)
+	Certificate     []byte   // ServerCertificate (BB_CERTIFICATE_BLOB): SERVER_CERTIFICATE
+	Scopes          []string // ScopeList: each BB_SCOPE_BLOB's ANSI string
 }
 
+// maxScopes bounds ScopeCount beyond what the message's length allows.
+const maxScopes = 64
+
 // Unmarshal parses a whole licensing message (preamble included) that must
-// be a LICENSE_REQUEST.
+// be a LICENSE_REQUEST. Certificate aliases b.
 func (m *LicenseRequest) Unmarshal(b []byte) error {
 	*m = LicenseRequest{}
 	p, body, err := ParseLicensePreamble(b)
@@ -230,14 +239,40 @@ func (m *LicenseRequest) Unmarshal(b []byte) error {
 	m.Version = r.u32()
 	m.CompanyName = fromUTF16Z(r.bytes(int(r.u32()), "pbCompanyName"))
 	m.ProductID = fromUTF16Z(r.bytes(int(r.u32()), "pbProductId"))
-	if r.err != nil {
-		return fmt.Errorf("license: %w: LICENSE_REQUEST: %s", ErrMalformed, r.err)
+	kx := readBlob(&r, "KeyExchangeList")
+	if r.err == nil && len(kx.Data)%4 != 0 {
+		return fmt.Errorf("license: %w: LICENSE_REQUEST KeyExchangeList of %d bytes", ErrMalformed, len(kx.Data))
 	}
-	return nil
+	for i := 0; i+4 <= len(kx.Data); i += 4 {
+		m.KeyExchangeAlgs = append(m.KeyExchangeAlgs, binary.LittleEndian.Uint32(kx.Data[i:]))
+	}
+	if c := readBlob(&r, "ServerCertificate").Data; len(c) > 0 {
+		m.Certificate = c
+	}
+	n := r.u32()
+	if r.err == nil && n > maxScopes {
+		return fmt.Errorf("license: %w: LICENSE_REQUEST ScopeCount %d", ErrMalformed, n)
+	}
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		m.Scopes = append(m.Scopes, ansiZ(readBlob(&r, "ScopeList").Data))
+	}
+	return r.done("license", "LICENSE_REQUEST")
 }
 
-// Marshal returns a LICENSE_REQUEST with the product information and empty
-// key exchange list, certificate and scope list (for tests and fakes).
+// ServerCertificate parses Certificate; it is nil, without error, when the
+// server sent none.
+func (m *LicenseRequest) ServerCertificate() (*ServerCertificate, error) {
+	if len(m.Certificate) == 0 {
+		return nil, nil
+	}
+	c := &ServerCertificate{}
+	if err := c.Unmarshal(m.Certificate); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Marshal returns the whole LICENSE_REQUEST (for tests and fakes).
 func (m *LicenseRequest) Marshal() []byte {
 	b := []byte{byte(LicenseRequestMsg), PreambleVersion3, 0, 0}
 	b = append(b, m.ServerRandom[:]...)
@@ -247,11 +282,149 @@ func (m *LicenseRequest) Marshal() []byte {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(u)))
 		b = append(b, u...)
 	}
-	b = (&LicenseBinaryBlob{Type: BBKeyExchBlob}).append(b)
-	b = (&LicenseBinaryBlob{Type: BBCertBlob}).append(b)
-	b = binary.LittleEndian.AppendUint32(b, 0) // ScopeCount
+	var kx []byte
+	for _, a := range m.KeyExchangeAlgs {
+		kx = binary.LittleEndian.AppendUint32(kx, a)
+	}
+	b = (&LicenseBinaryBlob{Type: BBKeyExchBlob, Data: kx}).append(b)
+	b = (&LicenseBinaryBlob{Type: BBCertBlob, Data: m.Certificate}).append(b)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(m.Scopes)))
+	for _, s := range m.Scopes {
+		b = (&LicenseBinaryBlob{Type: BBScopeBlob, Data: append([]byte(s), 0)}).append(b)
+	}
 	binary.LittleEndian.PutUint16(b[2:], uint16(len(b)))
 	return b
+}
+
+// CLIENT_NEW_LICENSE_REQUEST.PlatformId (MS-RDPELE 2.2.2.2): an operating
+// system ID in the high byte, an image ID in the next.
+const (
+	ClientOSIDWinNTPost52  uint32 = 0x04000000 // CLIENT_OS_ID_WINNT_POST_52
+	ClientImageIDMicrosoft uint32 = 0x00010000 // CLIENT_IMAGE_ID_MICROSOFT
+	// DefaultPlatformID is what current Windows and FreeRDP clients send.
+	DefaultPlatformID = ClientOSIDWinNTPost52 | ClientImageIDMicrosoft
+
+	// LicensePremasterSecretLen is the PreMasterSecret's size (MS-RDPELE
+	// 2.2.2.2, 5.1.2).
+	LicensePremasterSecretLen = 48
+)
+
+// LICENSE_BINARY_BLOB types of the client's licensing messages (MS-RDPBCGR
+// 2.2.1.12.1.2).
+const (
+	BBClientUserNameBlob    uint16 = 0x000F // BB_CLIENT_USER_NAME_BLOB
+	BBClientMachineNameBlob uint16 = 0x0010 // BB_CLIENT_MACHINE_NAME_BLOB
+)
+
+// NewLicenseRequest is CLIENT_NEW_LICENSE_REQUEST (MS-RDPELE 2.2.2.2),
+// the client's answer to a LICENSE_REQUEST when it holds no licence. The
+// names are ANSI strings, sent NUL-terminated. It carries no password.
+type NewLicenseRequest struct {
+	KeyExchangeAlg           uint32 // PreferredKeyExchangeAlg: KEY_EXCHANGE_ALG_RSA
+	PlatformID               uint32
+	ClientRandom             [32]byte
+	EncryptedPremasterSecret []byte // BB_RANDOM_BLOB: EncryptLE of the 48-byte PreMasterSecret
+	UserName                 string // BB_CLIENT_USER_NAME_BLOB
+	MachineName              string // BB_CLIENT_MACHINE_NAME_BLOB
+}
+
+// NewLicenseRequestFor builds the client's NEW_LICENSE_REQUEST to a server
+// whose key is pub (modLen as for EncryptLE), with the given random (32
+// bytes) and premaster secret (48 bytes).
+func NewLicenseRequestFor(pub *rsa.PublicKey, modLen int, clientRandom, premaster []byte, user, machine string) (*NewLicenseRequest, error) {
+	if len(clientRandom) != 32 || len(premaster) != LicensePremasterSecretLen {
+		return nil, fmt.Errorf("license: client random of %d bytes, premaster of %d", len(clientRandom), len(premaster))
+	}
+	enc, err := EncryptLE(pub, modLen, premaster)
+	if err != nil {
+		return nil, err
+	}
+	m := &NewLicenseRequest{KeyExchangeAlg: KeyExchangeAlgRSA, PlatformID: DefaultPlatformID,
+		EncryptedPremasterSecret: enc, UserName: user, MachineName: machine}
+	copy(m.ClientRandom[:], clientRandom)
+	return m, nil
+}
+
+// Marshal returns the whole licensing message, preamble included (flags
+// PREAMBLE_VERSION_3_0 | EXTENDED_ERROR_MSG_SUPPORTED).
+func (m *NewLicenseRequest) Marshal() []byte {
+	b := []byte{byte(NewLicenseRequestMsg), PreambleVersion3 | ExtendedErrorMsgSupported, 0, 0}
+	b = binary.LittleEndian.AppendUint32(b, m.KeyExchangeAlg)
+	b = binary.LittleEndian.AppendUint32(b, m.PlatformID)
+	b = append(b, m.ClientRandom[:]...)
+	b = (&LicenseBinaryBlob{Type: BBRandomBlob, Data: m.EncryptedPremasterSecret}).append(b)
+	b = (&LicenseBinaryBlob{Type: BBClientUserNameBlob, Data: append([]byte(m.UserName), 0)}).append(b)
+	b = (&LicenseBinaryBlob{Type: BBClientMachineNameBlob, Data: append([]byte(m.MachineName), 0)}).append(b)
+	binary.LittleEndian.PutUint16(b[2:], uint16(len(b)))
+	return b
+}
+
+// Unmarshal parses a whole licensing message (preamble included) that must
+// be a NEW_LICENSE_REQUEST. EncryptedPremasterSecret aliases b.
+func (m *NewLicenseRequest) Unmarshal(b []byte) error {
+	*m = NewLicenseRequest{}
+	p, body, err := ParseLicensePreamble(b)
+	if err != nil {
+		return err
+	}
+	if p.MsgType != NewLicenseRequestMsg {
+		return fmt.Errorf("license: %w: %s, want NEW_LICENSE_REQUEST", ErrMalformed, p.MsgType)
+	}
+	r := leReader{b: body}
+	m.KeyExchangeAlg = r.u32()
+	m.PlatformID = r.u32()
+	copy(m.ClientRandom[:], r.bytes(32, "ClientRandom"))
+	m.EncryptedPremasterSecret = readBlob(&r, "EncryptedPreMasterSecret").Data
+	m.UserName = ansiZ(readBlob(&r, "ClientUserName").Data)
+	m.MachineName = ansiZ(readBlob(&r, "ClientMachineName").Data)
+	return r.done("license", "NEW_LICENSE_REQUEST")
+}
+
+// PlatformChallenge is SERVER_PLATFORM_CHALLENGE (MS-RDPELE 2.2.2.4): the
+// server accepted the NEW_LICENSE_REQUEST and asks the client to prove
+// itself; a licence is issued once it answers. The challenge is RC4
+// encrypted with the licensing keys and is not decrypted here.
+type PlatformChallenge struct {
+	ConnectFlags       uint32
+	EncryptedChallenge LicenseBinaryBlob // EncryptedPlatformChallenge
+	MAC                [16]byte          // MACData
+}
+
+// Marshal returns the whole licensing message, preamble included (for
+// tests and fakes).
+func (m *PlatformChallenge) Marshal() []byte {
+	b := []byte{byte(PlatformChallengeMsg), PreambleVersion3, 0, 0}
+	b = binary.LittleEndian.AppendUint32(b, m.ConnectFlags)
+	b = m.EncryptedChallenge.append(b)
+	b = append(b, m.MAC[:]...)
+	binary.LittleEndian.PutUint16(b[2:], uint16(len(b)))
+	return b
+}
+
+// Unmarshal parses a whole licensing message (preamble included) that must
+// be a PLATFORM_CHALLENGE. EncryptedChallenge.Data aliases b.
+func (m *PlatformChallenge) Unmarshal(b []byte) error {
+	*m = PlatformChallenge{}
+	p, body, err := ParseLicensePreamble(b)
+	if err != nil {
+		return err
+	}
+	if p.MsgType != PlatformChallengeMsg {
+		return fmt.Errorf("license: %w: %s, want PLATFORM_CHALLENGE", ErrMalformed, p.MsgType)
+	}
+	r := leReader{b: body}
+	m.ConnectFlags = r.u32()
+	m.EncryptedChallenge = readBlob(&r, "EncryptedPlatformChallenge")
+	copy(m.MAC[:], r.bytes(16, "MACData"))
+	return r.done("license", "PLATFORM_CHALLENGE")
+}
+
+// ansiZ returns an ANSI string up to its first NUL.
+func ansiZ(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }
 
 // leReader reads little-endian fields; a short read records err and

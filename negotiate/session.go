@@ -30,7 +30,9 @@ import (
 //  6. for each of ChannelsToJoin(user, server):
 //     send ClientChannelJoinRequest(user, ch) (2.2.1.8); ParseChannelJoinConfirm (2.2.1.9)
 //  7. send ClientInfoPDU(user, io, info)      (2.2.1.11)
-//  8. loop ParseServerPDU until a verdict    (2.2.1.12 licensing, 2.2.5.1, 2.2.10.1, 2.2.1.13.1)
+//  8. loop ParseServerPDU until a verdict    (2.2.1.12 licensing, 2.2.5.1, 2.2.10.1, 2.2.1.13.1);
+//     a LICENSE_REQUEST is answered with ClientLicensePDU(user, io,
+//     NewLicenseRequest.Marshal()) (MS-RDPELE 2.2.2.2)
 //  9. send ClientDisconnectProviderUltimatum() (2.2.2.3) and close.
 
 // X.224 Data TPDU header (X.224 13.7): LI 2, DT code 0xF0, EOT set.
@@ -614,6 +616,7 @@ type ServerPDU struct {
 	LicenseMsgType LicenseMsgType       // licensing kinds
 	LicenseError   *LicenseErrorMessage // license-valid-client, license-error
 	LicenseRequest *LicenseRequest      // license-exchange with LICENSE_REQUEST
+	Challenge      *PlatformChallenge   // license-exchange with PLATFORM_CHALLENGE
 
 	ShareType ShareControlPDUType // Share Control PDUs
 	DataType  ShareDataPDUType    // Share Data PDUs
@@ -723,7 +726,14 @@ func (p *ServerPDU) parseLicense(msg []byte) error {
 		}
 		p.LicenseRequest = m
 		p.Kind = ServerPDULicenseExchange
-	case PlatformChallengeMsg, NewLicenseMsg, UpgradeLicenseMsg:
+	case PlatformChallengeMsg:
+		m := &PlatformChallenge{}
+		if err := m.Unmarshal(msg); err != nil {
+			return err
+		}
+		p.Challenge = m
+		p.Kind = ServerPDULicenseExchange
+	case NewLicenseMsg, UpgradeLicenseMsg:
 		p.Kind = ServerPDULicenseExchange
 	}
 	return nil
@@ -789,6 +799,17 @@ func ShareDataPDU(source uint16, shareID uint32, t ShareDataPDUType, body []byte
 func ServerSendData(initiator, channel uint16, userData []byte) []byte {
 	sd := &SendData{Indication: true, Initiator: initiator, ChannelID: channel, Priority: 1,
 		Segmentation: SegmentBegin | SegmentEnd, UserData: userData}
+	return DataTPDU(sd.Marshal())
+}
+
+// ClientLicensePDU returns the whole TPKT of a client licensing PDU
+// (MS-RDPBCGR 2.2.1.12): an MCS Send Data Request from the user channel to
+// the I/O channel whose userData is a Basic Security Header with
+// SEC_LICENSE_PKT and the licensing message, unencrypted as under
+// TLS/CredSSP (5.4: the client never sets SEC_LICENSE_ENCRYPT_CS here).
+func ClientLicensePDU(user, ioChannel uint16, msg []byte) []byte {
+	sd := &SendData{Initiator: user, ChannelID: ioChannel, Priority: 1, Segmentation: SegmentBegin | SegmentEnd,
+		UserData: BasicSecurityHeader(SecLicensePkt, msg)}
 	return DataTPDU(sd.Marshal())
 }
 

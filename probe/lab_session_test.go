@@ -72,20 +72,22 @@ func TestLabSessionFreeRDPTLS(t *testing.T) {
 }
 
 // xrdp (TLS) answers the Client Info with a LICENSE_REQUEST naming
-// "Microsoft Corporation", product "236": it wants a licence exchange,
-// where the probe stops.
+// "Microsoft Corporation", product "236", with a proprietary certificate
+// of a 512-bit key (its modulus has 511 bits). The probe answers with a
+// NEW_LICENSE_REQUEST; xrdp then ends licensing with STATUS_VALID_CLIENT
+// and sends the Demand Active.
 func TestLabSessionXrdpTLS(t *testing.T) {
 	r := runProbe(t, labtest.Peer(t, "xrdp"), probe.Options{Depth: probe.PhaseSession, Protocols: negotiate.ProtocolSSL, Credentials: labCreds(true)})
 	s := sessionOK(t, r)
 	l := s.License
-	if l == nil || l.Outcome != probe.LicenseRequested || l.MsgType != negotiate.LicenseRequestMsg {
-		t.Fatalf("licensing %+v, want a LICENSE_REQUEST", l)
+	if l == nil || l.Outcome != probe.LicenseValidClient || l.ErrorCode != negotiate.StatusValidClient || !l.NewLicenseRequestSent {
+		t.Fatalf("licensing %+v, want STATUS_VALID_CLIENT after our NEW_LICENSE_REQUEST", l)
 	}
-	if l.CompanyName != "Microsoft Corporation" || l.ProductID != "236" {
-		t.Errorf("product info %q / %q", l.CompanyName, l.ProductID)
+	if l.CompanyName != "Microsoft Corporation" || l.ProductID != "236" || l.ServerKey != "proprietary" || l.ServerKeyBits != 511 {
+		t.Errorf("product info %q / %q, key %s of %d bits", l.CompanyName, l.ProductID, l.ServerKey, l.ServerKeyBits)
 	}
-	if s.DemandActive || s.LoggedOn || len(s.ErrorInfo) > 0 {
-		t.Errorf("the probe went past the licence request: %+v", s)
+	if !s.DemandActive || len(s.ErrorInfo) > 0 {
+		t.Errorf("no Demand Active after licensing: %+v", s)
 	}
 }
 

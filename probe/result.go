@@ -151,7 +151,8 @@ type LicenseOutcome string
 const (
 	LicenseNotReached  LicenseOutcome = ""             // no licensing PDU arrived
 	LicenseValidClient LicenseOutcome = "valid_client" // STATUS_VALID_CLIENT: licensing passed
-	LicenseRequested   LicenseOutcome = "requested"    // LICENSE_REQUEST or another exchange message: the server wants a licence exchange
+	LicenseRequested   LicenseOutcome = "requested"    // LICENSE_REQUEST left unanswered (no usable server key), or another exchange message
+	LicenseChallenged  LicenseOutcome = "challenged"   // PLATFORM_CHALLENGE after our NEW_LICENSE_REQUEST: the server would issue a licence, the probe stopped
 	LicenseError       LicenseOutcome = "error"        // another LICENSE_ERROR_MESSAGE: licensing failed
 )
 
@@ -161,8 +162,20 @@ type LicenseInfo struct {
 	MsgType         negotiate.LicenseMsgType         // bMsgType of that message
 	ErrorCode       negotiate.LicenseErrorCode       // ERROR_ALERT only
 	StateTransition negotiate.LicenseStateTransition // ERROR_ALERT only
-	CompanyName     string                           // LICENSE_REQUEST only
-	ProductID       string                           // LICENSE_REQUEST only
+	CompanyName     string                           // from the LICENSE_REQUEST
+	ProductID       string                           // from the LICENSE_REQUEST
+
+	// ServerKey is where the LICENSE_REQUEST's RSA key came from:
+	// "proprietary" or "x509" certificate; "" if no usable key.
+	ServerKey     string
+	ServerKeyBits int // its modulus' size
+	// NewLicenseRequestSent: the probe answered the LICENSE_REQUEST with a
+	// CLIENT_NEW_LICENSE_REQUEST (MS-RDPELE 2.2.2.2) naming the user, never
+	// with a password; the outcome is what the server said next.
+	NewLicenseRequestSent bool
+	// NoNewLicenseRequest says why a LICENSE_REQUEST went unanswered (no
+	// usable server key); "" otherwise.
+	NoNewLicenseRequest string
 }
 
 // SessionInfo records the session phase: the MCS/GCC connection, the

@@ -2,9 +2,11 @@ package probe
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
@@ -30,7 +32,9 @@ const skippedNoCredentials = "the server selected NLA, which admits no session w
 // session goes past the security exchange: MCS Connect Initial with the
 // GCC Conference Create Request, Erect Domain, Attach User, Channel Joins,
 // the Client Info PDU, then reads the server's PDUs until it says how
-// licensing and the logon went (MS-RDPBCGR 1.3.1.1, 3.2.5.3.3-3.2.5.3.13).
+// licensing and the logon went (MS-RDPBCGR 1.3.1.1, 3.2.5.3.3-3.2.5.3.13),
+// answering a LICENSE_REQUEST with a NEW_LICENSE_REQUEST (MS-RDPELE
+// 2.2.2.2) and stopping at the PLATFORM_CHALLENGE that may follow.
 // It stops before the capabilities exchange, so no graphics ever flow,
 // and always ends with a Disconnect Provider Ultimatum unless the server
 // hung up first.
@@ -130,7 +134,7 @@ func (p *prober) session(ctx context.Context) (err error) {
 			hungUp = true
 		}
 		if done || err != nil {
-			return err
+			return hangsUp(err)
 		}
 	}
 }
@@ -140,17 +144,31 @@ func (p *prober) session(ctx context.Context) (err error) {
 func (p *prober) serverPDU(s *SessionInfo, pdu *negotiate.ServerPDU) (done bool, err error) {
 	switch pdu.Kind {
 	case negotiate.ServerPDULicenseValidClient:
-		s.License = licenseInfo(LicenseValidClient, pdu)
+		s.License = licenseInfo(s.License, LicenseValidClient, pdu)
 		return false, nil // Demand Active or an error comes next
 	case negotiate.ServerPDULicenseError:
-		s.License = licenseInfo(LicenseError, pdu)
+		s.License = licenseInfo(s.License, LicenseError, pdu)
 		return true, pdu.LicenseError
 	case negotiate.ServerPDULicenseExchange:
-		// A real licence exchange (MS-RDPELE) would follow; answering it
-		// needs the server's certificate and RC4, which rdpprobe does not
-		// do. That the server asked is the answer.
-		s.License = licenseInfo(LicenseRequested, pdu)
-		return true, nil
+		if pdu.Challenge != nil {
+			// The server took our NEW_LICENSE_REQUEST. Answering its
+			// challenge makes it issue a client licence (a temporary or
+			// permanent per-device CAL): a probe must not consume one,
+			// so it stops here.
+			s.License = licenseInfo(s.License, LicenseChallenged, pdu)
+			return true, nil
+		}
+		first := s.License == nil || !s.License.NewLicenseRequestSent
+		s.License = licenseInfo(s.License, LicenseRequested, pdu)
+		if pdu.LicenseRequest == nil || !first {
+			return true, nil // NEW_LICENSE, UPGRADE_LICENSE, a second request: not ours to answer
+		}
+		// Windows decides on the licence only after the client's
+		// NEW_LICENSE_REQUEST (MS-RDPELE 2.2.2.2): send one.
+		if err := p.newLicenseRequest(s, pdu.LicenseRequest); err != nil || !s.License.NewLicenseRequestSent {
+			return true, err
+		}
+		return false, nil
 	case negotiate.ServerPDUSetErrorInfo:
 		s.ErrorInfo = append(s.ErrorInfo, pdu.ErrorInfo)
 		if pdu.ErrorInfo == negotiate.ErrInfoNone {
@@ -183,8 +201,14 @@ func (p *prober) serverPDU(s *SessionInfo, pdu *negotiate.ServerPDU) (done bool,
 	return false, nil
 }
 
-func licenseInfo(o LicenseOutcome, pdu *negotiate.ServerPDU) *LicenseInfo {
-	li := &LicenseInfo{Outcome: o, MsgType: pdu.LicenseMsgType}
+// licenseInfo records the licensing message that now settles the outcome,
+// keeping what earlier ones said (product, key, our request).
+func licenseInfo(prev *LicenseInfo, o LicenseOutcome, pdu *negotiate.ServerPDU) *LicenseInfo {
+	li := &LicenseInfo{}
+	if prev != nil {
+		*li = *prev
+	}
+	li.Outcome, li.MsgType, li.ErrorCode, li.StateTransition = o, pdu.LicenseMsgType, 0, 0
 	if e := pdu.LicenseError; e != nil {
 		li.ErrorCode, li.StateTransition = e.ErrorCode, e.StateTransition
 	}
@@ -192,6 +216,79 @@ func licenseInfo(o LicenseOutcome, pdu *negotiate.ServerPDU) *LicenseInfo {
 		li.CompanyName, li.ProductID = r.CompanyName, r.ProductID
 	}
 	return li
+}
+
+// licenseMachineName is the ClientMachineName of our NEW_LICENSE_REQUEST,
+// and licenseNoUser its ClientUserName when no account was given.
+const (
+	licenseMachineName = "rdpprobe"
+	licenseNoUser      = "rdpprobe"
+)
+
+// newLicenseRequest answers a LICENSE_REQUEST with a CLIENT_NEW_LICENSE_REQUEST
+// (MS-RDPELE 2.2.2.2) under the server's RSA key, with a fresh client
+// random and premaster secret. Without a usable key it sends nothing and
+// records why. The message names the user only: no password goes in it.
+func (p *prober) newLicenseRequest(s *SessionInfo, r *negotiate.LicenseRequest) error {
+	li := s.License
+	cert, err := r.ServerCertificate()
+	switch {
+	case err != nil:
+		li.NoNewLicenseRequest = "the LICENSE_REQUEST's server certificate could not be read: " + err.Error()
+		return nil
+	case cert == nil:
+		li.NoNewLicenseRequest = "the LICENSE_REQUEST carries no server certificate, so there is no key to encrypt a NEW_LICENSE_REQUEST with"
+		return nil
+	case len(r.KeyExchangeAlgs) > 0 && !slices.Contains(r.KeyExchangeAlgs, negotiate.KeyExchangeAlgRSA):
+		li.NoNewLicenseRequest = fmt.Sprintf("the server offers key exchange algorithms %v, not KEY_EXCHANGE_ALG_RSA", r.KeyExchangeAlgs)
+		return nil
+	}
+	pub, err := cert.PublicKey()
+	if err != nil {
+		li.NoNewLicenseRequest = "the LICENSE_REQUEST's server certificate has no usable RSA key: " + err.Error()
+		return nil
+	}
+	li.ServerKey, li.ServerKeyBits = "x509", pub.N.BitLen()
+	if cert.Proprietary != nil {
+		li.ServerKey = "proprietary"
+	}
+	secrets := make([]byte, 32+negotiate.LicensePremasterSecretLen)
+	defer clear(secrets)
+	if _, err := rand.Read(secrets); err != nil {
+		return err
+	}
+	user := licenseNoUser
+	if c := p.opt.Credentials; c != nil && c.User != "" {
+		user = ansiName(c.User)
+	}
+	m, err := negotiate.NewLicenseRequestFor(pub, cert.ModulusLen(), secrets[:32], secrets[32:], user, licenseMachineName)
+	if err != nil {
+		li.NoNewLicenseRequest = "the server's licensing key cannot encrypt the premaster secret: " + err.Error()
+		return nil
+	}
+	note := fmt.Sprintf("licensing NEW_LICENSE_REQUEST (user name %q, no password; premaster under the server's %d-bit %s key)",
+		user, li.ServerKeyBits, li.ServerKey)
+	if err := p.sendX224(negotiate.ClientLicensePDU(s.UserChannel, s.IOChannel, m.Marshal()), note, false); err != nil {
+		return err
+	}
+	li.NewLicenseRequestSent = true
+	return nil
+}
+
+// ansiName makes a user name fit an ANSI licensing blob: ASCII only (other
+// characters become '?'), at most 64 bytes.
+func ansiName(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if len(b) == 64 {
+			break
+		}
+		if r < 0x20 || r > 0x7E {
+			r = '?'
+		}
+		b = append(b, byte(r))
+	}
+	return string(b)
 }
 
 // mcsFailure records an MCS confirm that failed and passes err on.
@@ -276,6 +373,9 @@ func serverPDUNote(b []byte) string {
 	case negotiate.ServerPDULicenseValidClient, negotiate.ServerPDULicenseError:
 		return fmt.Sprintf("License Error PDU %v, %v", pdu.LicenseError.ErrorCode, pdu.LicenseError.StateTransition)
 	case negotiate.ServerPDULicenseExchange:
+		if r := pdu.LicenseRequest; r != nil && len(r.Certificate) > 0 {
+			return fmt.Sprintf("licensing %s with a %d-byte server certificate", pdu.LicenseMsgType, len(r.Certificate))
+		}
 		return "licensing " + pdu.LicenseMsgType.String()
 	case negotiate.ServerPDUSetErrorInfo:
 		return "Set Error Info PDU " + pdu.ErrorInfo.String()

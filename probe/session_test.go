@@ -60,10 +60,32 @@ func TestSessionAnswers(t *testing.T) {
 		{"valid client and demand active", rdptest.Session{}, func(s *probe.SessionInfo) bool {
 			return s.License.Outcome == probe.LicenseValidClient && s.DemandActive
 		}, nil, false},
-		{"license request", rdptest.Session{LicenseRequest: true}, func(s *probe.SessionInfo) bool {
-			return s.License.Outcome == probe.LicenseRequested && s.License.MsgType == negotiate.LicenseRequestMsg &&
-				s.License.CompanyName == "Microsoft Corporation" && !s.DemandActive
+		{"license request, platform challenge", rdptest.Session{LicenseRequest: true, PlatformChallenge: true}, func(s *probe.SessionInfo) bool {
+			l := s.License
+			return l.Outcome == probe.LicenseChallenged && l.MsgType == negotiate.PlatformChallengeMsg && l.NewLicenseRequestSent &&
+				l.CompanyName == "Microsoft Corporation" && l.ServerKey == "proprietary" && l.ServerKeyBits == 2048 && !s.DemandActive
 		}, nil, false},
+		{"license request without certificate", rdptest.Session{LicenseRequest: true, NoLicenseCertificate: true}, func(s *probe.SessionInfo) bool {
+			l := s.License
+			return l.Outcome == probe.LicenseRequested && l.MsgType == negotiate.LicenseRequestMsg && !l.NewLicenseRequestSent &&
+				strings.Contains(l.NoNewLicenseRequest, "no server certificate") && l.CompanyName == "Microsoft Corporation" && !s.DemandActive
+		}, nil, false},
+		{"license request, valid client", rdptest.Session{LicenseRequest: true}, func(s *probe.SessionInfo) bool {
+			l := s.License
+			return l.Outcome == probe.LicenseValidClient && l.NewLicenseRequestSent && l.CompanyName == "Microsoft Corporation" && s.DemandActive
+		}, nil, false},
+		{"license request, no license server", rdptest.Session{LicenseRequest: true, LicenseError: negotiate.ErrNoLicenseServer}, func(s *probe.SessionInfo) bool {
+			l := s.License
+			return l.Outcome == probe.LicenseError && l.ErrorCode == negotiate.ErrNoLicenseServer && l.NewLicenseRequestSent
+		}, func(err error) bool {
+			var le *negotiate.LicenseErrorMessage
+			return errors.As(err, &le) && le.ErrorCode == negotiate.ErrNoLicenseServer
+		}, true},
+		{"license request, errinfo no license server", rdptest.Session{LicenseRequest: true, ErrorInfo: negotiate.ErrInfoLicenseNoLicenseServer},
+			func(s *probe.SessionInfo) bool {
+				l := s.License
+				return l.Outcome == probe.LicenseRequested && l.NewLicenseRequestSent && len(s.ErrorInfo) == 1
+			}, errInfoIs(negotiate.ErrInfoLicenseNoLicenseServer), true},
 		{"logged on", rdptest.Session{LoggedOn: true}, func(s *probe.SessionInfo) bool {
 			return s.LoggedOn && !s.DemandActive
 		}, nil, false},
@@ -196,6 +218,29 @@ func utf16(s string) []byte {
 		b = append(b, byte(r), 0)
 	}
 	return b
+}
+
+// Our NEW_LICENSE_REQUEST is recorded (it is no secret) and names the user
+// without the password.
+func TestSessionRecordsNewLicenseRequest(t *testing.T) {
+	_, srv, rec := runSession(t, tlsOnly(&rdptest.Session{LicenseRequest: true, PlatformChallenge: true}), true)
+	fx := rec.Fixture(map[string]string{})
+	found := false
+	for _, st := range fx.Steps {
+		if !strings.Contains(st.Note, "NEW_LICENSE_REQUEST") || st.From != probe.Client {
+			continue
+		}
+		found = true
+		if st.Redacted || !strings.Contains(string(st.Data), "alice\x00") || !strings.Contains(string(st.Data), "rdpprobe\x00") {
+			t.Errorf("NEW_LICENSE_REQUEST step %+v", st)
+		}
+		if strings.Contains(string(st.Data), sessPass) || strings.Contains(string(st.Data), string(utf16(sessPass))) {
+			t.Error("the password is in the NEW_LICENSE_REQUEST")
+		}
+	}
+	if !found {
+		t.Errorf("no NEW_LICENSE_REQUEST recorded; server saw:\n%v", srv.Events())
+	}
 }
 
 // A server that stops answering after the Client Info runs the phase into

@@ -154,6 +154,7 @@ func Catalog() []Entry {
 		errinfo = "MS-RDPBCGR 2.2.5.1 (Set Error Info PDU), 2.2.5.1.1 (errorInfo codes)"
 		ssi     = "MS-RDPBCGR 2.2.10.1 (Save Session Info PDU), 2.2.10.1.1.4.1.1 (TS_LOGON_ERRORS_INFO)"
 		start   = "MS-RDPBCGR 2.2.1.3-2.2.1.13.1 (MCS, Client Info, licensing, Demand Active)"
+		licReq  = lic + ", MS-RDPELE 2.2.2.1 (SERVER_LICENSE_REQUEST), 2.2.2.2 (CLIENT_NEW_LICENSE_REQUEST)"
 	)
 	logonErr := func(t negotiate.NTStatus, f negotiate.LogonFailure) *negotiate.LogonErrorsInfo {
 		return &negotiate.LogonErrorsInfo{Type: negotiate.LogonErrorType(t), Data: uint32(f)}
@@ -163,8 +164,23 @@ func Catalog() []Entry {
 		Entry{Name: "session-demand-active", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Class: "ok", Phase: ses},
 		Entry{Name: "session-tls-credentials-not-verified", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Password: TestPassword,
 			Class: "credentials_not_verified", Phase: ses},
-		Entry{Name: "session-license-request", Spec: lic + ", MS-RDPELE 2.2.2.1 (SERVER_LICENSE_REQUEST)", Scenario: tlsSession(Session{LicenseRequest: true}),
-			Depth: ses, Password: TestPassword, Class: "credentials_not_verified", Phase: ses},
+		Entry{Name: "session-license-request", Spec: licReq + ", 2.2.2.4 (SERVER_PLATFORM_CHALLENGE)",
+			Scenario: tlsSession(Session{LicenseRequest: true, PlatformChallenge: true}),
+			Depth:    ses, Password: TestPassword, Class: "credentials_not_verified", Phase: ses},
+		Entry{Name: "session-license-request-no-certificate", Spec: lic + ", MS-RDPELE 2.2.2.1 (SERVER_LICENSE_REQUEST without certificate)",
+			Scenario: tlsSession(Session{LicenseRequest: true, NoLicenseCertificate: true}),
+			Depth:    ses, Password: TestPassword, Class: "credentials_not_verified", Phase: ses},
+		Entry{Name: "session-license-request-valid-client", Spec: licReq + ", " + start,
+			Scenario: tlsSession(Session{LicenseRequest: true}), Depth: ses, Class: "ok", Phase: ses},
+		Entry{Name: "session-license-request-no-license-server", Spec: licReq + ", MS-RDPBCGR 2.2.1.12.1.3 (ERR_NO_LICENSE_SERVER)",
+			Scenario: tlsSession(Session{LicenseRequest: true, LicenseError: negotiate.ErrNoLicenseServer, StateTransition: negotiate.StTotalAbort}),
+			Depth:    ses, Password: TestPassword, Class: "no_license_server", Phase: ses},
+		Entry{Name: "session-license-request-invalid-client", Spec: licReq + ", MS-RDPBCGR 2.2.1.12.1.3 (ERR_INVALID_CLIENT)",
+			Scenario: tlsSession(Session{LicenseRequest: true, LicenseError: negotiate.ErrInvalidClient}),
+			Depth:    ses, Password: TestPassword, Class: "license_error", Phase: ses},
+		Entry{Name: "session-license-request-errinfo-no-license-server", Spec: licReq + ", " + errinfo,
+			Scenario: tlsSession(Session{LicenseRequest: true, ErrorInfo: negotiate.ErrInfoLicenseNoLicenseServer}),
+			Depth:    ses, Password: TestPassword, Class: "no_license_server", Phase: ses},
 		Entry{Name: "session-logged-on", Spec: ssi + ", 2.2.10.1.1.2 (TS_LOGON_INFO_VERSION_2)", Scenario: tlsSession(Session{LoggedOn: true}),
 			Depth: ses, Password: TestPassword, Class: "ok", Phase: ses},
 		Entry{Name: "session-after-nla", Spec: start + ", after " + cssp, Scenario: Scenario{Accounts: accounts(), Session: &Session{}},

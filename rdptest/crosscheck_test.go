@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,6 +248,10 @@ func TestTsharkDecodes(t *testing.T) {
 		{"session-tls-no-license-server", rdptest.Scenario{Negotiation: rdptest.Negotiation{Accept: negotiate.ProtocolSSL},
 			Session: &rdptest.Session{ErrorInfo: negotiate.ErrInfoLicenseNoLicenseServer}}, true, sessionDecodes, probe.PhaseSession},
 		{"session-after-nla", rdptest.Scenario{Accounts: accountsMap(), Session: &rdptest.Session{}}, true, sessionDecodes, probe.PhaseSession},
+		// The licence exchange up to the PLATFORM_CHALLENGE: the server's
+		// LICENSE_REQUEST and our NEW_LICENSE_REQUEST (MS-RDPELE 2.2.2.2).
+		{"session-license-challenge", rdptest.Scenario{Negotiation: rdptest.Negotiation{Accept: negotiate.ProtocolSSL},
+			Session: &rdptest.Session{LicenseRequest: true, PlatformChallenge: true}}, true, licenseDecodes, probe.PhaseSession},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -383,6 +388,18 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// licenseDecodes is what tshark must find when the probe answers a
+// LICENSE_REQUEST. Wireshark 4.0 decodes the licensing preamble only
+// ("RDPELE not implemented"): our NEW_LICENSE_REQUEST shows as type 0x13,
+// flags PREAMBLE_VERSION_3_0|EXTENDED_ERROR_MSG_SUPPORTED (131), and 335
+// bytes: preamble, PreferredKeyExchangeAlg, PlatformId, ClientRandom, the
+// premaster under rdptest's 2048-bit key (256+8 bytes) and the "alice" and
+// "rdpprobe" blobs, each with its 4-byte blob header.
+var licenseDecodes = append(slices.Clone(sessionDecodes),
+	"bMsgType: License Request (0x01)",
+	"bMsgType: New License Request (0x13)\n            bVersion: 131\n            wMsgSize: 335",
+	"bMsgType: Platform Challenge (0x02)")
 
 // sessionDecodes is what tshark must find in a session-phase capture.
 var sessionDecodes = []string{"connect-initial", "clientCoreData", "clientSecurityData", "clientNetworkData",

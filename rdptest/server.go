@@ -137,10 +137,22 @@ type Session struct {
 	// (and the disconnect) follows.
 	LicenseError    negotiate.LicenseErrorCode
 	StateTransition negotiate.LicenseStateTransition
-	// LicenseRequest answers with a SERVER_LICENSE_REQUEST (MS-RDPELE
-	// 2.2.2.1), as a server with the Session Host role does (and xrdp),
-	// then waits for a licence exchange this server does not play.
+	// LicenseRequest opens the licence exchange with a
+	// SERVER_LICENSE_REQUEST (MS-RDPELE 2.2.2.1), as a server with the
+	// Session Host role does (and xrdp), carrying a proprietary
+	// certificate of rdptest's RSA key (LicenseKey). The client's
+	// CLIENT_NEW_LICENSE_REQUEST (2.2.2.2) is read and its premaster
+	// secret decrypted: it must be 48 bytes. The answer is then
+	// PlatformChallenge, or LicenseError, or ErrorInfo alone (no Valid
+	// Client), or STATUS_VALID_CLIENT and what follows it.
 	LicenseRequest bool
+	// NoLicenseCertificate sends the LICENSE_REQUEST with an empty
+	// certificate: a client has no key to answer with.
+	NoLicenseCertificate bool
+	// PlatformChallenge answers the NEW_LICENSE_REQUEST with a
+	// SERVER_PLATFORM_CHALLENGE (MS-RDPELE 2.2.2.4), then waits for the
+	// client's answer, which would get it a licence.
+	PlatformChallenge bool
 	// LoggedOn sends a Save Session Info logon notification
 	// (INFOTYPE_LOGON_LONG, MS-RDPBCGR 2.2.10.1.1.2) for the Client Info's
 	// account.
@@ -202,6 +214,7 @@ const (
 	EventMCS           = "mcs"         // MCS connection steps: Connect Initial, Attach User, Channel Join
 	EventClientInfo    = "client_info" // Client Info PDU: flags and account, never the password
 	EventSession       = "session"     // what the server answered after the Client Info
+	EventLicense       = "license"     // the client's licensing messages
 	EventDisconnect    = "disconnect"  // the client's Disconnect Provider Ultimatum
 	EventFault         = "fault"
 	EventError         = "error" // the client did something unexpected

@@ -2,6 +2,7 @@ package rdptest_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,21 @@ func TestCatalog(t *testing.T) {
 				}
 				if e.Password != "" && !nla && !srv.Saw(rdptest.EventClientInfo, "autologon true") && e.Scenario.Session.ConnectResult == 0 {
 					t.Errorf("no autologon Client Info:\n%s", events(srv))
+				}
+			}
+			if ss := e.Scenario.Session; ss != nil && ss.LicenseRequest {
+				// The NEW_LICENSE_REQUEST decrypts to a 48-byte premaster
+				// secret under the server's key, and names the account.
+				user := "rdpprobe"
+				if e.Password != "" {
+					user = rdptest.TestUser
+				}
+				want := !ss.NoLicenseCertificate
+				if got := srv.Saw(rdptest.EventLicense, fmt.Sprintf("from user %q on machine \"rdpprobe\", premaster secret decrypted: 48 bytes", user)); got != want {
+					t.Errorf("server decrypted a NEW_LICENSE_REQUEST from %q: %v, want %v\n%s", user, got, want, events(srv))
+				}
+				if srv.Saw(rdptest.EventError, "") {
+					t.Errorf("the server saw an error:\n%s", events(srv))
 				}
 			}
 			for _, ev := range srv.Events() {

@@ -172,14 +172,17 @@ func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo
 	share := func(t negotiate.ShareDataPDUType, body []byte) []byte {
 		return negotiate.ShareDataPDU(serverSource, shareID, t, body)
 	}
+	lic := func(what string, msg []byte) error {
+		return send(what, negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, msg))
+	}
+	if ss.LicenseRequest {
+		done, err := c.licenseRequest(ss, user, lic)
+		if done || err != nil {
+			return err
+		}
+	}
 	var err error
 	switch {
-	case ss.LicenseRequest:
-		req := negotiate.LicenseRequest{Version: 0x00060000, CompanyName: "Microsoft Corporation", ProductID: "A02"}
-		err = send("LICENSE_REQUEST", negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, req.Marshal()))
-		if err == nil {
-			return c.awaitDisconnect()
-		}
 	case ss.LicenseError != 0:
 		st := ss.StateTransition
 		if st == 0 {
@@ -187,6 +190,9 @@ func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo
 		}
 		m := negotiate.LicenseErrorMessage{ErrorCode: ss.LicenseError, StateTransition: st, ErrorInfo: negotiate.LicenseBinaryBlob{Type: negotiate.BBErrorBlob}}
 		err = send("License Error PDU "+ss.LicenseError.String(), negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, m.Marshal()))
+	case ss.LicenseRequest && ss.ErrorInfo != negotiate.ErrInfoNone:
+		// A Session Host that cannot license the client says so with a
+		// Set Error Info PDU (below) instead of a Valid Client.
 	default:
 		m := negotiate.LicenseErrorMessage{ErrorCode: negotiate.StatusValidClient, StateTransition: negotiate.StNoTransition, ErrorInfo: negotiate.LicenseBinaryBlob{Type: negotiate.BBErrorBlob}}
 		err = send("License Error PDU STATUS_VALID_CLIENT", negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, m.Marshal()))

@@ -133,12 +133,17 @@ type SessionJSON struct {
 
 // LicenseJSON is the licensing message that settled the outcome.
 type LicenseJSON struct {
-	Outcome         string `json:"outcome"` // valid_client, requested, error
+	Outcome         string `json:"outcome"` // valid_client, requested, challenged, error
 	Message         string `json:"message"` // bMsgType: ERROR_ALERT, LICENSE_REQUEST, ...
 	ErrorCode       string `json:"error_code,omitempty"`
 	StateTransition string `json:"state_transition,omitempty"`
 	CompanyName     string `json:"company_name,omitempty"`
 	ProductID       string `json:"product_id,omitempty"`
+	// The LICENSE_REQUEST's key, and the probe's answer to it.
+	ServerKey             string `json:"server_key,omitempty"` // proprietary, x509
+	ServerKeyBits         int    `json:"server_key_bits,omitempty"`
+	NewLicenseRequestSent bool   `json:"new_license_request_sent,omitempty"`
+	NoNewLicenseRequest   string `json:"no_new_license_request,omitempty"`
 }
 
 // ErrorInfoJSON is one Set Error Info code.
@@ -282,7 +287,9 @@ func sessionJSON(s *probe.SessionInfo) *SessionJSON {
 		sj.MCSFailure = m.PDU + ": " + m.Result.String()
 	}
 	if l := s.License; l != nil {
-		lj := &LicenseJSON{Outcome: string(l.Outcome), Message: l.MsgType.String(), CompanyName: l.CompanyName, ProductID: l.ProductID}
+		lj := &LicenseJSON{Outcome: string(l.Outcome), Message: l.MsgType.String(), CompanyName: l.CompanyName, ProductID: l.ProductID,
+			ServerKey: l.ServerKey, ServerKeyBits: l.ServerKeyBits, NewLicenseRequestSent: l.NewLicenseRequestSent,
+			NoNewLicenseRequest: l.NoNewLicenseRequest}
 		if l.MsgType == negotiate.ErrorAlertMsg {
 			lj.ErrorCode, lj.StateTransition = l.ErrorCode.String(), l.StateTransition.String()
 		}

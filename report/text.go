@@ -180,13 +180,24 @@ func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
 	if l := s.License; l != nil {
 		switch l.Outcome {
 		case "valid_client":
-			kv("Licensing", "passed (%s)", l.ErrorCode)
+			if l.NewLicenseRequestSent {
+				kv("Licensing", "passed (%s, after the probe's NEW_LICENSE_REQUEST)", l.ErrorCode)
+			} else {
+				kv("Licensing", "passed (%s)", l.ErrorCode)
+			}
 		case "requested":
 			what := l.Message
 			if l.CompanyName != "" || l.ProductID != "" {
 				what += fmt.Sprintf(" for %s product %s", l.CompanyName, l.ProductID)
 			}
-			kv("Licensing", "the server asked for a client license (%s); the probe stopped there", what)
+			if l.NoNewLicenseRequest != "" {
+				kv("Licensing", "the server asked for a client license (%s); the probe could not answer (%s) and stopped there", what, l.NoNewLicenseRequest)
+			} else {
+				kv("Licensing", "the server asked for a client license (%s); the probe stopped there", what)
+			}
+		case "challenged":
+			kv("Licensing", "the server accepted the probe's NEW_LICENSE_REQUEST and sent a PLATFORM_CHALLENGE; "+
+				"the probe stopped there rather than be issued a client access license")
 		default:
 			kv("Licensing", "failed: %s, %s", l.ErrorCode, l.StateTransition)
 		}

@@ -43,8 +43,10 @@ OS build, clock) → with -u, one logon attempt. The verdict is one stable class
 --depth session goes one step further, opening the first steps of a session:
 MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
 carries the -u credentials for autologon), then it reads the licensing answer
-and any Set Error Info or logon report, and disconnects (Disconnect Provider
-Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
+(a licence request gets a NEW_LICENSE_REQUEST naming the user, never the
+password; a PLATFORM_CHALLENGE is not answered, so no client licence is
+issued) and any Set Error Info or logon report, and disconnects (Disconnect
+Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
 available" and other licensing and post-logon refusals; it creates a session
 on the server for a moment, so it is never the default.
 
