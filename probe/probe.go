@@ -202,8 +202,14 @@ func (p *prober) phase(ctx context.Context, ph Phase, f func(context.Context) er
 		deadline, _ := ctx.Deadline()
 		p.conn.SetDeadline(deadline)
 		// Cancellation from above (Ctrl-C, an exporter's scrape ending)
-		// must unblock a read too.
-		stop := context.AfterFunc(ctx, func() { p.conn.SetDeadline(time.Unix(1, 0)) })
+		// must unblock a read too. A deadline needs no help: the socket
+		// already has it, and forcing it into the past here would race
+		// with the short grace a phase gives its goodbye (disconnect).
+		stop := context.AfterFunc(ctx, func() {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				p.conn.SetDeadline(time.Unix(1, 0))
+			}
+		})
 		defer stop()
 	}
 	start := p.now()
