@@ -2,8 +2,10 @@ package rdptest
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/binary"
 	"fmt"
+	"math/big"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
@@ -112,33 +114,17 @@ func (c *conn) standardRDP(sec *StandardRDPSecurity) error {
 // serverRandomAndCertificate is what follows encryptionMethod and
 // encryptionLevel in TS_UD_SC_SEC1 when encryption is on: serverRandomLen
 // (32), serverCertLen, the random, and a Proprietary Certificate
-// (MS-RDPBCGR 2.2.1.4.3.1.1) whose key and signature are random bytes:
-// nothing in rdpprobe goes as far as using them.
+// (MS-RDPBCGR 2.2.1.4.3.1.1) whose 512-bit modulus is random bytes:
+// nothing in rdpprobe goes as far as using the key under standard RDP
+// security, so no key pair is worth generating.
 func serverRandomAndCertificate() []byte {
 	random := make([]byte, 32)
 	rand.Read(random)
-	modulus := make([]byte, 64+8) // 512-bit modulus and 8 bytes of padding
-	rand.Read(modulus[:64])
-	var key []byte
-	key = append(key, "RSA1"...)
-	key = binary.LittleEndian.AppendUint32(key, uint32(len(modulus))) // keylen
-	key = binary.LittleEndian.AppendUint32(key, 512)                  // bitlen
-	key = binary.LittleEndian.AppendUint32(key, 63)                   // datalen
-	key = binary.LittleEndian.AppendUint32(key, 65537)                // pubExp
-	key = append(key, modulus...)
-	sig := make([]byte, 64+8)
-	rand.Read(sig[:64])
-
-	var cert []byte
-	cert = binary.LittleEndian.AppendUint32(cert, 1) // dwVersion: CERT_CHAIN_VERSION_1
-	cert = binary.LittleEndian.AppendUint32(cert, 1) // dwSigAlgId: SIGNATURE_ALG_RSA
-	cert = binary.LittleEndian.AppendUint32(cert, 1) // dwKeyAlgId: KEY_EXCHANGE_ALG_RSA
-	cert = binary.LittleEndian.AppendUint16(cert, 0x0006)
-	cert = binary.LittleEndian.AppendUint16(cert, uint16(len(key)))
-	cert = append(cert, key...)
-	cert = binary.LittleEndian.AppendUint16(cert, 0x0008)
-	cert = binary.LittleEndian.AppendUint16(cert, uint16(len(sig)))
-	cert = append(cert, sig...)
+	n := make([]byte, 64)
+	rand.Read(n)
+	n[0] |= 0x80 // a full 512 bits
+	n[63] |= 1   // odd, as a modulus is
+	cert := negotiate.NewProprietaryCertificate(&rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537}).Marshal()
 
 	out := binary.LittleEndian.AppendUint32(nil, uint32(len(random)))
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(cert)))
