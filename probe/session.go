@@ -121,11 +121,7 @@ func (p *prober) session(ctx context.Context) (err error) {
 	s.ClientInfoSent = true
 
 	for {
-		b, err := p.readX224("")
-		if err != nil {
-			return hangsUp(err)
-		}
-		pdu, err := negotiate.ParseServerPDU(b)
+		pdu, err := p.readServerPDU()
 		if err != nil {
 			return hangsUp(err)
 		}
@@ -346,26 +342,34 @@ func (p *prober) sendX224(b []byte, note string, secret bool) error {
 }
 
 // readX224 reads one TPKT (its payload) and records it; want names what
-// is expected, "" for any server PDU.
+// is expected.
 func (p *prober) readX224(want string) ([]byte, error) {
 	b, err := negotiate.ReadTPKT(p.conn, maxServerPDU)
 	if err != nil {
 		p.recordReadError(err)
-		if want == "" {
-			want = "server PDU"
-		}
 		return nil, fmt.Errorf("mcs: read %s: %w", want, err)
-	}
-	if want == "" && p.opt.Recorder != nil {
-		want = serverPDUNote(b)
 	}
 	p.record(Server, LayerX224, negotiate.AppendTPKT(nil, b), want, false)
 	return b, nil
 }
 
-// serverPDUNote describes a server PDU for a recording.
-func serverPDUNote(b []byte) string {
+// readServerPDU reads, parses and records one server PDU after the Client
+// Info; a recording names it by what it parsed as.
+func (p *prober) readServerPDU() (*negotiate.ServerPDU, error) {
+	b, err := negotiate.ReadTPKT(p.conn, maxServerPDU)
+	if err != nil {
+		p.recordReadError(err)
+		return nil, fmt.Errorf("mcs: read server PDU: %w", err)
+	}
 	pdu, err := negotiate.ParseServerPDU(b)
+	if p.opt.Recorder != nil {
+		p.record(Server, LayerX224, negotiate.AppendTPKT(nil, b), serverPDUNote(pdu, err), false)
+	}
+	return pdu, err
+}
+
+// serverPDUNote describes a server PDU for a recording.
+func serverPDUNote(pdu *negotiate.ServerPDU, err error) string {
 	if err != nil {
 		return "server PDU (unparsed)"
 	}
