@@ -268,16 +268,9 @@ type enumerator struct {
 func (e *enumerator) dial(ctx context.Context) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.opt.PhaseTimeout)
 	defer cancel()
-	dial := e.opt.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Resolver: e.opt.Resolver}).DialContext
-	}
-	conn, err := dial(ctx, "tcp", e.addr)
+	conn, err := dialer(&e.opt)(ctx, "tcp", e.addr)
 	if err != nil {
-		if isTimeout(err) {
-			err = &PhaseTimeoutError{Phase: PhaseConnect, Err: err}
-		}
-		return nil, &DialError{Err: err}
+		return nil, &DialError{Err: phaseTimeout(PhaseConnect, err)}
 	}
 	return conn, nil
 }
@@ -287,15 +280,8 @@ func (e *enumerator) dial(ctx context.Context) (net.Conn, error) {
 func (e *enumerator) step(ctx context.Context, conn net.Conn, ph Phase, f func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opt.PhaseTimeout)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
-	conn.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	err := f()
-	if err != nil && isTimeout(err) {
-		err = &PhaseTimeoutError{Phase: ph, Err: err}
-	}
-	return err
+	defer followDeadline(ctx, conn)()
+	return phaseTimeout(ph, f())
 }
 
 // confirm sends a Connection Request for requested and reads the Connection

@@ -199,30 +199,13 @@ func (p *prober) phase(ctx context.Context, ph Phase, f func(context.Context) er
 	ctx, cancel := context.WithTimeout(ctx, p.opt.PhaseTimeout)
 	defer cancel()
 	if p.conn != nil {
-		deadline, _ := ctx.Deadline()
-		p.conn.SetDeadline(deadline)
-		// Cancellation from above (Ctrl-C, an exporter's scrape ending)
-		// must unblock a read too. A deadline needs no help: the socket
-		// already has it, and forcing it into the past here would race
-		// with the short grace a phase gives its goodbye (disconnect).
-		stop := context.AfterFunc(ctx, func() {
-			if errors.Is(ctx.Err(), context.Canceled) {
-				p.conn.SetDeadline(time.Unix(1, 0))
-			}
-		})
-		defer stop()
+		defer followDeadline(ctx, p.conn)()
 	}
 	start := p.now()
 	err := f(ctx)
 	p.r.Timings = append(p.r.Timings, PhaseTiming{Phase: ph, Duration: p.now().Sub(start)})
 	if err != nil {
-		// Every deadline on the connection is ours, so a timeout means the
-		// phase (or the probe) ran out of time, even when the socket's
-		// deadline fired a hair before the context's timer.
-		if isTimeout(err) {
-			err = &PhaseTimeoutError{Phase: ph, Err: err}
-		}
-		p.r.Failed, p.r.Err = ph, err
+		p.r.Failed, p.r.Err = ph, phaseTimeout(ph, err)
 		return false
 	}
 	p.r.Reached = ph
@@ -234,6 +217,41 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
+// phaseTimeout names a timeout as phase ph running out of time. Every
+// deadline on a connection is ours, so a timeout means the phase (or the
+// probe) ran out of time, even when the socket's deadline fired a hair
+// before the context's timer.
+func phaseTimeout(ph Phase, err error) error {
+	if err != nil && isTimeout(err) {
+		return &PhaseTimeoutError{Phase: ph, Err: err}
+	}
+	return err
+}
+
+// followDeadline gives conn ctx's deadline and, should ctx be cancelled
+// from above (Ctrl-C, an exporter's scrape ending), a deadline in the past,
+// so no read or write outlives ctx. A deadline needs no such help: the
+// socket already has it, and forcing it into the past would race with the
+// short grace a phase gives its goodbye (disconnect). Call the returned
+// func when done with ctx.
+func followDeadline(ctx context.Context, conn net.Conn) (stop func() bool) {
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	return context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
+}
+
+// dialer is opt.DialContext, or a net.Dialer with opt.Resolver.
+func dialer(opt *Options) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if opt.DialContext != nil {
+		return opt.DialContext
+	}
+	return (&net.Dialer{Resolver: opt.Resolver}).DialContext
+}
+
 // connect resolves the target and opens TCP.
 func (p *prober) connect(ctx context.Context) error {
 	host, port, err := SplitTarget(p.r.Target, DefaultPort)
@@ -241,11 +259,7 @@ func (p *prober) connect(ctx context.Context) error {
 		return err
 	}
 	p.r.Host, p.r.Port = host, port
-	dial := p.opt.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Resolver: p.opt.Resolver}).DialContext
-	}
-	conn, err := dial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	conn, err := dialer(&p.opt)(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return err
 	}
