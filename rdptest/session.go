@@ -33,20 +33,8 @@ func (c *conn) session(selected negotiate.Protocol) error {
 	}
 
 	// MCS Connect Initial with the GCC Conference Create Request (2.2.1.3).
-	mcs, err := c.readMCS()
+	cd, err := c.readConnectInitial()
 	if err != nil {
-		return fmt.Errorf("read MCS Connect Initial: %w", err)
-	}
-	var ci negotiate.ConnectInitial
-	if err := ci.Unmarshal(mcs); err != nil {
-		return err
-	}
-	ud, err := negotiate.ParseConferenceCreateRequest(ci.UserData)
-	if err != nil {
-		return err
-	}
-	var cd negotiate.ClientData
-	if err := cd.Unmarshal(ud); err != nil {
 		return err
 	}
 	c.event(EventMCS, fmt.Sprintf("Connect Initial from %q, serverSelectedProtocol %v, %d static channels",
@@ -82,7 +70,8 @@ func (c *conn) session(selected negotiate.Protocol) error {
 	}
 
 	// Erect Domain and Attach User (2.2.1.5-2.2.1.7).
-	if mcs, err = c.readMCS(); err != nil {
+	mcs, err := c.readMCS()
+	if err != nil {
 		return fmt.Errorf("read Erect Domain Request: %w", err)
 	}
 	if err := new(negotiate.ErectDomainRequest).Unmarshal(mcs); err != nil {
@@ -247,6 +236,28 @@ func (c *conn) awaitDisconnect() error {
 }
 
 // readMCS reads one TPKT and returns the MCS PDU of its X.224 Data TPDU.
+// readConnectInitial reads the MCS Connect Initial with its GCC Conference
+// Create Request and returns the client data blocks (MS-RDPBCGR 2.2.1.3).
+func (c *conn) readConnectInitial() (*negotiate.ClientData, error) {
+	mcs, err := c.readMCS()
+	if err != nil {
+		return nil, fmt.Errorf("read MCS Connect Initial: %w", err)
+	}
+	var ci negotiate.ConnectInitial
+	if err := ci.Unmarshal(mcs); err != nil {
+		return nil, err
+	}
+	ud, err := negotiate.ParseConferenceCreateRequest(ci.UserData)
+	if err != nil {
+		return nil, err
+	}
+	var cd negotiate.ClientData
+	if err := cd.Unmarshal(ud); err != nil {
+		return nil, err
+	}
+	return &cd, nil
+}
+
 func (c *conn) readMCS() ([]byte, error) {
 	pdu, err := negotiate.ReadTPKT(c.rw, 64<<10)
 	if err != nil {

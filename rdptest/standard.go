@@ -62,24 +62,8 @@ func (sec *StandardRDPSecurity) choose(client uint32) (negotiate.EncryptionMetho
 // the client to leave: the security exchange and what follows are not
 // played.
 func (c *conn) standardRDP(sec *StandardRDPSecurity) error {
-	pdu, err := negotiate.ReadTPKT(c.rw, 64<<10)
+	cd, err := c.readConnectInitial()
 	if err != nil {
-		return fmt.Errorf("read MCS Connect Initial: %w", err)
-	}
-	mcs, err := negotiate.ParseDataTPDU(pdu)
-	if err != nil {
-		return err
-	}
-	var ci negotiate.ConnectInitial
-	if err := ci.Unmarshal(mcs); err != nil {
-		return err
-	}
-	blocks, err := negotiate.ParseConferenceCreateRequest(ci.UserData)
-	if err != nil {
-		return err
-	}
-	var cd negotiate.ClientData
-	if err := cd.Unmarshal(blocks); err != nil {
 		return err
 	}
 	method, ok := sec.choose(cd.EncryptionMethods)
