@@ -121,6 +121,9 @@ func licenseSoFar(r *probe.Result) string {
 	case probe.LicenseValidClient:
 		return " (licensing had passed: STATUS_VALID_CLIENT)"
 	case probe.LicenseRequested:
+		if s.License.NewLicenseRequestSent {
+			return " (the server had asked for a client license, and the probe had answered with a NEW_LICENSE_REQUEST)"
+		}
 		return " (the server had asked for a client license)"
 	case probe.LicenseChallenged:
 		return " (the server had sent a license platform challenge)"
@@ -584,9 +587,9 @@ func errorInfoClass(r *probe.Result, e negotiate.ErrorInfo) (id, detail string) 
 	d := fmt.Sprintf("the server sent Set Error Info %s (0x%08X) and disconnected", e, uint32(e))
 	switch {
 	case e == negotiate.ErrInfoLicenseNoLicenseServer:
-		return "no_license_server", d + ": no Remote Desktop license server could provide a license"
+		return "no_license_server", d + ": no Remote Desktop license server could provide a license" + licenseSoFar(r)
 	case e.IsLicensing():
-		return "license_error", d + ": " + licensingErrInfoWords[e]
+		return "license_error", d + ": " + licensingErrInfoWords[e] + licenseSoFar(r)
 	case e == negotiate.ErrInfoServerInsufficientPrivileges:
 		return "server_insufficient_privileges", d + fmt.Sprintf(": %s lacks the access rights for a Remote Desktop session", account(r))
 	case e == negotiate.ErrInfoServerDeniedConnection:
