@@ -238,15 +238,6 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// UltimatumError: the server answered the Connection Request with an MCS
-// Disconnect Provider Ultimatum (T.125, MS-RDPBCGR 2.2.2.3) instead of a
-// Connection Confirm: it hung up on the request without a failure code.
-type UltimatumError struct{ Reason negotiate.MCSReason }
-
-func (e *UltimatumError) Error() string {
-	return "x224: server answered the Connection Request with an MCS Disconnect Provider Ultimatum (" + e.Reason.String() + ")"
-}
-
 // DialError: the connection of one map entry could not be opened (name
 // resolution or TCP), so the server said nothing.
 type DialError struct{ Err error }
@@ -265,19 +256,19 @@ type enumerator struct {
 
 // dial opens one connection under the connect deadline; the returned
 // connection's deadline is unset.
-func (e *enumerator) dial(ctx context.Context) (net.Conn, error) {
+func (e *enumerator) dial(ctx context.Context) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.opt.PhaseTimeout)
 	defer cancel()
-	conn, err := dialer(&e.opt)(ctx, "tcp", e.addr)
+	c, err := dialer(&e.opt)(ctx, "tcp", e.addr)
 	if err != nil {
 		return nil, &DialError{Err: phaseTimeout(PhaseConnect, err)}
 	}
-	return conn, nil
+	return &conn{Conn: c}, nil
 }
 
 // step runs f with conn's deadline following a phase deadline within ctx,
 // so that neither a silent server nor a cancelled context leaves it blocked.
-func (e *enumerator) step(ctx context.Context, conn net.Conn, ph Phase, f func() error) error {
+func (e *enumerator) step(ctx context.Context, conn *conn, ph Phase, f func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opt.PhaseTimeout)
 	defer cancel()
 	defer followDeadline(ctx, conn)()
@@ -286,32 +277,12 @@ func (e *enumerator) step(ctx context.Context, conn net.Conn, ph Phase, f func()
 
 // confirm sends a Connection Request for requested and reads the Connection
 // Confirm (MS-RDPBCGR 2.2.1.1, 2.2.1.2).
-func (e *enumerator) confirm(ctx context.Context, conn net.Conn, requested negotiate.Protocol) (*negotiate.ConnectionConfirm, error) {
-	var cc negotiate.ConnectionConfirm
-	err := e.step(ctx, conn, PhaseNegotiate, func() error {
-		req := negotiate.ConnectionRequest{RequestedProtocols: requested}
-		if _, err := conn.Write(req.Marshal()); err != nil {
-			return fmt.Errorf("x224: send Connection Request: %w", err)
-		}
-		pdu, err := negotiate.ReadTPKT(conn, maxConfirm)
-		if err != nil {
-			return fmt.Errorf("x224: read Connection Confirm: %w", err)
-		}
-		if err := cc.Unmarshal(pdu); err != nil {
-			// xrdp answers a request it does not understand (PROTOCOL_RDSAAD)
-			// with an MCS Disconnect Provider Ultimatum in a Data TPDU.
-			var u negotiate.DisconnectProviderUltimatum
-			if mcs, derr := negotiate.ParseDataTPDU(pdu); derr == nil && u.Unmarshal(mcs) == nil {
-				return &UltimatumError{Reason: u.Reason}
-			}
-			return err
-		}
-		return nil
+func (e *enumerator) confirm(ctx context.Context, c *conn, requested negotiate.Protocol) (cc *negotiate.ConnectionConfirm, err error) {
+	err = e.step(ctx, c, PhaseNegotiate, func() error {
+		cc, err = c.exchangeConnectionRequest(negotiate.ConnectionRequest{RequestedProtocols: requested})
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &cc, nil
+	return cc, err
 }
 
 // layer asks the server about one protocol on its own connection.
@@ -367,12 +338,12 @@ func (e *enumerator) method(ctx context.Context, m negotiate.EncryptionMethod) (
 	err = e.step(ctx, conn, PhaseNegotiate, func() error {
 		cd := negotiate.DefaultClientData(negotiate.ProtocolRDP)
 		cd.EncryptionMethods = uint32(m)
-		if _, err := conn.Write(negotiate.ClientMCSConnectInitialWith(&cd)); err != nil {
-			return fmt.Errorf("mcs: send Connect Initial: %w", err)
+		if err := conn.writeTPKT(negotiate.ClientMCSConnectInitialWith(&cd), "MCS Connect Initial", false); err != nil {
+			return fmt.Errorf("mcs: %w", err)
 		}
-		pdu, err := negotiate.ReadTPKT(conn, maxConnectResponse)
+		pdu, err := conn.readTPKT(maxConnectResponse, "MCS Connect Response")
 		if err != nil {
-			return fmt.Errorf("mcs: read Connect Response: %w", err)
+			return fmt.Errorf("mcs: %w", err)
 		}
 		cr, err = negotiate.ParseMCSConnectResponse(pdu)
 		return err

@@ -1,7 +1,10 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"reflect"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
 )
@@ -97,4 +100,43 @@ type ServerDisconnectError struct{ Reason negotiate.MCSReason }
 
 func (e *ServerDisconnectError) Error() string {
 	return fmt.Sprintf("session: server sent Disconnect Provider Ultimatum (%v)", e.Reason)
+}
+
+// TLSHandshakeError: the TLS handshake (MS-RDPBCGR 5.4.5.1) failed. An
+// alert either side sent is reachable as a *TLSAlertError.
+type TLSHandshakeError struct{ Err error }
+
+func (e *TLSHandshakeError) Error() string { return "tls: handshake: " + e.Err.Error() }
+func (e *TLSHandshakeError) Unwrap() error { return e.Err }
+
+// TLSAlertError: a TLS alert (RFC 8446 6) ended the connection. crypto/tls
+// reports one as a *net.OpError around its own alert type; this names it.
+type TLSAlertError struct {
+	Alert  uint8
+	Remote bool // the server sent it; otherwise we did
+	Err    error
+}
+
+func (e *TLSAlertError) Error() string { return e.Err.Error() }
+func (e *TLSAlertError) Unwrap() error { return e.Err }
+
+// TLS alerts the verdicts tell apart (RFC 8446 6.2).
+const (
+	TLSAlertHandshakeFailure     uint8 = 40
+	TLSAlertProtocolVersion      uint8 = 70
+	TLSAlertInsufficientSecurity uint8 = 71
+)
+
+// typeTLSAlert returns err with a TLS alert inside it named as a
+// *TLSAlertError, or err unchanged.
+func typeTLSAlert(err error) error {
+	var op *net.OpError
+	if err == nil || !errors.As(err, &op) || op.Op != "remote error" && op.Op != "local error" {
+		return err
+	}
+	// crypto/tls's alert is an unexported uint8 type.
+	if v := reflect.ValueOf(op.Err); v.IsValid() && v.Kind() == reflect.Uint8 {
+		return &TLSAlertError{Alert: uint8(v.Uint()), Remote: op.Op == "remote error", Err: err}
+	}
+	return err
 }

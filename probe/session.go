@@ -12,10 +12,6 @@ import (
 	"github.com/rdpprobe/rdpprobe/negotiate"
 )
 
-// maxServerPDU caps one server TPKT in the session phase: a TPKT length is
-// 16 bits, and a Demand Active with every capability set fits well within.
-const maxServerPDU = 64 << 10
-
 // disconnectGrace bounds the write of our Disconnect Provider Ultimatum,
 // which may come after the phase's deadline has passed.
 const disconnectGrace = 500 * time.Millisecond
@@ -313,8 +309,8 @@ func (p *prober) clientInfo(sel negotiate.Protocol) negotiate.ClientInfo {
 	}
 	if c := p.opt.Credentials; c != nil {
 		info.Domain, info.UserName = c.Domain, c.User
-		if p.ntlm != nil && p.ntlm.Domain != "" {
-			info.Domain = p.ntlm.Domain // ".\user" resolved to the server's name
+		if p.auth != nil {
+			info.Domain, _ = p.auth.account() // ".\user" resolved to the server's name
 		}
 		if sel == negotiate.ProtocolSSL {
 			info.Password = c.Password
@@ -334,9 +330,8 @@ func (p *prober) disconnect(s *SessionInfo) {
 }
 
 func (p *prober) sendX224(b []byte, note string, secret bool) error {
-	p.record(Client, LayerX224, b, note, secret)
-	if _, err := p.conn.Write(b); err != nil {
-		return fmt.Errorf("mcs: send %s: %w", note, err)
+	if err := p.conn.writeTPKT(b, note, secret); err != nil {
+		return fmt.Errorf("mcs: %w", err)
 	}
 	return nil
 }
@@ -344,28 +339,26 @@ func (p *prober) sendX224(b []byte, note string, secret bool) error {
 // readX224 reads one TPKT (its payload) and records it; want names what
 // is expected.
 func (p *prober) readX224(want string) ([]byte, error) {
-	b, err := negotiate.ReadTPKT(p.conn, maxServerPDU)
+	b, err := p.conn.readTPKT(maxServerPDU, want)
 	if err != nil {
-		p.recordReadError(err)
-		return nil, fmt.Errorf("mcs: read %s: %w", want, err)
+		return nil, fmt.Errorf("mcs: %w", err)
 	}
-	p.record(Server, LayerX224, negotiate.AppendTPKT(nil, b), want, false)
 	return b, nil
 }
 
-// readServerPDU reads, parses and records one server PDU after the Client
-// Info; a recording names it by what it parsed as.
+// readServerPDU reads and parses one server PDU after the Client Info; a
+// recording names it by what it parsed as.
 func (p *prober) readServerPDU() (*negotiate.ServerPDU, error) {
-	b, err := negotiate.ReadTPKT(p.conn, maxServerPDU)
+	var pdu *negotiate.ServerPDU
+	var perr error
+	_, err := p.conn.readTPKTNamed(maxServerPDU, func(b []byte) string {
+		pdu, perr = negotiate.ParseServerPDU(b)
+		return serverPDUNote(pdu, perr)
+	})
 	if err != nil {
-		p.recordReadError(err)
 		return nil, fmt.Errorf("mcs: read server PDU: %w", err)
 	}
-	pdu, err := negotiate.ParseServerPDU(b)
-	if p.opt.Recorder != nil {
-		p.record(Server, LayerX224, negotiate.AppendTPKT(nil, b), serverPDUNote(pdu, err), false)
-	}
-	return pdu, err
+	return pdu, perr
 }
 
 // serverPDUNote describes a server PDU for a recording.

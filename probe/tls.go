@@ -1,0 +1,114 @@
+package probe
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// handshake upgrades to TLS (MS-RDPBCGR 5.4.5.1). RDP servers present
+// self-signed certificates as a rule, so the certificate is reported, not
+// verified: CredSSP's pubKeyAuth is what binds the key to the logon.
+func (p *prober) handshake(ctx context.Context) error {
+	cfg := &tls.Config{
+		InsecureSkipVerify: true,
+		MinVersion:         tls.VersionTLS10,
+		// Old Windows (2008 R2, 2012) needs RSA key exchange and CBC suites
+		// that Go leaves out by default; naming them enables them.
+		CipherSuites: allCipherSuites(),
+		KeyLogWriter: p.opt.KeyLogWriter,
+	}
+	if net.ParseIP(p.r.Host) == nil {
+		cfg.ServerName = p.r.Host
+	}
+	tc := tls.Client(p.conn.Conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return &TLSHandshakeError{Err: typeTLSAlert(err)}
+	}
+	p.conn.Conn = tc
+	st := tc.ConnectionState()
+	p.conn.event("tls", tls.VersionName(st.Version)+" "+tls.CipherSuiteName(st.CipherSuite))
+	info := &TLSInfo{Version: st.Version, CipherSuite: st.CipherSuite}
+	if len(st.PeerCertificates) > 0 {
+		cert := st.PeerCertificates[0]
+		info.Certificate = certInfo(cert)
+		spk, err := subjectPublicKey(cert)
+		if err != nil {
+			return err
+		}
+		p.spk = spk
+	}
+	p.r.TLS = info
+	return nil
+}
+
+func allCipherSuites() []uint16 {
+	var ids []uint16
+	for _, s := range tls.CipherSuites() {
+		ids = append(ids, s.ID)
+	}
+	for _, s := range tls.InsecureCipherSuites() {
+		// RSA key exchange and CBC-SHA1 only; RC4 and 3DES stay out.
+		if !strings.Contains(s.Name, "RC4") && !strings.Contains(s.Name, "3DES") {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
+
+func certInfo(c *x509.Certificate) *CertInfo {
+	ci := &CertInfo{
+		Subject:      c.Subject.String(),
+		Issuer:       c.Issuer.String(),
+		DNSNames:     c.DNSNames,
+		NotBefore:    c.NotBefore,
+		NotAfter:     c.NotAfter,
+		SignatureAlg: c.SignatureAlgorithm.String(),
+		SelfSigned:   string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignatureFrom(c) == nil,
+	}
+	for _, ip := range c.IPAddresses {
+		ci.IPAddresses = append(ci.IPAddresses, ip.String())
+	}
+	sum := sha256.Sum256(c.Raw)
+	ci.SHA256 = hex.EncodeToString(sum[:])
+	ci.KeyType, ci.KeyBits = keyTypeAndSize(c)
+	return ci
+}
+
+// subjectPublicKey returns the subjectPublicKey BIT STRING contents of the
+// certificate: what MS-CSSP 3.1.5 binds the logon to (for RSA, the
+// RSAPublicKey DER, not the whole SubjectPublicKeyInfo).
+func subjectPublicKey(c *x509.Certificate) ([]byte, error) {
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	rest, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki)
+	if err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("tls: server certificate: unreadable public key: %v", err)
+	}
+	return spki.PublicKey.Bytes, nil
+}
+
+func keyTypeAndSize(c *x509.Certificate) (string, int) {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return "RSA", k.N.BitLen()
+	case *ecdsa.PublicKey:
+		return "ECDSA", k.Curve.Params().BitSize
+	case ed25519.PublicKey:
+		return "Ed25519", 256
+	}
+	return c.PublicKeyAlgorithm.String(), 0
+}
+
