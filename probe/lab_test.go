@@ -193,3 +193,20 @@ func TestLabClosedPort(t *testing.T) {
 		t.Errorf("target not split: host %q port %d", r.Host, r.Port)
 	}
 }
+
+// The lab's FreeRDP certificate (CN=vm) and xrdp's snakeoil one
+// (CN=localhost) are self-signed without a CA basic constraint, as Windows'
+// own RDP certificates are (`openssl verify -CAfile c.pem c.pem` says OK).
+func TestLabCertificatesSelfSigned(t *testing.T) {
+	for _, peer := range []string{"nla", "tls", "xrdp"} {
+		t.Run(peer, func(t *testing.T) {
+			r := runProbe(t, labtest.Peer(t, peer), probe.Options{Depth: probe.PhaseTLS})
+			if r.TLS == nil || r.TLS.Certificate == nil {
+				t.Fatalf("no certificate: %v", r.Err)
+			}
+			if c := r.TLS.Certificate; !c.SelfSigned {
+				t.Errorf("%s: certificate %q issued by %q not reported self-signed", peer, c.Subject, c.Issuer)
+			}
+		})
+	}
+}

@@ -74,7 +74,7 @@ func certInfo(c *x509.Certificate) *CertInfo {
 		NotBefore:    c.NotBefore,
 		NotAfter:     c.NotAfter,
 		SignatureAlg: c.SignatureAlgorithm.String(),
-		SelfSigned:   string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignatureFrom(c) == nil,
+		SelfSigned:   selfSigned(c),
 	}
 	for _, ip := range c.IPAddresses {
 		ci.IPAddresses = append(ci.IPAddresses, ip.String())
@@ -112,3 +112,11 @@ func keyTypeAndSize(c *x509.Certificate) (string, int) {
 	return c.PublicKeyAlgorithm.String(), 0
 }
 
+// selfSigned: the certificate names itself as issuer and its own key
+// verifies its signature. CheckSignatureFrom would also demand a CA basic
+// constraint, which Windows' self-signed RDP certificates (and FreeRDP's,
+// and xrdp's snakeoil one) do not carry.
+func selfSigned(c *x509.Certificate) bool {
+	return string(c.RawIssuer) == string(c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
