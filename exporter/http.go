@@ -130,7 +130,7 @@ func scrapeLog(a answer, target string, m *Module, success bool) []byte {
 	fmt.Fprintf(&b, "; probe_success %d\n\nProbe log:\n", int(b2f(success)))
 	b.Write(a.out.log)
 	if res := a.out.res; res != nil {
-		rep := report.New(res, a.out.verdict, m.allowRDP)
+		rep := report.New(res, a.out.verdict)
 		j, err := json.MarshalIndent(rep, "", "  ")
 		if err == nil {
 			b.WriteString("\nReport:\n")

@@ -32,3 +32,21 @@ func ParseOffer(s string) (p negotiate.Protocol, rdp bool, err error) {
 	}
 	return p, rdp, nil
 }
+
+// FormatOffer names an offer the way ParseOffer reads it: the inverse of
+// ParseOffer, for a recording's header.
+func FormatOffer(p negotiate.Protocol, rdp bool) string {
+	var names []string
+	if rdp {
+		names = append(names, "rdp")
+	}
+	for _, o := range []struct {
+		bit  negotiate.Protocol
+		name string
+	}{{negotiate.ProtocolSSL, "tls"}, {negotiate.ProtocolHybrid, "nla"}, {negotiate.ProtocolHybridEx, "nla-ext"}} {
+		if p&o.bit != 0 {
+			names = append(names, o.name)
+		}
+	}
+	return strings.Join(names, ",")
+}

@@ -86,10 +86,12 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 		opt.PhaseTimeout = defaultPhaseTimeout
 	}
 	p := &prober{opt: opt, now: now, r: &Result{
-		Target:      target,
-		Start:       now(),
-		Offered:     opt.Protocols,
-		Credentials: opt.Credentials != nil,
+		Target:           target,
+		Start:            now(),
+		Offered:          opt.Protocols,
+		AllowStandardRDP: opt.AllowStandardRDP,
+		Depth:            opt.Depth,
+		Credentials:      opt.Credentials != nil,
 	}}
 	if c := opt.Credentials; c != nil {
 		p.r.User = c.User

@@ -145,3 +145,15 @@ func TestUnresolvableName(t *testing.T) {
 		t.Fatalf("want a not-found DNS error at connect, got failed %q err %v", r.Failed, r.Err)
 	}
 }
+
+func TestFormatOfferRoundTrip(t *testing.T) {
+	for _, s := range []string{"rdp", "tls", "nla", "nla-ext", "tls,nla,nla-ext", "rdp,tls", "rdp,tls,nla,nla-ext"} {
+		p, rdp, err := probe.ParseOffer(s)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if got := probe.FormatOffer(p, rdp); got != s {
+			t.Errorf("FormatOffer(ParseOffer(%q)) = %q", s, got)
+		}
+	}
+}

@@ -37,6 +37,12 @@ type Result struct {
 
 	// Offered is what the client put in RDP_NEG_REQ.requestedProtocols.
 	Offered negotiate.Protocol
+	// AllowStandardRDP: PROTOCOL_RDP (standard RDP security, no bit of its
+	// own) was offered too, so a server selecting it did what was asked.
+	AllowStandardRDP bool
+	// Depth is the last phase the probe was asked to run ("" for as deep
+	// as the server allows, short of PhaseSession).
+	Depth Phase
 	// Credentials: the user supplied an account and password, so a logon
 	// was wanted (whether or not the server let us try one).
 	Credentials bool

@@ -99,63 +99,72 @@ func NewEnumeration(m *probe.SecurityLayers, lm classify.LayerMap) *Enumeration 
 		e.RDPEncryption = rj
 	}
 	for _, f := range lm.Meaning {
-		e.SecurityMeaning = append(e.SecurityMeaning, FindingJSON{ID: f.ID, Text: f.Text})
+		e.SecurityMeaning = append(e.SecurityMeaning, FindingJSON{ID: f.ID, Severity: string(f.Severity), Text: f.Text})
 	}
 	return e
 }
 
-// WriteSecurityLayers prints the map as a small table, the Standard RDP
-// Security encryption, and what it all means.
-func WriteSecurityLayers(w io.Writer, target string, m *probe.SecurityLayers, lm classify.LayerMap, color bool) {
+// WriteSecurityLayers prints the report's map as a small table, the
+// Standard RDP Security encryption, and what it all means. It reads the
+// Report alone, so the text and the JSON say the same.
+func WriteSecurityLayers(w io.Writer, rep *Report, color bool) {
+	e := rep.Enumeration
+	if e == nil {
+		return
+	}
 	paint := func(c, s string) string {
 		if !color {
 			return s
 		}
 		return c + s + colReset
 	}
-	fmt.Fprintf(w, "%s  %s  %d connections  %s\n", paint(colBold, "Security layers"), target, connections(m), fmtMS(ms(m.Duration)))
-	if len(lm.Layers) > 0 {
+	yesNo := func(ok bool) (string, string) {
+		if ok {
+			return "yes", colGreen
+		}
+		return "no", colRed
+	}
+	conns := len(e.SecurityLayers)
+	if e.RDPEncryption != nil {
+		conns += len(e.RDPEncryption.Methods)
+	}
+	fmt.Fprintf(w, "%s  %s  %d connections  %s\n", paint(colBold, "Security layers"), rep.Target, conns, fmtMS(e.EnumerationMS))
+	if len(e.SecurityLayers) > 0 {
 		fmt.Fprintf(w, "  %-20s %-9s %s\n", "PROTOCOL", "ACCEPTED", "SERVER SAID")
-		for _, l := range lm.Layers {
-			acc, c := "no", colRed
-			if l.Accepted {
-				acc, c = "yes", colGreen
+		for _, p := range probe.EnumeratedProtocols {
+			l, ok := e.SecurityLayers[p.String()]
+			if !ok {
+				continue
 			}
+			acc, c := yesNo(l.Accepted)
 			// Pad before painting, so colour codes do not skew the columns.
-			fmt.Fprintf(w, "  %-20s %s %s\n", l.Protocol, paint(c, fmt.Sprintf("%-9s", acc)), l.Said)
+			fmt.Fprintf(w, "  %-20s %s %s\n", p.String(), paint(c, fmt.Sprintf("%-9s", acc)), l.ServerSaid)
 		}
 	}
-	if e := lm.Encryption; e != nil {
+	if enc := e.RDPEncryption; enc != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  Standard RDP security encryption, %s\n", e.Summary)
-		for _, mr := range e.Methods {
-			acc := "no"
-			if mr.Accepted {
-				acc = "yes"
+		fmt.Fprintf(w, "  Standard RDP security encryption, %s\n", enc.Summary)
+		for _, m := range probe.EnumeratedMethods {
+			mj, ok := enc.Methods[m.String()]
+			if !ok {
+				continue
 			}
-			fmt.Fprintf(w, "    %-18s %-7s %s\n", mr.Name, acc, mr.Said)
+			acc, _ := yesNo(mj.Accepted)
+			fmt.Fprintf(w, "    %-18s %-7s %s\n", classify.MethodName(m), acc, mj.ServerSaid)
 		}
 	}
-	if len(lm.Meaning) > 0 {
+	if len(e.SecurityMeaning) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "  What it means:")
-		for _, f := range lm.Meaning {
+		for _, f := range e.SecurityMeaning {
 			mark := "-"
-			if f.Severity == classify.SeverityWarning {
+			if f.Severity == string(classify.SeverityWarning) {
 				mark = paint(colYellow, "!")
 			}
 			fmt.Fprintf(w, "  %s %s\n", mark, upperFirst(f.Text))
 		}
 	}
 	fmt.Fprintln(w)
-}
-
-func connections(m *probe.SecurityLayers) int {
-	n := len(m.Layers)
-	if m.Encryption != nil {
-		n += len(m.Encryption.Methods)
-	}
-	return n
 }
 
 func upperFirst(s string) string {

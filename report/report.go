@@ -164,8 +164,9 @@ type NTStatusJ struct {
 }
 
 type FindingJSON struct {
-	ID   string `json:"id"`
-	Text string `json:"text"`
+	ID       string `json:"id"`
+	Severity string `json:"severity,omitempty"` // "info" or "warning"
+	Text     string `json:"text"`
 }
 
 func protocolNames(p negotiate.Protocol, allowRDP bool) []string {
@@ -182,7 +183,7 @@ func protocolNames(p negotiate.Protocol, allowRDP bool) []string {
 }
 
 // New flattens a Result and its Verdict into the JSON form.
-func New(r *probe.Result, v classify.Verdict, allowRDP bool) *Report {
+func New(r *probe.Result, v classify.Verdict) *Report {
 	rep := &Report{
 		SchemaVersion:  SchemaVersion,
 		Class:          v.Class.ID,
@@ -215,7 +216,7 @@ func New(r *probe.Result, v classify.Verdict, allowRDP bool) *Report {
 		rep.Error = r.Err.Error()
 	}
 	if n := r.Negotiation; n != nil {
-		nj := &NegotiationJSON{Offered: protocolNames(n.Offered, allowRDP)}
+		nj := &NegotiationJSON{Offered: protocolNames(n.Offered, r.AllowStandardRDP)}
 		switch {
 		case n.Failure != nil:
 			nj.FailureCode = n.Failure.Code.String()
@@ -263,7 +264,7 @@ func New(r *probe.Result, v classify.Verdict, allowRDP bool) *Report {
 		rep.Session = sessionJSON(s)
 	}
 	for _, f := range v.Findings {
-		rep.Findings = append(rep.Findings, FindingJSON{ID: f.ID, Text: f.Text})
+		rep.Findings = append(rep.Findings, FindingJSON{ID: f.ID, Severity: string(f.Severity), Text: f.Text})
 	}
 	return rep
 }

@@ -280,7 +280,7 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 		s.mu.Unlock()
 		return nil, false
 	}
-	return &Outcome{Result: res, Verdict: v, Report: report.New(res, v, opt.AllowStandardRDP), Logon: note}, true
+	return &Outcome{Result: res, Verdict: v, Report: report.New(res, v), Logon: note}, true
 }
 
 // Stats returns a copy of the running sweep's counters (for progress).

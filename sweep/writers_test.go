@@ -49,7 +49,7 @@ func sampleResults() []*probe.Result {
 func sampleReports(testing.TB) []*report.Report {
 	var reps []*report.Report
 	for _, r := range sampleResults() {
-		reps = append(reps, report.New(r, classify.Classify(r), false))
+		reps = append(reps, report.New(r, classify.Classify(r)))
 	}
 	return reps
 }

@@ -200,14 +200,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		opt.Credentials.Password = ""
 	}
 	v := classify.Classify(res)
-	rep := report.New(res, v, opt.AllowStandardRDP)
-	var meaning classify.LayerMap
+	rep := report.New(res, v)
 	if layers != nil {
-		meaning = classify.SecurityLayers(layers)
-		rep.Enumeration = report.NewEnumeration(layers, meaning)
+		rep.Enumeration = report.NewEnumeration(layers, classify.SecurityLayers(layers))
 	}
 	if rec != nil {
-		if err := rec.finish(res, v, c.protocols, opt.Depth); err != nil {
+		if err := rec.finish(res, v); err != nil {
 			fmt.Fprintf(stderr, "rdpprobe: --record: %v\n", err)
 		} else {
 			fmt.Fprintf(stderr, "rdpprobe: recorded %s and %s\n", rec.fixturePath, rec.keylogPath)
@@ -226,9 +224,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	default:
 		color := !c.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
-		if layers != nil {
-			report.WriteSecurityLayers(stdout, target, layers, meaning, color)
-		}
+		report.WriteSecurityLayers(stdout, rep, color)
 		report.WriteText(stdout, rep, color)
 	}
 	return v.ExitCode()

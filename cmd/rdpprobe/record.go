@@ -41,7 +41,7 @@ func startRecording(dir, target string) (*recording, error) {
 	return r, nil
 }
 
-func (r *recording) finish(res *probe.Result, v classify.Verdict, offer string, depth probe.Phase) error {
+func (r *recording) finish(res *probe.Result, v classify.Verdict) error {
 	r.keylog.Close()
 	creds := "no"
 	if res.Credentials {
@@ -51,13 +51,13 @@ func (r *recording) finish(res *probe.Result, v classify.Verdict, offer string, 
 		"source":      "recorded by rdpprobe " + version,
 		"target":      res.Target,
 		"recorded":    res.Start.UTC().Format(time.RFC3339),
-		"offer":       offer,
+		"offer":       probe.FormatOffer(res.Offered, res.AllowStandardRDP),
 		"credentials": creds,
 		"class":       v.Class.ID,
 		"phase":       string(v.Phase),
 	}
-	if depth != "" {
-		header["depth"] = string(depth) // a replay must run the same phases
+	if res.Depth != "" {
+		header["depth"] = string(res.Depth) // a replay must run the same phases
 	}
 	fx := r.recorder.Fixture(header)
 	f, err := os.OpenFile(r.fixturePath, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
