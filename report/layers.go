@@ -3,7 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
-	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/negotiate"
@@ -128,7 +129,7 @@ func WriteSecurityLayers(w io.Writer, rep *Report, color bool) {
 	if e.RDPEncryption != nil {
 		conns += len(e.RDPEncryption.Methods)
 	}
-	fmt.Fprintf(w, "%s  %s  %d connections  %s\n", paint(colBold, "Security layers"), rep.Target, conns, fmtMS(e.EnumerationMS))
+	fmt.Fprintf(w, "%s  %s  %d connections  %s\n", paint(colBold, "Security layers"), Escape(rep.Target), conns, fmtMS(e.EnumerationMS))
 	if len(e.SecurityLayers) > 0 {
 		fmt.Fprintf(w, "  %-20s %-9s %s\n", "PROTOCOL", "ACCEPTED", "SERVER SAID")
 		for _, p := range probe.EnumeratedProtocols {
@@ -138,19 +139,19 @@ func WriteSecurityLayers(w io.Writer, rep *Report, color bool) {
 			}
 			acc, c := yesNo(l.Accepted)
 			// Pad before painting, so colour codes do not skew the columns.
-			fmt.Fprintf(w, "  %-20s %s %s\n", p.String(), paint(c, fmt.Sprintf("%-9s", acc)), l.ServerSaid)
+			fmt.Fprintf(w, "  %-20s %s %s\n", p.String(), paint(c, fmt.Sprintf("%-9s", acc)), Escape(l.ServerSaid))
 		}
 	}
 	if enc := e.RDPEncryption; enc != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  Standard RDP security encryption, %s\n", enc.Summary)
+		fmt.Fprintf(w, "  Standard RDP security encryption, %s\n", Escape(enc.Summary))
 		for _, m := range probe.EnumeratedMethods {
 			mj, ok := enc.Methods[m.String()]
 			if !ok {
 				continue
 			}
 			acc, _ := yesNo(mj.Accepted)
-			fmt.Fprintf(w, "    %-18s %-7s %s\n", classify.MethodName(m), acc, mj.ServerSaid)
+			fmt.Fprintf(w, "    %-18s %-7s %s\n", classify.MethodName(m), acc, Escape(mj.ServerSaid))
 		}
 	}
 	if len(e.SecurityMeaning) > 0 {
@@ -161,15 +162,16 @@ func WriteSecurityLayers(w io.Writer, rep *Report, color bool) {
 			if f.Severity == string(classify.SeverityWarning) {
 				mark = paint(colYellow, "!")
 			}
-			fmt.Fprintf(w, "  %s %s\n", mark, upperFirst(f.Text))
+			fmt.Fprintf(w, "  %s %s\n", mark, Escape(upperFirst(f.Text)))
 		}
 	}
 	fmt.Fprintln(w)
 }
 
 func upperFirst(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[n:]
 }

@@ -31,14 +31,16 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 	case rep.ExitCode == 1:
 		status, c = "WARN", colYellow
 	}
-	fmt.Fprintf(w, "%s %s  %s  phase %s  %s\n", paint(colBold+c, status), paint(colBold, rep.Class), rep.Target, rep.Phase, fmtMS(rep.DurationMS))
-	fmt.Fprintf(w, "  %s\n", rep.Title)
+	fmt.Fprintf(w, "%s %s  %s  phase %s  %s\n", paint(colBold+c, status), paint(colBold, Escape(rep.Class)), Escape(rep.Target),
+		Escape(rep.Phase), fmtMS(rep.DurationMS))
+	fmt.Fprintf(w, "  %s\n", Escape(rep.Title))
 	if rep.Detail != "" {
-		fmt.Fprintf(w, "  %s\n", rep.Detail)
+		fmt.Fprintf(w, "  %s\n", Escape(rep.Detail))
 	}
 	fmt.Fprintln(w)
 
-	kv := func(k, format string, a ...any) { fmt.Fprintf(w, "  %-12s %s\n", k, fmt.Sprintf(format, a...)) }
+	// Every fact line passes through Escape: most carry strings the server chose.
+	kv := func(k, format string, a ...any) { fmt.Fprintf(w, "  %-12s %s\n", k, Escape(fmt.Sprintf(format, a...))) }
 	if rep.Addr != "" {
 		kv("Address", "%s", rep.Addr)
 	}
@@ -127,19 +129,19 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "  Findings:")
 		for _, f := range rep.Findings {
-			fmt.Fprintf(w, "  - %s: %s\n", f.ID, f.Text)
+			fmt.Fprintf(w, "  - %s: %s\n", Escape(f.ID), Escape(f.Text))
 		}
 	}
 	if !rep.OK {
 		fmt.Fprintln(w)
 		if rep.WindowsSays != "" {
-			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Windows says:"), rep.WindowsSays)
+			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Windows says:"), Escape(rep.WindowsSays))
 		}
 		if rep.Cause != "" {
-			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Cause:"), rep.Cause)
+			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Cause:"), Escape(rep.Cause))
 		}
 		if rep.Fix != "" {
-			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Fix:"), rep.Fix)
+			fmt.Fprintf(w, "  %s %s\n", paint(colBold, "Fix:"), Escape(rep.Fix))
 		}
 	}
 }

@@ -214,7 +214,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	switch {
 	case c.nagios:
-		fmt.Fprintln(stdout, nagiosLine(rep, v.NagiosCode()))
+		fmt.Fprintln(stdout, report.NagiosLine(rep, v.NagiosCode()))
 		return v.NagiosCode()
 	case c.output == "json":
 		enc := json.NewEncoder(stdout)
@@ -248,11 +248,3 @@ func parsePhase(s string) (probe.Phase, error) {
 	return "", fmt.Errorf("--depth: unknown phase %q (use %s)", s, strings.Join(names, ", "))
 }
 
-// nagiosLine is "RDP OK - class: detail | time=0.023s".
-func nagiosLine(rep *report.Report, code int) string {
-	state := [...]string{"OK", "WARNING", "CRITICAL", "UNKNOWN"}
-	if code < 0 || code > 3 {
-		code = 3
-	}
-	return fmt.Sprintf("RDP %s - %s: %s | time=%.3fs", state[code], rep.Class, rep.Detail, rep.DurationMS/1000)
-}
