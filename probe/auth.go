@@ -84,15 +84,12 @@ func (a *ntlmAuth) accept(token []byte) error {
 		DNSDomain:       ti.DNSDomainName,
 		DNSComputer:     ti.DNSComputerName,
 		DNSTree:         ti.DNSTreeName,
-		ServerTime:      ti.Timestamp,
 		NegotiateFlags:  uint32(ch.Flags),
 	}
 	if ch.Version != nil {
 		a.info.OSVersion = ch.Version.String()
 	}
-	if !ti.Timestamp.IsZero() {
-		a.info.ClockSkew = ti.Timestamp.Sub(received)
-	}
+	a.info.ServerTime, a.info.ClockSkew, a.info.ServerTimeInvalid = serverClock(ti.Timestamp, received)
 	// ".\user" names a local account of the target: NTLM wants the target's
 	// own name as the domain, which only the CHALLENGE tells us.
 	if a.client.Domain == "." {
@@ -118,3 +115,23 @@ func (a *ntlmAuth) unwrap(b []byte) ([]byte, error) {
 func (a *ntlmAuth) account() (string, string) { return a.client.Domain, a.client.User }
 
 func (a *ntlmAuth) describe(r *Result) { r.NTLM = a.info }
+
+// maxServerClockSkew bounds a server clock worth reporting: a time is a
+// claim, and one centuries away (FILETIME 0 is 1601, its maximum is in
+// the year 60056) is no clock at all, overflows a time.Duration and
+// cannot be written as JSON.
+const maxServerClockSkew = 100 * 365 * 24 * time.Hour
+
+// serverClock checks the server's MsvAvTimestamp against our clock at
+// receipt: a sane one gives its time and skew, any other the words for
+// what it said instead.
+func serverClock(t, received time.Time) (time.Time, time.Duration, string) {
+	if t.IsZero() {
+		return time.Time{}, 0, ""
+	}
+	lo, hi := received.Add(-maxServerClockSkew), received.Add(maxServerClockSkew)
+	if t.Before(lo) || t.After(hi) {
+		return time.Time{}, 0, t.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return t, t.Sub(received), ""
+}

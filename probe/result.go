@@ -126,9 +126,12 @@ type NTLMInfo struct {
 	DNSComputer     string
 	DNSTree         string
 	OSVersion       string        // "major.minor.build", empty if no VERSION field
-	ServerTime      time.Time     // MsvAvTimestamp; zero if absent
+	ServerTime      time.Time     // MsvAvTimestamp; zero if absent or invalid
 	ClockSkew       time.Duration // server time minus our time when the CHALLENGE arrived
-	NegotiateFlags  uint32
+	// ServerTimeInvalid is the MsvAvTimestamp when it lies more than a
+	// century from our clock (no clock, or a forged one); "" otherwise.
+	ServerTimeInvalid string
+	NegotiateFlags    uint32
 }
 
 // CredSSPInfo records the CredSSP exchange (MS-CSSP 2.2.1).

@@ -97,6 +97,8 @@ type NTLMJSON struct {
 	OSVersion       string     `json:"os_version,omitempty"`
 	ServerTime      *time.Time `json:"server_time,omitempty"`
 	ClockSkewS      *float64   `json:"clock_skew_seconds,omitempty"`
+	// ServerTimeInvalid is a clock field centuries off, as the server sent it.
+	ServerTimeInvalid string `json:"server_time_invalid,omitempty"`
 }
 
 type CredSSPJSON struct {
@@ -247,6 +249,7 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 			skew := n.ClockSkew.Seconds()
 			nj.ServerTime, nj.ClockSkewS = &st, &skew
 		}
+		nj.ServerTimeInvalid = n.ServerTimeInvalid
 		rep.NTLMJSON = nj
 	}
 	if c := r.CredSSP; c != nil {

@@ -94,6 +94,9 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 		if n.ServerTime != nil {
 			kv("", "server clock %s (skew %+.1fs)", n.ServerTime.UTC().Format(time.RFC3339), *n.ClockSkewS)
 		}
+		if n.ServerTimeInvalid != "" {
+			kv("", "server clock field invalid (%s, more than a century off)", n.ServerTimeInvalid)
+		}
 	}
 	if c := rep.CredSSP; c != nil {
 		s := fmt.Sprintf("server version %d (we speak %d)", c.ServerVersion, c.ClientVersion)
