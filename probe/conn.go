@@ -29,11 +29,37 @@ const (
 type conn struct {
 	net.Conn
 	rec Recorder // nil: nothing records
+
+	recorded, recordedBytes int // what went to rec so far
+	unrecorded              int // messages past the caps
 }
 
+// A recording keeps at most this much of one conversation: a real probe
+// is a few dozen messages and some KiB; a server that streams PDUs must
+// not turn a recording into gigabytes.
+const (
+	maxRecordedMessages = 256
+	maxRecordedBytes    = 1 << 20
+)
+
 func (c *conn) record(from Side, layer Layer, b []byte, note string, secret bool) {
-	if c.rec != nil {
-		c.rec.Message(from, layer, b, note, secret)
+	if c.rec == nil {
+		return
+	}
+	if c.recorded >= maxRecordedMessages || c.recordedBytes+len(b) > maxRecordedBytes {
+		c.unrecorded++
+		return
+	}
+	c.recorded++
+	c.recordedBytes += len(b)
+	c.rec.Message(from, layer, b, note, secret)
+}
+
+// finishRecording says how much the caps left out, once, at the end.
+func (c *conn) finishRecording() {
+	if c.rec != nil && c.unrecorded > 0 {
+		c.rec.Event("truncated", fmt.Sprintf("%d more messages not recorded (a recording keeps %d messages, %d bytes)",
+			c.unrecorded, maxRecordedMessages, maxRecordedBytes))
 	}
 }
 

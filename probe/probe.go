@@ -104,6 +104,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 	p.run(ctx)
 	if p.conn != nil {
 		p.conn.Close()
+		p.conn.finishRecording()
 	}
 	return p.r
 }

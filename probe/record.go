@@ -24,17 +24,7 @@ const (
 // AUTHENTICATE, the sealed credentials): a recorder must not store them.
 type Recorder interface {
 	Message(from Side, layer Layer, b []byte, note string, secret bool)
-	Event(kind, note string) // "tls" (handshake done), "close" (peer ended the connection)
-}
-
-func (p *prober) record(from Side, layer Layer, b []byte, note string, secret bool) {
-	if p.opt.Recorder != nil {
-		p.opt.Recorder.Message(from, layer, b, note, secret)
-	}
-}
-
-func (p *prober) event(kind, note string) {
-	if p.opt.Recorder != nil {
-		p.opt.Recorder.Event(kind, note)
-	}
+	// Event kinds: "tls" (handshake done), "close" (peer ended the
+	// connection), "truncated" (the recording's cap was reached).
+	Event(kind, note string)
 }

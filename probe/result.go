@@ -217,6 +217,9 @@ type SessionInfo struct {
 	// LogonErrors lists the logon errors and notifications of Save Session
 	// Info PDUs (2.2.10.1.1.4.1.1), in order.
 	LogonErrors []negotiate.LogonErrorsInfo
+	// NotKept counts the harmless PDUs past maxKeptPDUs of their kind:
+	// seen and counted, not kept.
+	NotKept int
 	// LoggedOn: a Save Session Info logon notification arrived: the server
 	// logged the user on.
 	LoggedOn bool

@@ -162,10 +162,11 @@ func (p *prober) serverPDU(s *SessionInfo, pdu *negotiate.ServerPDU) (done bool,
 		}
 		return false, nil
 	case negotiate.ServerPDUSetErrorInfo:
-		s.ErrorInfo = append(s.ErrorInfo, pdu.ErrorInfo)
 		if pdu.ErrorInfo == negotiate.ErrInfoNone {
+			s.ErrorInfo = keep(s, s.ErrorInfo, pdu.ErrorInfo)
 			return false, nil
 		}
+		s.ErrorInfo = append(s.ErrorInfo, pdu.ErrorInfo)
 		return true, &SetErrorInfoError{Code: pdu.ErrorInfo}
 	case negotiate.ServerPDUSaveSessionInfo:
 		ssi := pdu.SaveSessionInfo
@@ -177,10 +178,11 @@ func (p *prober) serverPDU(s *SessionInfo, pdu *negotiate.ServerPDU) (done bool,
 		if le == nil {
 			return false, nil // an auto-reconnect cookie alone
 		}
-		s.LogonErrors = append(s.LogonErrors, *le)
 		if le.Type.IsLogonMsg() || le.Failure() == negotiate.LogonWarning {
+			s.LogonErrors = keep(s, s.LogonErrors, *le)
 			return false, nil // a notification: the logon goes on
 		}
+		s.LogonErrors = append(s.LogonErrors, *le)
 		return true, &SessionLogonError{Info: *le}
 	case negotiate.ServerPDUDemandActive:
 		s.DemandActive = true
@@ -191,6 +193,21 @@ func (p *prober) serverPDU(s *SessionInfo, pdu *negotiate.ServerPDU) (done bool,
 		return true, &ServerDisconnectError{Reason: r}
 	}
 	return false, nil
+}
+
+// maxKeptPDUs caps how many harmless server PDUs of one kind (a Set Error
+// Info ERRINFO_NONE, a logon notification) the phase keeps: a server that
+// streams them must not grow the Result, its JSON or a sweep's line
+// without bound. The PDU that ends the phase is always kept.
+const maxKeptPDUs = 16
+
+// keep appends v to list unless the list is full; then it only counts it.
+func keep[T any](s *SessionInfo, list []T, v T) []T {
+	if len(list) >= maxKeptPDUs {
+		s.NotKept++
+		return list
+	}
+	return append(list, v)
 }
 
 // licenseInfo records the licensing message that now settles the outcome,

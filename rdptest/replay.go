@@ -89,7 +89,7 @@ func (r *Replay) play(c net.Conn) error {
 	var conn net.Conn = c
 	for i, st := range r.f.Steps {
 		switch st.Kind {
-		case fixture.KindClose:
+		case fixture.KindClose, fixture.KindTruncated:
 			return nil
 		case fixture.KindTLS:
 			tc := tls.Server(conn, &tls.Config{Certificates: []tls.Certificate{r.cert}, MinVersion: tls.VersionTLS10})

@@ -127,10 +127,12 @@ type SessionJSON struct {
 	License          *LicenseJSON    `json:"license,omitempty"`
 	ErrorInfo        []ErrorInfoJSON `json:"error_info,omitempty"`
 	LogonErrors      []LogonJSON     `json:"logon_errors,omitempty"`
-	LoggedOn         bool            `json:"logged_on"`
-	DemandActive     bool            `json:"demand_active"`
-	ServerDisconnect string          `json:"server_disconnect,omitempty"` // MCS reason, "rn-provider-initiated"
-	DisconnectSent   bool            `json:"disconnect_sent"`
+	// NotKept counts harmless server PDUs past the cap of their kind.
+	NotKept          int    `json:"pdus_not_kept,omitempty"`
+	LoggedOn         bool   `json:"logged_on"`
+	DemandActive     bool   `json:"demand_active"`
+	ServerDisconnect string `json:"server_disconnect,omitempty"` // MCS reason, "rn-provider-initiated"
+	DisconnectSent   bool   `json:"disconnect_sent"`
 }
 
 // LicenseJSON is the licensing message that settled the outcome.
@@ -312,5 +314,6 @@ func sessionJSON(s *probe.SessionInfo) *SessionJSON {
 	if d := s.ServerDisconnect; d != nil {
 		sj.ServerDisconnect = d.String()
 	}
+	sj.NotKept = s.NotKept
 	return sj
 }

@@ -215,6 +215,9 @@ func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
 	for _, le := range s.LogonErrors {
 		kv("Logon info", "%s (%s)", le.Type, le.Data)
 	}
+	if s.NotKept > 0 {
+		kv("", "and %d more harmless server PDUs like these, counted but not kept", s.NotKept)
+	}
 	var end []string
 	if s.LoggedOn {
 		end = append(end, "the server reported the user logged on")
