@@ -247,4 +247,3 @@ func parsePhase(s string) (probe.Phase, error) {
 	}
 	return "", fmt.Errorf("--depth: unknown phase %q (use %s)", s, strings.Join(names, ", "))
 }
-
