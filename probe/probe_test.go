@@ -34,6 +34,19 @@ func TestSplitTarget(t *testing.T) {
 		{"host:rdp", "", 0, true},
 		{":3389", "", 0, true},
 		{"", "", 0, true},
+		{"fe80::1%eth0", "fe80::1%eth0", 3389, false},
+		{"[fe80::1%eth0]:3390", "fe80::1%eth0", 3390, false},
+		{"rds01_old.corp", "rds01_old.corp", 3389, false},
+		{"müller-pc.example", "müller-pc.example", 3389, false},
+		{"ho[st", "", 0, true},
+		{"ho]st:3389", "", 0, true},
+		{"[host]:3389", "", 0, true},
+		{"host\x1b[2J", "", 0, true},
+		{"host\r\nname", "", 0, true},
+		{"host name", "", 0, true},
+		{"user@host", "", 0, true},
+		{"http://host", "", 0, true},
+		{"10.0.0.5\x00", "", 0, true},
 	} {
 		host, port, err := probe.SplitTarget(tc.in, probe.DefaultPort)
 		if (err != nil) != tc.bad || host != tc.host || port != tc.port {
