@@ -45,15 +45,17 @@ func TestLabSessionFreeRDPTLS(t *testing.T) {
 	addr := labtest.Peer(t, "tls")
 	_, dom, pw := labtest.Account()
 	for _, tc := range []struct {
-		name  string
-		creds *probe.Credentials
+		name      string
+		creds     *probe.Credentials
+		autologon bool
 	}{
-		{"no credentials", nil},
-		{"good password", labCreds(true)},
-		{"wrong password", &probe.Credentials{User: "labuser", Domain: dom, Password: pw + "x"}},
+		{"no credentials", nil, false},
+		{"good password", labCreds(true), true},
+		{"wrong password", &probe.Credentials{User: "labuser", Domain: dom, Password: pw + "x"}, true},
+		{"password withheld", labCreds(true), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runProbe(t, addr, probe.Options{Depth: probe.PhaseSession, Credentials: tc.creds})
+			r := runProbe(t, addr, probe.Options{Depth: probe.PhaseSession, Credentials: tc.creds, AutologonWithoutNLA: tc.autologon})
 			s := sessionOK(t, r)
 			if l := s.License; l == nil || l.Outcome != probe.LicenseValidClient || l.ErrorCode != negotiate.StatusValidClient {
 				t.Errorf("licensing %+v, want STATUS_VALID_CLIENT", l)
@@ -61,8 +63,8 @@ func TestLabSessionFreeRDPTLS(t *testing.T) {
 			if !s.DemandActive {
 				t.Error("no Demand Active after licensing")
 			}
-			if s.Autologon != (tc.creds != nil) {
-				t.Errorf("autologon %v with credentials %v", s.Autologon, tc.creds != nil)
+			if s.Autologon != tc.autologon || (tc.creds != nil && !tc.autologon) != (s.PasswordWithheld != "") {
+				t.Errorf("autologon %v, withheld %q; want autologon %v", s.Autologon, s.PasswordWithheld, tc.autologon)
 			}
 			if r.LogonAttempted {
 				t.Error("LogonAttempted on a server without NLA: the Client Info is not an NTLM logon")

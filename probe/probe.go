@@ -44,6 +44,12 @@ type Options struct {
 	AllowStandardRDP bool
 	// Credentials for a logon; nil probes without logging on.
 	Credentials *Credentials
+	// AutologonWithoutNLA lets the session phase put the password in the
+	// Client Info PDU (INFO_AUTOLOGON) when the server selected TLS without
+	// NLA. Nothing has then authenticated the server: a man in the middle
+	// who strips NLA from the negotiation reads the password. Without it
+	// the password is withheld and SessionInfo.PasswordWithheld says why.
+	AutologonWithoutNLA bool
 	// Depth is the last phase to run (zero: as deep as the server allows,
 	// short of PhaseSession, which runs only when Depth names it).
 	Depth Phase

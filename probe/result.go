@@ -210,6 +210,9 @@ type SessionInfo struct {
 	// Autologon: it carried the user's password with INFO_AUTOLOGON (TLS
 	// without NLA); under NLA it names the account without the password.
 	Autologon bool
+	// PasswordWithheld says why the Client Info named the account but
+	// carried no password although credentials were given; "" otherwise.
+	PasswordWithheld string
 
 	License *LicenseInfo // nil when no licensing PDU arrived
 	// ErrorInfo lists the Set Error Info codes (2.2.5.1) received, in order.

@@ -21,6 +21,11 @@ const disconnectGrace = 500 * time.Millisecond
 const skippedStandardRDP = "the server selected standard RDP security (PROTOCOL_RDP): its Client Info PDU must be " +
 	"RC4-encrypted with keys from the server's RSA certificate (MS-RDPBCGR 5.3), which rdpprobe does not implement"
 
+// passwordWithheld is recorded when the server selected TLS without NLA
+// and the password stayed home: nothing proved who the server is.
+const passwordWithheld = "the server selected TLS without NLA, so nothing authenticated it before the Client Info; " +
+	"the password was not sent (a man in the middle who strips NLA would read it)"
+
 // skippedNoCredentials is recorded when the session phase is asked for, the
 // server requires NLA, and no credentials were given.
 const skippedNoCredentials = "the server selected NLA, which admits no session without a logon, and no credentials were given"
@@ -329,7 +334,11 @@ func (p *prober) clientInfo(sel negotiate.Protocol) negotiate.ClientInfo {
 		if p.auth != nil {
 			info.Domain, _ = p.auth.account() // ".\user" resolved to the server's name
 		}
-		if sel == negotiate.ProtocolSSL {
+		switch {
+		case sel != negotiate.ProtocolSSL:
+		case !p.opt.AutologonWithoutNLA:
+			p.r.Session.PasswordWithheld = passwordWithheld
+		default:
 			info.Password = c.Password
 			info.Flags |= negotiate.InfoAutologon
 		}

@@ -35,6 +35,7 @@ func runSession(t *testing.T, sc rdptest.Scenario, creds bool) (*probe.Result, *
 	opt := probe.Options{Depth: probe.PhaseSession, PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Recorder: rec}
 	if creds {
 		opt.Credentials = &probe.Credentials{User: sessUser, Domain: sessDom, Password: sessPass}
+		opt.AutologonWithoutNLA = true // these tests are about what autologon meets
 	}
 	r := probe.Run(context.Background(), srv.Addr, opt)
 	srv.WaitConns(1, 2*time.Second)
@@ -259,5 +260,30 @@ func TestSessionDeadline(t *testing.T) {
 	}
 	if !r.Session.DisconnectSent {
 		t.Error("no Disconnect Provider Ultimatum after the deadline")
+	}
+}
+
+// Without the opt-in, a server that selected TLS without NLA gets the
+// account name in the Client Info but never the password: nothing proved
+// who it is.
+func TestSessionWithholdsPasswordWithoutNLA(t *testing.T) {
+	srv, err := rdptest.NewServer(tlsOnly(&rdptest.Session{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	opt := probe.Options{Depth: probe.PhaseSession, PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second,
+		Credentials: &probe.Credentials{User: sessUser, Domain: sessDom, Password: sessPass}}
+	r := probe.Run(context.Background(), srv.Addr, opt)
+	srv.WaitConns(1, 2*time.Second)
+	s := r.Session
+	if s == nil || !s.ClientInfoSent {
+		t.Fatalf("no Client Info sent: reached %q err %v", r.Reached, r.Err)
+	}
+	if s.Autologon || s.PasswordWithheld == "" {
+		t.Errorf("autologon %v, withheld %q: want the password withheld and said so", s.Autologon, s.PasswordWithheld)
+	}
+	if !srv.Saw(rdptest.EventClientInfo, "without a password") || srv.Saw(rdptest.EventClientInfo, "with a password") {
+		t.Errorf("the server saw a password:\n%v", srv.Events())
 	}
 }

@@ -26,6 +26,9 @@ func probeOptions(t testing.TB, e rdptest.Entry) probe.Options {
 	}
 	if e.Password != "" {
 		opt.Credentials = &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: e.Password}
+		// The catalog's TLS-only session scenarios are about what an
+		// autologon Client Info meets.
+		opt.AutologonWithoutNLA = true
 	}
 	if e.Class == "timeout" {
 		opt.PhaseTimeout = 500 * time.Millisecond
