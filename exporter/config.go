@@ -55,7 +55,7 @@ type Module struct {
 	// PhaseTimeout bounds each phase within Timeout (default: the probe's, 5s).
 	PhaseTimeout time.Duration `yaml:"phase_timeout,omitempty"`
 	// ExpectClass lists the classes that make probe_success 1 (default ["ok"]).
-	ExpectClass []string `yaml:"expect_class,omitempty"`
+	ExpectClass []classify.ID `yaml:"expect_class,omitempty"`
 	// Credentials for the logon phase.
 	Credentials *Credentials `yaml:"credentials,omitempty"`
 	// LogonCacheTTL is how long a logon's result answers scrapes before the
@@ -110,7 +110,7 @@ func (m *Module) options() probe.Options {
 }
 
 // expects reports whether class counts as success for this module.
-func (m *Module) expects(class string) bool { return slices.Contains(m.ExpectClass, class) }
+func (m *Module) expects(class classify.ID) bool { return slices.Contains(m.ExpectClass, class) }
 
 // LoadFile reads, checks and resolves a config file: unknown keys are errors
 // (with their line), password files and variables are read now, so a bad
@@ -197,13 +197,11 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 
 	if len(m.ExpectClass) == 0 {
-		m.ExpectClass = []string{"ok"}
+		m.ExpectClass = []classify.ID{classify.OK}
 	}
-	if len(classify.Classes) > 0 {
-		for _, id := range m.ExpectClass {
-			if !knownClass(id) {
-				return fmt.Errorf("expect_class: unknown class %q", id)
-			}
+	for _, id := range m.ExpectClass {
+		if _, ok := classify.Lookup(id); !ok {
+			return fmt.Errorf("expect_class: unknown class %q", id)
 		}
 	}
 
@@ -269,15 +267,6 @@ func readPasswordFile(path string) (string, error) {
 		return "", fmt.Errorf("password_file %s: the first line is empty", path)
 	}
 	return pw, nil
-}
-
-func knownClass(id string) bool {
-	for _, c := range classify.Classes {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 func phaseNames() string {

@@ -65,14 +65,20 @@ func (f *fakeServer) run(ctx context.Context, target string, opt probe.Options) 
 	return r
 }
 
+// fakeClassify gives the table's rows, whose LocksAccount the exporter reads.
 func fakeClassify(r *probe.Result) classify.Verdict {
 	switch {
 	case r.Failed == probe.PhaseLogon:
-		return classify.Verdict{Class: classify.Class{ID: "credentials_rejected_no_reason"}, Phase: probe.PhaseLogon}
+		return classify.Verdict{Class: row(classify.CredentialsRejectedNoReason), Phase: probe.PhaseLogon}
 	case r.Err != nil:
-		return classify.Verdict{Class: classify.Class{ID: "protocol_error"}, Phase: r.Failed}
+		return classify.Verdict{Class: row(classify.ProtocolError), Phase: r.Failed}
 	}
-	return classify.Verdict{Class: classify.Class{ID: "ok"}, OK: true, Phase: r.Reached}
+	return classify.Verdict{Class: row(classify.OK), OK: true, Phase: r.Reached}
+}
+
+func row(id classify.ID) classify.Class {
+	c, _ := classify.Lookup(id)
+	return c
 }
 
 // clock is a settable time for cache ages.

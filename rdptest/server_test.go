@@ -46,7 +46,7 @@ func TestCatalog(t *testing.T) {
 			defer srv.Close()
 			r := probe.Run(context.Background(), srv.Addr, probeOptions(t, e))
 			v := classify.Classify(r)
-			if v.Class.ID != e.Class || v.Phase != e.Phase {
+			if string(v.Class.ID) != e.Class || v.Phase != e.Phase {
 				t.Errorf("class %s at %s, want %s at %s (err %v)\nserver saw:\n%s", v.Class.ID, v.Phase, e.Class, e.Phase, r.Err, events(srv))
 			}
 			srv.WaitConns(1, 2*time.Second)

@@ -185,7 +185,7 @@ func protocolNames(p negotiate.Protocol, allowRDP bool) []string {
 func New(r *probe.Result, v classify.Verdict, allowRDP bool) *Report {
 	rep := &Report{
 		SchemaVersion:  SchemaVersion,
-		Class:          v.Class.ID,
+		Class:          string(v.Class.ID),
 		OK:             v.OK,
 		Group:          string(v.Class.Group),
 		ExitCode:       v.ExitCode(),

@@ -234,7 +234,7 @@ func (h *HTML) Close(sum *Summary) error {
 	groupTotals := map[string]int{}
 	for id, n := range sum.Classes {
 		c := classCount{ID: id, Count: n, Group: string(classify.GroupProtocol), Title: id}
-		if cl, ok := classify.Lookup(id); ok {
+		if cl, ok := classify.Lookup(classify.ID(id)); ok {
 			c.Group, c.Title, c.Cause, c.Fix, c.WindowsSays = string(cl.Group), cl.Title, cl.Cause, cl.Fix, cl.WindowsSays
 		}
 		groupTotals[c.Group] += n
