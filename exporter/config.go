@@ -2,7 +2,6 @@ package exporter
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -28,11 +27,6 @@ const (
 	DefaultTimeout       = 15 * time.Second
 	DefaultLogonCacheTTL = 5 * time.Minute
 )
-
-// PhaseSession names the phase after logon: the first steps of an RDP
-// session, up to licensing (probe.PhaseSession). A module runs it only
-// when its phases list it.
-const PhaseSession = string(probe.PhaseSession)
 
 // Config is the exporter's configuration file (rdpprobe.yml): a set of named
 // modules, as in blackbox_exporter.
@@ -157,19 +151,15 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 }
 
 func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) error {
-	rank := map[probe.Phase]int{}
-	for i, p := range probe.Phases {
-		rank[p] = i + 1
-	}
-	for _, s := range m.Phases {
-		p := probe.Phase(s)
-		if rank[p] == 0 {
-			return fmt.Errorf("phases: unknown phase %q (use %s)", s, phaseNames())
+	phases := make([]probe.Phase, len(m.Phases))
+	for i, s := range m.Phases {
+		p, err := probe.ParsePhase(s)
+		if err != nil {
+			return fmt.Errorf("phases: %w", err)
 		}
-		if rank[p] > rank[m.depth] {
-			m.depth = p
-		}
+		phases[i] = p
 	}
+	m.depth = probe.Deepest(phases...)
 	if m.depth == probe.PhaseLogon && m.Credentials == nil {
 		return errors.New("phases: logon needs credentials")
 	}
@@ -267,15 +257,4 @@ func readPasswordFile(path string) (string, error) {
 		return "", fmt.Errorf("password_file %s: the first line is empty", path)
 	}
 	return pw, nil
-}
-
-func phaseNames() string {
-	var b bytes.Buffer
-	for i, p := range probe.Phases {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(string(p))
-	}
-	return b.String()
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
 	flag "github.com/spf13/pflag"
@@ -169,8 +168,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return usageErr("%v", err)
 	}
 	if c.depth != "" {
-		if opt.Depth, err = parsePhase(c.depth); err != nil {
-			return usageErr("%v", err)
+		if opt.Depth, err = probe.ParsePhase(c.depth); err != nil {
+			return usageErr("--depth: %v", err)
 		}
 	}
 	if c.user != "" {
@@ -237,19 +236,6 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func parsePhase(s string) (probe.Phase, error) {
-	for _, p := range probe.Phases {
-		if string(p) == s {
-			return p, nil
-		}
-	}
-	names := make([]string, len(probe.Phases))
-	for i, p := range probe.Phases {
-		names[i] = string(p)
-	}
-	return "", fmt.Errorf("--depth: unknown phase %q (use %s)", s, strings.Join(names, ", "))
 }
 
 // nagiosLine is "RDP OK - class: detail | time=0.023s".

@@ -290,6 +290,28 @@ func TestLabSweepLockout(t *testing.T) {
 	}
 }
 
+// TestPhaseErrors pins the whole message: the flag's name comes from the
+// command, the rest from probe.ParsePhase (it once printed "%!w(<nil>)").
+func TestPhaseErrors(t *testing.T) {
+	const names = "(use connect, negotiate, tls, ntlm_info, logon, session)"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", "--phases", "bogus", "h"},
+			`rdpprobe sweep: --phases: unknown phase "bogus" ` + names + "\nRun 'rdpprobe sweep --help' for usage.\n"},
+		{[]string{"sweep", "--phases", "tls,bogus", "h"},
+			`rdpprobe sweep: --phases: unknown phase "bogus" ` + names + "\nRun 'rdpprobe sweep --help' for usage.\n"},
+		{[]string{"--depth", "bogus", "h"},
+			`rdpprobe: --depth: unknown phase "bogus" ` + names + "\nRun 'rdpprobe --help' for usage.\n"},
+	} {
+		code, stdout, stderr := rdpprobe(t, tc.args...)
+		if code != exitUsage || stderr != tc.want || stdout != "" {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
 func TestSweepUsageErrors(t *testing.T) {
 	os.Unsetenv(passwordEnv)
 	dir := t.TempDir()
