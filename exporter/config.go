@@ -173,7 +173,7 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 	var err error
 	if m.offer, m.allowRDP, err = probe.ParseOffer(strings.Join(protocols, ",")); err != nil {
-		return errors.New(strings.Replace(err.Error(), "--protocols", "protocols", 1))
+		return fmt.Errorf("protocols: %w", err)
 	}
 
 	if m.Timeout < 0 || m.PhaseTimeout < 0 || m.LogonCacheTTL < 0 {

@@ -165,7 +165,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
-		return usageErr("%v", err)
+		return usageErr("--protocols: %v", err)
 	}
 	if c.depth != "" {
 		if opt.Depth, err = probe.ParsePhase(c.depth); err != nil {

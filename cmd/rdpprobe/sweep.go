@@ -135,7 +135,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
-		return usageErr("%v", err)
+		return usageErr("--protocols: %v", err)
 	}
 	if c.phases != "" {
 		if opt.Depth, err = parsePhases(c.phases); err != nil {
@@ -153,11 +153,11 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	perSecond, err := sweep.ParseRate(c.rate)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("--rate: %v", err)
 	}
 	ports, err := sweep.ParsePorts(c.ports)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("--ports: %v", err)
 	}
 	if c.output != "" && sweep.FormatOf("."+c.output) == "" {
 		return usageErr("--output must be jsonl, csv or html, not %q", c.output)
