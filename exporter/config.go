@@ -1,13 +1,11 @@
 package exporter
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
@@ -202,20 +201,16 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 		if (c.PasswordFile == "") == (c.PasswordEnv == "") {
 			return errors.New("credentials: give exactly one of password_file and password_env (a password is never written in the config)")
 		}
+		src := secret.Sources{Env: c.PasswordEnv, LookupEnv: lookupEnv} // no prompt: a service has no terminal
+		key := "password_env"
 		if c.PasswordFile != "" {
-			path := c.PasswordFile
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(dir, path)
+			src, key = secret.Sources{File: c.PasswordFile}, "password_file"
+			if !filepath.IsAbs(src.File) {
+				src.File = filepath.Join(dir, src.File)
 			}
-			if m.password, err = readPasswordFile(path); err != nil {
-				return fmt.Errorf("credentials: %w", err)
-			}
-		} else {
-			pw, ok := lookupEnv(c.PasswordEnv)
-			if !ok || pw == "" {
-				return fmt.Errorf("credentials: password_env: variable %s is not set or empty", c.PasswordEnv)
-			}
-			m.password = pw
+		}
+		if m.password, _, err = secret.Password(src); err != nil {
+			return fmt.Errorf("credentials: %s: %w", key, err)
 		}
 	}
 
@@ -228,33 +223,4 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	h.Write([]byte(m.password))
 	m.fingerprint = hex.EncodeToString(h.Sum(nil))
 	return nil
-}
-
-// readPasswordFile returns the first line of a password file that only its
-// owner can read.
-func readPasswordFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("password_file: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("password_file: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("password_file %s: not a regular file", path)
-	}
-	if perm := st.Mode().Perm(); perm&0o044 != 0 {
-		return "", fmt.Errorf("password_file %s: mode %04o lets group or others read it; chmod 600 it", path, perm)
-	}
-	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("password_file: %w", err)
-	}
-	pw := strings.TrimRight(line, "\r\n")
-	if pw == "" {
-		return "", fmt.Errorf("password_file %s: the first line is empty", path)
-	}
-	return pw, nil
 }
