@@ -69,6 +69,10 @@ type Exporter struct {
 
 	registry *prometheus.Registry
 	m        exporterMetrics
+
+	// onJoin, when set, is called as a scrape joins a probe in flight, so
+	// that tests can wait for it rather than sleep.
+	onJoin func()
 }
 
 // key names what a probe is for. Targets are normalised to host:port, so
@@ -296,6 +300,9 @@ func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer 
 	}
 	if f := e.flights[k]; f != nil {
 		e.mu.Unlock()
+		if e.onJoin != nil {
+			e.onJoin()
+		}
 		select {
 		case <-f.done:
 			a := answer{out: f.out, source: SourceShared}

@@ -101,6 +101,7 @@ type harness struct {
 	clock  *clock
 	exp    *Exporter
 	server *httptest.Server
+	joins  atomic.Int32 // scrapes that joined a probe in flight
 }
 
 const testConfig = `
@@ -131,6 +132,7 @@ func newHarness(t *testing.T, password string, opt Options) *harness {
 	h := &harness{t: t, dir: dir, srv: &fakeServer{password: testPassword}, clock: &clock{t: time.Unix(1700000000, 0)}}
 	opt.Run, opt.Classify, opt.Now, opt.ConfigFile = h.srv.run, fakeClassify, h.clock.now, cfgPath
 	h.exp = New(cfg, opt)
+	h.exp.onJoin = func() { h.joins.Add(1) }
 	h.server = httptest.NewServer(h.exp.Handler())
 	t.Cleanup(h.server.Close)
 	return h
@@ -239,8 +241,7 @@ func TestLockoutWrongPassword(t *testing.T) {
 		wg.Go(func() { results[i] = h.probe("10.0.0.5:3389", "logon") })
 	}
 	// Let every scrape join the probe in flight, then let it finish.
-	waitFor(t, func() bool { return h.srv.count() == 1 })
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return h.srv.count() == 1 && h.joins.Load() == int32(len(results)-1) })
 	close(h.srv.gate)
 	wg.Wait()
 	for i := 0; i < 10; i++ {
@@ -350,8 +351,7 @@ func TestSharedFlight(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, func() bool { return h.srv.count() == 1 })
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return h.srv.count() == 1 && h.joins.Load() == 7 })
 	close(h.srv.gate)
 	wg.Wait()
 	if h.srv.count() != 1 || ok.Load() != 8 {
