@@ -577,17 +577,6 @@ func TestWindowsSays(t *testing.T) {
 	}
 }
 
-func TestNoPasswordInDetail(t *testing.T) {
-	for _, c := range cases {
-		if c.exit != 5 && c.exit != 6 && c.class != "ok" {
-			continue
-		}
-		if d := Classify(c.r).Detail; strings.Contains(d, "Password") {
-			t.Errorf("%s: detail mentions a password: %q", c.name, d)
-		}
-	}
-}
-
 func TestPureAndNil(t *testing.T) {
 	for _, c := range cases {
 		a, b := Classify(c.r), Classify(c.r)
