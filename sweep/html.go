@@ -109,7 +109,7 @@ func (h *HTML) Write(rep *report.Report, logon string) error {
 			h.group(fi.ID, rep.Target, fi.Text)
 		}
 	}
-	if rep.Class == "credssp_oracle_server_unpatched" {
+	if classify.ID(rep.Class) == classify.CredSSPOracleServerUnpatched {
 		h.group(groupCredSSPUnpatched, rep.Target, rep.Detail)
 	} else if f.credssp > 0 && f.credssp < 5 {
 		h.group(groupCredSSPUnpatched, rep.Target, fmt.Sprintf("the server speaks CredSSP version %d, without the CVE-2018-0886 fix", f.credssp))
