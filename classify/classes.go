@@ -32,18 +32,62 @@ const (
 		"For a cloud VM you cannot sign in to at all, reset the password from the provider's console."
 )
 
+// The class IDs, one per row of Classes. They are stable API: JSON,
+// metrics labels, expect_class; never rename one.
+const (
+	OK                           ID = "ok"
+	CredentialsNotVerified       ID = "credentials_not_verified"
+	DNSFailure                   ID = "dns_failure"
+	TCPRefused                   ID = "tcp_refused"
+	TCPTimeout                   ID = "tcp_timeout"
+	TCPUnreachable               ID = "tcp_unreachable"
+	NotRDP                       ID = "not_rdp"
+	NLARequired                  ID = "nla_required"
+	TLSRequired                  ID = "tls_required"
+	TLSNotAllowed                ID = "tls_not_allowed"
+	NoServerCertificate          ID = "no_server_certificate"
+	TLSClientAuthRequired        ID = "tls_client_auth_required"
+	SecurityLayerMismatch        ID = "security_layer_mismatch"
+	TLSFailed                    ID = "tls_failed"
+	CredSSPOracleServerUnpatched ID = "credssp_oracle_server_unpatched"
+	PubKeyAuthMismatch           ID = "pubkey_auth_mismatch"
+	LogonFailed                  ID = "logon_failed"
+	AccountLockedOut             ID = "account_locked_out"
+	AccountDisabled              ID = "account_disabled"
+	AccountExpired               ID = "account_expired"
+	PasswordExpired              ID = "password_expired"
+	PasswordMustChange           ID = "password_must_change"
+	AccountRestriction           ID = "account_restriction"
+	InvalidLogonHours            ID = "invalid_logon_hours"
+	InvalidWorkstation           ID = "invalid_workstation"
+	LogonTypeNotGranted          ID = "logon_type_not_granted"
+	NoLogonServers               ID = "no_logon_servers"
+	TrustRelationshipFailure     ID = "trust_relationship_failure"
+	LogonRejected                ID = "logon_rejected"
+	CredentialsRejectedNoReason  ID = "credentials_rejected_no_reason"
+	NoRDPSignInRight             ID = "no_rdp_signin_right"
+	ServerClosed                 ID = "server_closed"
+	Timeout                      ID = "timeout"
+	ProtocolError                ID = "protocol_error"
+	NoLicenseServer              ID = "no_license_server"
+	LicenseError                 ID = "license_error"
+	ServerInsufficientPrivileges ID = "server_insufficient_privileges"
+	ServerDeniedConnection       ID = "server_denied_connection"
+	FreshCredentialsRequired     ID = "fresh_credentials_required"
+)
+
 // Classes is the table: every way a probe ends, with what Windows shows,
 // why, and what to do, roughly in the order a connection meets them.
 var Classes = []Class{
 	{
-		ID: "ok", Group: GroupOK,
+		ID: OK, Group: GroupOK,
 		Title:       "Remote Desktop works as far as the probe went",
 		WindowsSays: "Nothing: the connection goes on to the sign-in screen or the desktop.",
 		Cause:       "The server accepted every step the probe ran; the detail says how far that was.",
 		Fix:         "Nothing to fix. Read the findings for anything worth tidying.",
 	},
 	{
-		ID: "credentials_not_verified", Group: GroupUnverified, Phase: probe.PhaseNegotiate,
+		ID: CredentialsNotVerified, Group: GroupUnverified, Phase: probe.PhaseNegotiate,
 		Title: "The server does not check credentials before the session, so they were not verified",
 		WindowsSays: "No error: the client connects and Windows asks for (or checks) the password on its own sign-in " +
 			"screen inside the remote session.",
@@ -58,7 +102,7 @@ var Classes = []Class{
 			"(with SecurityLayer=1 or 2) under " + rdpTcpKey + ". A server without NLA (xrdp) can only be tested by logging on.",
 	},
 	{
-		ID: "dns_failure", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		ID: DNSFailure, Group: GroupUnreachable, Phase: probe.PhaseConnect,
 		Title: "The server's name does not resolve",
 		WindowsSays: "Remote Desktop can't find the computer \"<name>\". This might mean that \"<name>\" does not belong to the " +
 			"specified network. Verify the computer name and domain that you are trying to connect to.",
@@ -69,7 +113,7 @@ var Classes = []Class{
 			"from the portal: it carries the current DNS name and port.",
 	},
 	{
-		ID: "tcp_refused", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		ID: TCPRefused, Group: GroupUnreachable, Phase: probe.PhaseConnect,
 		Title:       "Nothing accepts connections on the RDP port",
 		WindowsSays: msgCantConnect,
 		Cause: "The host answered but refused the TCP connection: Remote Desktop is off, the Remote Desktop Services " +
@@ -79,7 +123,7 @@ var Classes = []Class{
 			"'Remote Desktop - User Mode (TCP-In)'. Check that the address really is the intended server.",
 	},
 	{
-		ID: "tcp_timeout", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		ID: TCPTimeout, Group: GroupUnreachable, Phase: probe.PhaseConnect,
 		Title:       "No answer on the RDP port",
 		WindowsSays: msgCantConnect,
 		Cause: "The TCP connection got no answer at all: a firewall, security group or network security group drops the " +
@@ -88,7 +132,7 @@ var Classes = []Class{
 			"the company's) allows TCP 3389 (or the custom port) from where you connect. Test from a machine on the same network.",
 	},
 	{
-		ID: "tcp_unreachable", Group: GroupUnreachable, Phase: probe.PhaseConnect,
+		ID: TCPUnreachable, Group: GroupUnreachable, Phase: probe.PhaseConnect,
 		Title:       "No route to the server",
 		WindowsSays: msgCantConnect,
 		Cause: "The network reported that the host or its network cannot be reached: wrong address or subnet, a VPN that is " +
@@ -96,7 +140,7 @@ var Classes = []Class{
 		Fix: "Check the address, connect the VPN, and check routing from this machine (ping, traceroute / tracert).",
 	},
 	{
-		ID: "not_rdp", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		ID: NotRDP, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title:       "Something other than Remote Desktop answers on this port",
 		WindowsSays: msgThisComputerCant,
 		Cause: "The port answered, but not with RDP: another service (a web server, SSH, a TLS endpoint, a gateway) listens " +
@@ -105,7 +149,7 @@ var Classes = []Class{
 			"(HTTPS, 443) is configured in the client's Gateway settings, not as the computer address.",
 	},
 	{
-		ID: "nla_required", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		ID: NLARequired, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title: "The server requires Network Level Authentication, which was not offered",
 		WindowsSays: "The remote computer requires Network Level Authentication, which your computer does not support. " +
 			"For assistance, contact your system administrator or technical support.",
@@ -118,7 +162,7 @@ var Classes = []Class{
 			"reach the sign-in screen without credentials.",
 	},
 	{
-		ID: "tls_required", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		ID: TLSRequired, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title:       "The server requires TLS, which was not offered",
 		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_REQUIRED_BY_SERVER).",
 		Cause: "The server answered SSL_REQUIRED_BY_SERVER: its security layer is SSL/TLS (SecurityLayer=2 under " + rdpTcpKey +
@@ -126,7 +170,7 @@ var Classes = []Class{
 		Fix: "Offer TLS and NLA (default mstsc; probe with --protocols tls,nla). Do not lower the server's SecurityLayer to make an old client work.",
 	},
 	{
-		ID: "tls_not_allowed", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		ID: TLSNotAllowed, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title:       "The server allows only standard RDP security: no TLS, no NLA",
 		WindowsSays: "No specific message: mstsc falls back to standard RDP security if it may; otherwise the connection fails (FreeRDP logs SSL_NOT_ALLOWED_BY_SERVER).",
 		Cause: "The server answered SSL_NOT_ALLOWED_BY_SERVER: SecurityLayer=0 (RDP Security Layer) under " + rdpTcpKey +
@@ -136,7 +180,7 @@ var Classes = []Class{
 			", then restart Remote Desktop Services. To test as it is now, probe with --protocols rdp.",
 	},
 	{
-		ID: "no_server_certificate", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		ID: NoServerCertificate, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title:       "The server has no usable certificate for TLS",
 		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_CERT_NOT_ON_SERVER).",
 		Cause: "The server answered SSL_CERT_NOT_ON_SERVER: Remote Desktop Services cannot load a certificate. The self-signed one " +
@@ -147,7 +191,7 @@ var Classes = []Class{
 			"For a CA-issued certificate, give NETWORK SERVICE read access to its private key.",
 	},
 	{
-		ID: "tls_client_auth_required", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		ID: TLSClientAuthRequired, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title:       "The server requires TLS with client certificates",
 		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER).",
 		Cause: "The server answered SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: it wants TLS with a client certificate, which " +
@@ -155,7 +199,7 @@ var Classes = []Class{
 		Fix: "Turn the client-certificate requirement off on the server (check third-party RDP or security software) and use NLA instead.",
 	},
 	{
-		ID: "security_layer_mismatch", Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		ID: SecurityLayerMismatch, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title: "The server picked a security protocol that was not offered",
 		WindowsSays: "Usually no error: mstsc goes along with the server's choice, and the user sees the server's own " +
 			"login screen (xrdp's, say) instead of the Windows credential prompt.",
@@ -165,7 +209,7 @@ var Classes = []Class{
 			"or negotiate, with certificate and key_file, in xrdp.ini. For Windows, check SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
 	},
 	{
-		ID: "tls_failed", Group: GroupNegotiation, Phase: probe.PhaseTLS,
+		ID: TLSFailed, Group: GroupNegotiation, Phase: probe.PhaseTLS,
 		Title:       "The TLS handshake failed",
 		WindowsSays: "\"An internal error has occurred.\" or \"" + msgThisComputerCant + "\"",
 		Cause: "The server and the client could not set up TLS: no TLS version or cipher suite in common (an old server " +
@@ -176,7 +220,7 @@ var Classes = []Class{
 			"Try from a network without TLS inspection.",
 	},
 	{
-		ID: "credssp_oracle_server_unpatched", Group: GroupNegotiation, Phase: probe.PhaseNTLMInfo,
+		ID: CredSSPOracleServerUnpatched, Group: GroupNegotiation, Phase: probe.PhaseNTLMInfo,
 		Title: "The server lacks the CredSSP security update (CVE-2018-0886)",
 		WindowsSays: "An authentication error has occurred. The function requested is not supported. Remote computer: <computer>. " +
 			"This could be due to CredSSP encryption oracle remediation.",
@@ -190,7 +234,7 @@ var Classes = []Class{
 			"connects to: undo it as soon as the server is updated.",
 	},
 	{
-		ID: "pubkey_auth_mismatch", Group: GroupNegotiation, Phase: probe.PhaseLogon,
+		ID: PubKeyAuthMismatch, Group: GroupNegotiation, Phase: probe.PhaseLogon,
 		Title:       "The server could not prove it holds the TLS key: possible man in the middle",
 		WindowsSays: "The connection fails with an authentication error (no specific message).",
 		Cause: "In CredSSP the server must prove that the TLS key the client saw is its own. Its proof did not match, so " +
@@ -200,7 +244,7 @@ var Classes = []Class{
 			"with the one seen from a trusted network or on the server. Exclude the RDP port from TLS inspection.",
 	},
 	{
-		ID: "logon_failed", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: LogonFailed, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "Wrong user name or password",
 		WindowsSays: msgCredentialsDidNotWork + " (or \"The logon attempt failed\")",
 		Cause: "The server checked the account and password and rejected them: wrong password, an account that does not " +
@@ -208,7 +252,7 @@ var Classes = []Class{
 		Fix: fixCredentials,
 	},
 	{
-		ID: "account_locked_out", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: AccountLockedOut, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true, AccountLevel: true,
 		Title: "The account is locked out",
 		WindowsSays: "As a security precaution, the user account has been locked because there were too many logon attempts " +
 			"or password change attempts. Wait a while before trying again, or contact your system administrator or technical support.",
@@ -219,21 +263,21 @@ var Classes = []Class{
 			"password (security event 4740 on a domain controller names the source) and slow down probes that log on.",
 	},
 	{
-		ID: "account_disabled", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: AccountDisabled, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true, AccountLevel: true,
 		Title:       "The account is disabled",
 		WindowsSays: "Your account has been disabled. Please see your system administrator.",
 		Cause:       "The password was checked, but the account is disabled.",
 		Fix:         "Enable the account (Active Directory Users and Computers, Enable-ADAccount, or lusrmgr.msc for a local account), or use another one.",
 	},
 	{
-		ID: "account_expired", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: AccountExpired, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true, AccountLevel: true,
 		Title:       "The account has expired",
 		WindowsSays: "Your account has expired. Please see your system administrator.",
 		Cause:       "The account's expiry date has passed.",
 		Fix:         "Extend or clear the expiry date (Account tab in Active Directory Users and Computers, Set-ADAccountExpiration, or net user <name> /expires:never).",
 	},
 	{
-		ID: "password_expired", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: PasswordExpired, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true, AccountLevel: true,
 		Title: "The password has expired",
 		WindowsSays: msgLSA + " Remote computer: <computer>. This could be due to an expired password. " +
 			"Please update your password if it has expired.",
@@ -243,7 +287,7 @@ var Classes = []Class{
 			"password page, or have an admin reset it. Disabling NLA so the sign-in screen can change it works but weakens the server.",
 	},
 	{
-		ID: "password_must_change", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: PasswordMustChange, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true, AccountLevel: true,
 		Title: "The password must be changed before the first logon",
 		WindowsSays: "You must change your password before logging on the first time. Please update your password or contact " +
 			"your system administrator or technical support.",
@@ -252,7 +296,7 @@ var Classes = []Class{
 			"at next logon' on the account.",
 	},
 	{
-		ID: "account_restriction", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: AccountRestriction, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title: "An account restriction blocks this logon",
 		WindowsSays: "Account restrictions are preventing this user from signing in. For example: blank passwords aren't " +
 			"allowed, sign-in times are limited, or a policy restriction has been enforced.",
@@ -262,21 +306,21 @@ var Classes = []Class{
 		Fix: "Give the account a password. Otherwise check the account's restrictions and group memberships (Protected Users) and the logon policies that apply to it.",
 	},
 	{
-		ID: "invalid_logon_hours", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: InvalidLogonHours, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "The account may not log on at this time",
 		WindowsSays: "Your account has time restrictions that keep you from signing in right now. Please try again later.",
 		Cause:       "The account's logon hours do not include now.",
 		Fix:         "Change the account's Logon Hours (Account tab in Active Directory Users and Computers, or net user <name> /times:all) or try again in the allowed hours.",
 	},
 	{
-		ID: "invalid_workstation", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: InvalidWorkstation, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "The account may not log on from this workstation",
 		WindowsSays: "Your account is configured to prevent you from using this PC. Please try another PC.",
 		Cause:       "The account's 'Log On To' list (userWorkstations) does not include the workstation name the client sent.",
 		Fix:         "Add the client's (and, for NLA, the server's) computer name to the account's Log On To list, or clear the list.",
 	},
 	{
-		ID: "logon_type_not_granted", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: LogonTypeNotGranted, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "The account lacks the logon right NLA needs",
 		WindowsSays: "The sign-in method you're trying to use isn't allowed. For more info, contact your network administrator.",
 		Cause: "The password was right, but User Rights Assignment refuses the logon: NLA logs on over the network, so " +
@@ -287,7 +331,7 @@ var Classes = []Class{
 			"(gpresult /h shows which), and use a domain account if local accounts are denied network logon on purpose.",
 	},
 	{
-		ID: "no_logon_servers", Group: GroupServer, Phase: probe.PhaseLogon,
+		ID: NoLogonServers, Group: GroupServer, Phase: probe.PhaseLogon,
 		Title:       "The server cannot reach an authority for the account's domain",
 		WindowsSays: msgLSA,
 		Cause: "The server could not find the security authority named in the user name: the domain part (DOMAIN\\user) is " +
@@ -298,7 +342,7 @@ var Classes = []Class{
 			"Workaround: log on with a local administrator account.",
 	},
 	{
-		ID: "trust_relationship_failure", Group: GroupServer, Phase: probe.PhaseLogon,
+		ID: TrustRelationshipFailure, Group: GroupServer, Phase: probe.PhaseLogon,
 		Title: "The server lost its trust relationship with the domain",
 		WindowsSays: "The remote computer that you are trying to connect to requires Network Level Authentication (NLA), but " +
 			"your Windows domain controller cannot be contacted to perform NLA. (At the console: \"The trust relationship " +
@@ -314,14 +358,14 @@ var Classes = []Class{
 			" (offline or with a cloud run-command) until the trust is fixed, then restore them.",
 	},
 	{
-		ID: "logon_rejected", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: LogonRejected, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "The server rejected the logon with an error code",
 		WindowsSays: "An authentication error has occurred. (followed by the text of the error code in the detail)",
 		Cause:       "The server refused the logon with a status this table has no class for; the detail gives its number and name.",
 		Fix:         "Look up the status in the detail, and the server's Security and TerminalServices event logs for the matching event.",
 	},
 	{
-		ID: "credentials_rejected_no_reason", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: CredentialsRejectedNoReason, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "The server rejected the credentials without saying why",
 		WindowsSays: msgCredentialsDidNotWork,
 		Cause: "The server closed the connection right after the NTLM AUTHENTICATE without an error code (FreeRDP's " +
@@ -329,7 +373,7 @@ var Classes = []Class{
 		Fix: fixCredentials,
 	},
 	{
-		ID: "no_rdp_signin_right", Group: GroupAuthentication, Phase: probe.PhaseLogon,
+		ID: NoRDPSignInRight, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title: "The account may not sign in over Remote Desktop",
 		WindowsSays: "This computer can't connect to the remote computer. (Older clients: \"The connection was denied because " +
 			"the user account is not authorized for remote login.\")",
@@ -340,7 +384,7 @@ var Classes = []Class{
 			"with an administrator account.",
 	},
 	{
-		ID: "server_closed", Group: GroupServer,
+		ID: ServerClosed, Group: GroupServer,
 		Title:       "The server closed the connection",
 		WindowsSays: msgThisComputerCant,
 		Cause: "The server (or something in between) ended the connection before the step finished, without saying why: a " +
@@ -350,7 +394,7 @@ var Classes = []Class{
 			"try another security offer (--protocols), and try from another network.",
 	},
 	{
-		ID: "timeout", Group: GroupServer,
+		ID: Timeout, Group: GroupServer,
 		Title:       "The server stopped answering",
 		WindowsSays: "The connection hangs on 'Configuring remote session' or 'Securing remote connection' and then fails.",
 		Cause: "The server accepted the connection but did not finish the step in time: overloaded or hung Remote Desktop " +
@@ -359,14 +403,14 @@ var Classes = []Class{
 			"for slow logons the server's domain controller (nltest /sc_query:<domain>). Raise the probe's timeout if the server is just slow.",
 	},
 	{
-		ID: "protocol_error", Group: GroupProtocol,
+		ID: ProtocolError, Group: GroupProtocol,
 		Title:       "The server's answer did not follow the protocol",
 		WindowsSays: msgThisComputerCant,
 		Cause:       "The server sent something malformed or unexpected for this step: a non-standard RDP implementation, a middlebox rewriting traffic, or a bug (possibly in rdpprobe).",
 		Fix:         "Run again with --record and report the recording. Compare with mstsc and FreeRDP against the same server.",
 	},
 	{
-		ID: "no_license_server", Group: GroupServer, Phase: probe.PhaseSession,
+		ID: NoLicenseServer, Group: GroupServer, Phase: probe.PhaseSession,
 		Title: "No Remote Desktop license server is available",
 		WindowsSays: "The remote session was disconnected because there are no Remote Desktop License Servers available to " +
 			"provide a license.",
@@ -377,7 +421,7 @@ var Classes = []Class{
 			"(or mstsc <file>.rdp /admin, e.g. with the .rdp file a cloud portal gives you), which does not use a license.",
 	},
 	{
-		ID: "license_error", Group: GroupServer, Phase: probe.PhaseSession,
+		ID: LicenseError, Group: GroupServer, Phase: probe.PhaseSession,
 		Title: "Licensing failed",
 		WindowsSays: "The remote computer disconnected the session because of an error in the licensing protocol. Please try " +
 			"connecting to the remote computer again or contact your server administrator. (Or a message naming the licensing " +
@@ -391,7 +435,7 @@ var Classes = []Class{
 			"again. mstsc /admin gets an administrator in without a license.",
 	},
 	{
-		ID: "server_insufficient_privileges", Group: GroupAuthentication, Phase: probe.PhaseSession,
+		ID: ServerInsufficientPrivileges, Group: GroupAuthentication, Phase: probe.PhaseSession, LocksAccount: true,
 		Title:       "The account may not connect to this server",
 		WindowsSays: "The connection was denied because the user account is not authorized for remote login.",
 		Cause: "The server accepted the connection but refused this user the session: the account is not in the server's " +
@@ -402,7 +446,7 @@ var Classes = []Class{
 			"or the GPO that sets them, or connect with an administrator account.",
 	},
 	{
-		ID: "server_denied_connection", Group: GroupServer, Phase: probe.PhaseSession,
+		ID: ServerDeniedConnection, Group: GroupServer, Phase: probe.PhaseSession,
 		Title:       "The server denied the connection",
 		WindowsSays: msgThisComputerCant + " (The server's reason, 'the server denied the connection', is not always shown.)",
 		Cause: "The server refused the connection after the security exchange, either with ERRINFO_SERVER_DENIED_CONNECTION " +
@@ -413,7 +457,7 @@ var Classes = []Class{
 			"'Limit number of connections' policy and the TerminalServices-RemoteConnectionManager event log at the time of the probe.",
 	},
 	{
-		ID: "fresh_credentials_required", Group: GroupAuthentication, Phase: probe.PhaseSession,
+		ID: FreshCredentialsRequired, Group: GroupAuthentication, Phase: probe.PhaseSession, LocksAccount: true,
 		Title: "The server does not accept saved credentials",
 		WindowsSays: "Your credentials did not work. The server's authentication policy does not allow connection requests " +
 			"using saved credentials. Please enter new credentials.",

@@ -21,9 +21,10 @@ import (
 // Result only (its clock is r.Start) and never looks at anything else.
 func Classify(r *probe.Result) Verdict {
 	if r == nil {
-		return Verdict{Class: class("protocol_error"), Detail: "no probe result"}
+		return Verdict{Class: class(ProtocolError), Detail: "no probe result"}
 	}
-	var id, detail string
+	var id ID
+	var detail string
 	var ph probe.Phase
 	if r.Err == nil {
 		ph = r.Reached
@@ -32,7 +33,7 @@ func Classify(r *probe.Result) Verdict {
 		ph = r.Failed
 		id, detail = failure(r)
 	}
-	v := Verdict{Class: class(id), Phase: ph, OK: id == "ok", Detail: detail}
+	v := Verdict{Class: class(id), Phase: ph, OK: id == OK, Detail: detail}
 	v.Findings = findings(r, id)
 	if blamesAccount[id] {
 		if m, ok := domainMismatch(r); ok {
@@ -43,15 +44,15 @@ func Classify(r *probe.Result) Verdict {
 }
 
 // blamesAccount lists the classes a wrong domain in the user name can cause.
-var blamesAccount = map[string]bool{
-	"logon_failed":                   true,
-	"credentials_rejected_no_reason": true,
-	"no_logon_servers":               true,
-	"logon_rejected":                 true,
+var blamesAccount = map[ID]bool{
+	LogonFailed:                 true,
+	CredentialsRejectedNoReason: true,
+	NoLogonServers:              true,
+	LogonRejected:               true,
 }
 
 // success classifies a run that ended without an error.
-func success(r *probe.Result) (id, detail string) {
+func success(r *probe.Result) (id ID, detail string) {
 	id, detail = securitySuccess(r)
 	s := r.Session
 	switch {
@@ -61,7 +62,7 @@ func success(r *probe.Result) (id, detail string) {
 	case s.LoggedOn:
 		// The server logged the account on: whatever the security layer,
 		// the credentials worked.
-		return "ok", fmt.Sprintf("logged on: the server's Save Session Info PDU reports %s logged on%s", account(r), licenseSoFar(r))
+		return OK, fmt.Sprintf("logged on: the server's Save Session Info PDU reports %s logged on%s", account(r), licenseSoFar(r))
 	default:
 		detail += "; " + sessionWords(s)
 	}
@@ -141,38 +142,38 @@ func licenseProduct(l *probe.LicenseInfo) string {
 
 // securitySuccess classifies a clean run by what the security exchange
 // established.
-func securitySuccess(r *probe.Result) (id, detail string) {
+func securitySuccess(r *probe.Result) (id ID, detail string) {
 	cs := r.CredSSP
 	if r.Credentials && cs != nil && cs.PubKeyAuthVerified &&
 		(cs.EarlyUserAuth == nil || *cs.EarlyUserAuth == negotiate.EarlyUserAuthSuccess) {
 		if cs.EarlyUserAuth != nil {
-			return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and its Early User Authorization "+
+			return OK, fmt.Sprintf("logged on: the server accepted the password for %s and its Early User Authorization "+
 				"Result granted Remote Desktop sign-in", account(r))
 		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
-			return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key", account(r))
+			return OK, fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key", account(r))
 		}
-		return "ok", fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key; "+
+		return OK, fmt.Sprintf("logged on: the server accepted the password for %s and proved it holds its TLS key; "+
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
 		if s := r.Session; s != nil && s.ClientInfoSent {
-			return "credentials_not_verified", fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
+			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
 				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
 				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r))
 		}
-		return "credentials_not_verified", fmt.Sprintf("the server selected %v, not NLA, so nothing checks the "+
+		return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA, so nothing checks the "+
 			"credentials for %s before a session starts: they were not verified", sel, account(r))
 	}
 	why := "no credentials given"
 	if r.Credentials {
 		why = "the probe stopped before the logon"
 	}
-	return "ok", fmt.Sprintf("reached %s; no logon was tried (%s)", reachedWords(r), why)
+	return OK, fmt.Sprintf("reached %s; no logon was tried (%s)", reachedWords(r), why)
 }
 
 // failure classifies a run that ended with r.Err, first match wins.
-func failure(r *probe.Result) (id, detail string) {
+func failure(r *probe.Result) (id ID, detail string) {
 	err, ph := r.Err, r.Failed
 	if ph == probe.PhaseConnect {
 		if id, detail, ok := connectFailure(r, err); ok {
@@ -197,7 +198,7 @@ func failure(r *probe.Result) (id, detail string) {
 	)
 	switch {
 	case errors.As(err, &notTPKT):
-		return "not_rdp", fmt.Sprintf("port %s answered with %s, not an RDP (TPKT) reply", portOf(r), notTPKT.Looks())
+		return NotRDP, fmt.Sprintf("port %s answered with %s, not an RDP (TPKT) reply", portOf(r), notTPKT.Looks())
 
 	case errors.As(err, &negFail):
 		return negotiationFailure(r, negFail.Code)
@@ -209,26 +210,26 @@ func failure(r *probe.Result) (id, detail string) {
 		} else {
 			d += ": it supports none of the offered protocols"
 		}
-		return "security_layer_mismatch", d
+		return SecurityLayerMismatch, d
 
 	case errors.As(err, &credssp):
-		return "credssp_oracle_server_unpatched", fmt.Sprintf("the server speaks CredSSP version %d; the CVE-2018-0886 fix "+
+		return CredSSPOracleServerUnpatched, fmt.Sprintf("the server speaks CredSSP version %d; the CVE-2018-0886 fix "+
 			"came with version 5, so an updated client refuses it before sending credentials", credssp.Server)
 
 	case errors.As(err, &pubKey):
-		return "pubkey_auth_mismatch", fmt.Sprintf("the server's pubKeyAuth does not match the TLS key the probe saw (%s); "+
+		return PubKeyAuthMismatch, fmt.Sprintf("the server's pubKeyAuth does not match the TLS key the probe saw (%s); "+
 			"no credentials were sent", pubKey.Reason)
 
 	case errors.As(err, &status):
 		return serverStatus(r, status.Status)
 
 	case errors.As(err, &closedAuth):
-		return "credentials_rejected_no_reason", fmt.Sprintf("the server closed the connection after the NTLM AUTHENTICATE "+
+		return CredentialsRejectedNoReason, fmt.Sprintf("the server closed the connection after the NTLM AUTHENTICATE "+
 			"for %s without an error code: a wrong password, an unknown user or a wrong domain (the server does not say which)",
 			account(r))
 
 	case errors.As(err, &eua):
-		return "no_rdp_signin_right", fmt.Sprintf("the password for %s was accepted, but the Early User Authorization "+
+		return NoRDPSignInRight, fmt.Sprintf("the password for %s was accepted, but the Early User Authorization "+
 			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), euaName(eua.Result), uint32(eua.Result))
 
 	case errors.As(err, &license):
@@ -245,15 +246,15 @@ func failure(r *probe.Result) (id, detail string) {
 		return sessionLogonError(r, logonErr.Info)
 
 	case errors.As(err, &mcsResult):
-		return "server_denied_connection", fmt.Sprintf("the server refused the MCS connection: it answered %s with %s (%d)",
+		return ServerDeniedConnection, fmt.Sprintf("the server refused the MCS connection: it answered %s with %s (%d)",
 			mcsResult.PDU, mcsResult.Result, uint8(mcsResult.Result))
 
 	case errors.As(err, &ultimatum):
-		return "server_closed", fmt.Sprintf("the server ended the session start with an MCS Disconnect Provider Ultimatum (%s) "+
+		return ServerClosed, fmt.Sprintf("the server ended the session start with an MCS Disconnect Provider Ultimatum (%s) "+
 			"without a Set Error Info PDU to say why%s", ultimatum.Reason, licenseSoFar(r))
 
 	case errors.Is(err, context.Canceled):
-		return "timeout", fmt.Sprintf("the probe was cancelled during %s, before the server finished", phaseWords(ph))
+		return Timeout, fmt.Sprintf("the probe was cancelled during %s, before the server finished", phaseWords(ph))
 
 	case isTimeout(err):
 		d := fmt.Sprintf("no answer from the server during %s", phaseWords(ph))
@@ -263,13 +264,13 @@ func failure(r *probe.Result) (id, detail string) {
 		if ph == probe.PhaseLogon {
 			d += " (NLA waits on a domain controller: a slow or unreachable one looks like this)"
 		}
-		return "timeout", d + licenseSoFar(r)
+		return Timeout, d + licenseSoFar(r)
 
 	case errors.Is(err, negotiate.ErrDisconnectRequest):
 		if ph == probe.PhaseSession {
-			return "server_closed", "the server ended the session start with an X.224 Disconnect Request" + licenseSoFar(r)
+			return ServerClosed, "the server ended the session start with an X.224 Disconnect Request" + licenseSoFar(r)
 		}
-		return "server_closed", "the server answered the Connection Request with an X.224 Disconnect Request: " + err.Error()
+		return ServerClosed, "the server answered the Connection Request with an X.224 Disconnect Request: " + err.Error()
 
 	case isClosed(err):
 		how := "closed"
@@ -277,27 +278,27 @@ func failure(r *probe.Result) (id, detail string) {
 			how = "reset"
 		}
 		if ph == probe.PhaseTLS {
-			return "tls_failed", fmt.Sprintf("the server dropped the TLS handshake (connection %s): %v", how, err)
+			return TLSFailed, fmt.Sprintf("the server dropped the TLS handshake (connection %s): %v", how, err)
 		}
-		return "server_closed", fmt.Sprintf("the server %s the connection %s: %v%s", how, closedWhen(ph), err, licenseSoFar(r))
+		return ServerClosed, fmt.Sprintf("the server %s the connection %s: %v%s", how, closedWhen(ph), err, licenseSoFar(r))
 
 	case isTLSError(err) || ph == probe.PhaseTLS:
 		if ph != probe.PhaseTLS {
-			return "tls_failed", fmt.Sprintf("TLS error during %s: %v%s", phaseWords(ph), err, tlsHint(err))
+			return TLSFailed, fmt.Sprintf("TLS error during %s: %v%s", phaseWords(ph), err, tlsHint(err))
 		}
-		return "tls_failed", "TLS handshake failed: " + err.Error() + tlsHint(err)
+		return TLSFailed, "TLS handshake failed: " + err.Error() + tlsHint(err)
 
 	case errors.Is(err, negotiate.ErrMalformed):
 		if ph == probe.PhaseNegotiate {
-			return "protocol_error", "the server's reply was TPKT but not a valid X.224 Connection Confirm: " + err.Error()
+			return ProtocolError, "the server's reply was TPKT but not a valid X.224 Connection Confirm: " + err.Error()
 		}
-		return "protocol_error", fmt.Sprintf("malformed message from the server during %s: %v", phaseWords(ph), err)
+		return ProtocolError, fmt.Sprintf("malformed message from the server during %s: %v", phaseWords(ph), err)
 	}
-	return "protocol_error", fmt.Sprintf("%s failed: %v", phaseWords(ph), err)
+	return ProtocolError, fmt.Sprintf("%s failed: %v", phaseWords(ph), err)
 }
 
 // connectFailure classifies name resolution and TCP connect errors.
-func connectFailure(r *probe.Result, err error) (id, detail string, ok bool) {
+func connectFailure(r *probe.Result, err error) (id ID, detail string, ok bool) {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr):
@@ -305,27 +306,27 @@ func connectFailure(r *probe.Result, err error) (id, detail string, ok bool) {
 		if name == "" {
 			name = r.Host
 		}
-		return "dns_failure", fmt.Sprintf("the name %q does not resolve: %v", name, dnsErr), true
+		return DNSFailure, fmt.Sprintf("the name %q does not resolve: %v", name, dnsErr), true
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "tcp_refused", fmt.Sprintf("%s refused the TCP connection: nothing listens on port %s, or a firewall rejects it",
+		return TCPRefused, fmt.Sprintf("%s refused the TCP connection: nothing listens on port %s, or a firewall rejects it",
 			hostOf(r), portOf(r)), true
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
 		errors.Is(err, syscall.EHOSTDOWN), errors.Is(err, syscall.ENETDOWN):
-		return "tcp_unreachable", fmt.Sprintf("no route to %s: %v", hostOf(r), err), true
+		return TCPUnreachable, fmt.Sprintf("no route to %s: %v", hostOf(r), err), true
 	case errors.Is(err, context.Canceled):
-		return "tcp_timeout", fmt.Sprintf("the probe was cancelled while connecting to %s port %s", hostOf(r), portOf(r)), true
+		return TCPTimeout, fmt.Sprintf("the probe was cancelled while connecting to %s port %s", hostOf(r), portOf(r)), true
 	case isTimeout(err):
 		d := fmt.Sprintf("no answer from %s on TCP port %s", hostOf(r), portOf(r))
 		if t, ok := duration(r, probe.PhaseConnect); ok {
 			d += " within " + t.String()
 		}
-		return "tcp_timeout", d, true
+		return TCPTimeout, d, true
 	}
 	return "", "", false
 }
 
 // negotiationFailure classifies RDP_NEG_FAILURE by its code.
-func negotiationFailure(r *probe.Result, code negotiate.FailureCode) (id, detail string) {
+func negotiationFailure(r *probe.Result, code negotiate.FailureCode) (id ID, detail string) {
 	offered := r.Offered
 	if r.Negotiation != nil {
 		offered = r.Negotiation.Offered
@@ -336,24 +337,24 @@ func negotiationFailure(r *probe.Result, code negotiate.FailureCode) (id, detail
 	// answers SSL_REQUIRED_BY_SERVER to every request). Calling it
 	// tls_required would send the user to fix a client that is right.
 	if demanded, ok := failureDemands[code]; ok && offered&demanded != 0 {
-		return "protocol_error", d + fmt.Sprintf(": it demands %v although the request offered it, so its own security settings contradict each other "+
+		return ProtocolError, d + fmt.Sprintf(": it demands %v although the request offered it, so its own security settings contradict each other "+
 			"(compare SecurityLayer and UserAuthentication under %s, or the server's configuration)", demanded, rdpTcpKey)
 	}
 	switch code {
 	case negotiate.HybridRequiredByServer:
-		return "nla_required", d + ": it accepts only NLA"
+		return NLARequired, d + ": it accepts only NLA"
 	case negotiate.SSLRequiredByServer:
-		return "tls_required", d + ": it requires TLS"
+		return TLSRequired, d + ": it requires TLS"
 	case negotiate.SSLNotAllowedByServer:
-		return "tls_not_allowed", d + ": it accepts only standard RDP security"
+		return TLSNotAllowed, d + ": it accepts only standard RDP security"
 	case negotiate.SSLCertNotOnServer:
-		return "no_server_certificate", d + ": it has no certificate for TLS"
+		return NoServerCertificate, d + ": it has no certificate for TLS"
 	case negotiate.SSLWithUserAuthRequiredByServer:
-		return "tls_client_auth_required", d + ": it wants TLS with a client certificate"
+		return TLSClientAuthRequired, d + ": it wants TLS with a client certificate"
 	case negotiate.InconsistentFlags:
-		return "protocol_error", d + ": it found the request's flags inconsistent"
+		return ProtocolError, d + ": it found the request's flags inconsistent"
 	}
-	return "protocol_error", d + ": an unknown failure code"
+	return ProtocolError, d + ": an unknown failure code"
 }
 
 // failureDemands is the protocol an RDP_NEG_FAILURE code says the server
@@ -365,37 +366,37 @@ var failureDemands = map[negotiate.FailureCode]negotiate.Protocol{
 
 // statusClass maps the NTSTATUS (or SSPI HRESULT) of TSRequest.errorCode to
 // a class; anything else is logon_rejected.
-var statusClass = map[negotiate.NTStatus]string{
-	negotiate.StatusLogonFailure:  "logon_failed",
-	negotiate.StatusWrongPassword: "logon_failed",
-	negotiate.StatusNoSuchUser:    "logon_failed",
-	negotiate.SecELogonDenied:     "logon_failed",
+var statusClass = map[negotiate.NTStatus]ID{
+	negotiate.StatusLogonFailure:  LogonFailed,
+	negotiate.StatusWrongPassword: LogonFailed,
+	negotiate.StatusNoSuchUser:    LogonFailed,
+	negotiate.SecELogonDenied:     LogonFailed,
 
-	negotiate.StatusAccountLockedOut:      "account_locked_out",
-	negotiate.StatusAccountDisabled:       "account_disabled",
-	negotiate.StatusAccountExpired:        "account_expired",
-	negotiate.StatusPasswordExpired:       "password_expired",
-	negotiate.StatusPasswordMustChange:    "password_must_change",
-	negotiate.StatusAccountRestriction:    "account_restriction",
-	negotiate.StatusInvalidLogonHours:     "invalid_logon_hours",
-	negotiate.StatusLoginTimeRestriction:  "invalid_logon_hours",
-	negotiate.StatusInvalidWorkstation:    "invalid_workstation",
-	negotiate.StatusLoginWkstaRestriction: "invalid_workstation",
-	negotiate.StatusLogonTypeNotGranted:   "logon_type_not_granted",
+	negotiate.StatusAccountLockedOut:      AccountLockedOut,
+	negotiate.StatusAccountDisabled:       AccountDisabled,
+	negotiate.StatusAccountExpired:        AccountExpired,
+	negotiate.StatusPasswordExpired:       PasswordExpired,
+	negotiate.StatusPasswordMustChange:    PasswordMustChange,
+	negotiate.StatusAccountRestriction:    AccountRestriction,
+	negotiate.StatusInvalidLogonHours:     InvalidLogonHours,
+	negotiate.StatusLoginTimeRestriction:  InvalidLogonHours,
+	negotiate.StatusInvalidWorkstation:    InvalidWorkstation,
+	negotiate.StatusLoginWkstaRestriction: InvalidWorkstation,
+	negotiate.StatusLogonTypeNotGranted:   LogonTypeNotGranted,
 
-	negotiate.StatusNoLogonServers:             "no_logon_servers",
-	negotiate.StatusDomainControllerNotFound:   "no_logon_servers",
-	negotiate.StatusNoSuchDomain:               "no_logon_servers",
-	negotiate.SecENoAuthenticatingAuthority:    "no_logon_servers",
-	negotiate.StatusTrustedRelationshipFailure: "trust_relationship_failure",
-	negotiate.StatusTrustedDomainFailure:       "trust_relationship_failure",
-	negotiate.StatusNoTrustSAMAccount:          "trust_relationship_failure",
+	negotiate.StatusNoLogonServers:             NoLogonServers,
+	negotiate.StatusDomainControllerNotFound:   NoLogonServers,
+	negotiate.StatusNoSuchDomain:               NoLogonServers,
+	negotiate.SecENoAuthenticatingAuthority:    NoLogonServers,
+	negotiate.StatusTrustedRelationshipFailure: TrustRelationshipFailure,
+	negotiate.StatusTrustedDomainFailure:       TrustRelationshipFailure,
+	negotiate.StatusNoTrustSAMAccount:          TrustRelationshipFailure,
 }
 
-func serverStatus(r *probe.Result, s negotiate.NTStatus) (id, detail string) {
+func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) {
 	id, ok := statusClass[s]
 	if !ok {
-		id = "logon_rejected"
+		id = LogonRejected
 	}
 	d := fmt.Sprintf("the server answered %s for %s", statusText(s), account(r))
 	if r.Failed == probe.PhaseNTLMInfo {
@@ -571,33 +572,33 @@ func reachedWords(r *probe.Result) string {
 
 // licenseFailure classifies a License Error PDU other than Valid Client
 // (MS-RDPBCGR 2.2.1.12.1.3).
-func licenseFailure(m *negotiate.LicenseErrorMessage) (id, detail string) {
+func licenseFailure(m *negotiate.LicenseErrorMessage) (id ID, detail string) {
 	d := fmt.Sprintf("the server ended licensing with a License Error PDU: %s (0x%08X), %s", m.ErrorCode, uint32(m.ErrorCode), m.StateTransition)
 	switch m.ErrorCode {
 	case negotiate.ErrNoLicenseServer:
-		return "no_license_server", d + ": it found no license server to issue a client access license"
+		return NoLicenseServer, d + ": it found no license server to issue a client access license"
 	case negotiate.ErrNoLicense:
-		return "no_license_server", d + ": no client access license could be had"
+		return NoLicenseServer, d + ": no client access license could be had"
 	}
-	return "license_error", d
+	return LicenseError, d
 }
 
 // errorInfoClass maps the code of a Set Error Info PDU (MS-RDPBCGR 2.2.5.1.1).
-func errorInfoClass(r *probe.Result, e negotiate.ErrorInfo) (id, detail string) {
+func errorInfoClass(r *probe.Result, e negotiate.ErrorInfo) (id ID, detail string) {
 	d := fmt.Sprintf("the server sent Set Error Info %s (0x%08X) and disconnected", e, uint32(e))
 	switch {
 	case e == negotiate.ErrInfoLicenseNoLicenseServer:
-		return "no_license_server", d + ": no Remote Desktop license server could provide a license" + licenseSoFar(r)
+		return NoLicenseServer, d + ": no Remote Desktop license server could provide a license" + licenseSoFar(r)
 	case e.IsLicensing():
-		return "license_error", d + ": " + licensingErrInfoWords[e] + licenseSoFar(r)
+		return LicenseError, d + ": " + licensingErrInfoWords[e] + licenseSoFar(r)
 	case e == negotiate.ErrInfoServerInsufficientPrivileges:
-		return "server_insufficient_privileges", d + fmt.Sprintf(": %s lacks the access rights for a Remote Desktop session", account(r))
+		return ServerInsufficientPrivileges, d + fmt.Sprintf(": %s lacks the access rights for a Remote Desktop session", account(r))
 	case e == negotiate.ErrInfoServerDeniedConnection:
-		return "server_denied_connection", d
+		return ServerDeniedConnection, d
 	case e == negotiate.ErrInfoServerFreshCredentialsRequired:
-		return "fresh_credentials_required", d + ": it wants the password typed for each connection, not sent ready-made"
+		return FreshCredentialsRequired, d + ": it wants the password typed for each connection, not sent ready-made"
 	}
-	return "server_closed", d + licenseSoFar(r)
+	return ServerClosed, d + licenseSoFar(r)
 }
 
 // licensingErrInfoWords says what each ERRINFO_LICENSE_* code means
@@ -618,19 +619,19 @@ var licensingErrInfoWords = map[negotiate.ErrorInfo]string{
 // sessionLogonError maps a Save Session Info logon error (MS-RDPBCGR
 // 2.2.10.1.1.4.1.1): an NTSTATUS type this table knows decides, else the
 // LOGON_FAILED_* data.
-func sessionLogonError(r *probe.Result, le negotiate.LogonErrorsInfo) (id, detail string) {
+func sessionLogonError(r *probe.Result, le negotiate.LogonErrorsInfo) (id ID, detail string) {
 	d := fmt.Sprintf("the server's Save Session Info PDU reports a logon error for %s: %s", account(r), le)
 	if le.Type == negotiate.ErrorCodeAccessDenied {
-		return "server_insufficient_privileges", d + ": the user was denied access"
+		return ServerInsufficientPrivileges, d + ": the user was denied access"
 	}
 	if id, ok := statusClass[negotiate.NTStatus(le.Type)]; ok {
 		return id, d
 	}
 	switch le.Failure() {
 	case negotiate.LogonFailedBadPassword:
-		return "logon_failed", d + ": the credentials are not valid"
+		return LogonFailed, d + ": the credentials are not valid"
 	case negotiate.LogonFailedUpdatePassword:
-		return "password_must_change", d + ": the password must be updated before the logon can go on"
+		return PasswordMustChange, d + ": the password must be updated before the logon can go on"
 	}
-	return "logon_rejected", d
+	return LogonRejected, d
 }

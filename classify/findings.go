@@ -33,7 +33,7 @@ const (
 
 // findings lists the facts worth a line, whatever the class (classID only
 // suppresses what the class's own detail already says).
-func findings(r *probe.Result, classID string) []Finding {
+func findings(r *probe.Result, classID ID) []Finding {
 	var out []Finding
 	add := func(id string, sev Severity, text string) {
 		out = append(out, Finding{ID: id, Severity: sev, Text: text})
@@ -64,7 +64,7 @@ func findings(r *probe.Result, classID string) []Finding {
 		}
 	}
 
-	if sel, ok := selected(r); ok && classID != "security_layer_mismatch" {
+	if sel, ok := selected(r); ok && classID != SecurityLayerMismatch {
 		offered := r.Negotiation.Offered
 		if isHybrid(offered) && !isHybrid(sel) && (sel == negotiate.ProtocolSSL || sel == negotiate.ProtocolRDP) {
 			add(FindingNLANotEnforced, SeverityWarning, fmt.Sprintf("NLA was offered but the server selected %v: anyone can "+

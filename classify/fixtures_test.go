@@ -67,7 +67,7 @@ func TestFixtures(t *testing.T) {
 			defer rp.Close()
 			r := probe.Run(context.Background(), rp.Addr, opt)
 			v := classify.Classify(r)
-			if v.Class.ID != fx.Header["class"] || string(v.Phase) != fx.Header["phase"] {
+			if string(v.Class.ID) != fx.Header["class"] || string(v.Phase) != fx.Header["phase"] {
 				t.Errorf("replay gives %s at %s, fixture says %s at %s (err %v)", v.Class.ID, v.Phase, fx.Header["class"], fx.Header["phase"], r.Err)
 			}
 		})
@@ -109,14 +109,15 @@ func TestEveryClassHasFixtureAndScenario(t *testing.T) {
 	}
 	known := map[string]bool{}
 	for _, c := range classify.Classes {
-		known[c.ID] = true
+		id := string(c.ID)
+		known[id] = true
 		check := func(what string, have map[string][]string, impossible map[string]string) {
-			why, listed := impossible[c.ID]
+			why, listed := impossible[id]
 			switch {
-			case listed && len(have[c.ID]) > 0:
-				t.Errorf("class %s is listed as having no %s (%s) but has %v: take it off the list", c.ID, what, why, have[c.ID])
-			case !listed && len(have[c.ID]) == 0:
-				t.Errorf("class %s has no %s", c.ID, what)
+			case listed && len(have[id]) > 0:
+				t.Errorf("class %s is listed as having no %s (%s) but has %v: take it off the list", id, what, why, have[id])
+			case !listed && len(have[id]) == 0:
+				t.Errorf("class %s has no %s", id, what)
 			}
 		}
 		check("fixture", fixtures, noFixture)

@@ -108,10 +108,27 @@ func (g Group) NagiosCode() int {
 	return NagiosCritical
 }
 
-// Class is one row of the table: a way an RDP connection ends, in words.
+// ID names a class; the constants next to Classes are the only IDs there
+// are, so a caller that names one is checked by the compiler.
+type ID string
+
+// Class is one row of the table: a way an RDP connection ends, in words,
+// and what it means for the rest of the program (the command's exit code,
+// the exporter's and the sweep's logon rules), so that no caller keeps a
+// list of its own.
 type Class struct {
-	ID    string // stable: JSON, metrics labels, expect_class
-	Group Group
+	ID    ID    // stable: JSON, metrics labels, expect_class
+	Group Group // sets the exit code and the Nagios state
+	// LocksAccount: the refused logon may have counted toward the account's
+	// lockout threshold (servers do not always say whether the password
+	// was wrong, so every authentication failure may), so no more are made
+	// with that password: the exporter blocks the module and target, the
+	// sweep counts it toward --max-logon-failures.
+	LocksAccount bool
+	// AccountLevel: the account itself is refused (locked out, disabled,
+	// expired), so every further logon fails the same way; a sweep stops
+	// logging on at once.
+	AccountLevel bool
 	// Phase is where the class arises; empty when it can happen in any
 	// phase (Verdict.Phase always says where it did).
 	Phase probe.Phase
@@ -158,16 +175,17 @@ func (v Verdict) ExitCode() int { return v.Class.Group.ExitCode() }
 // NagiosCode is the Nagios plugin state for the verdict.
 func (v Verdict) NagiosCode() int { return v.Class.Group.NagiosCode() }
 
-// Lookup returns the class with the given ID.
-func Lookup(id string) (Class, bool) {
+// Lookup returns the class with the given ID; config files and resumed
+// reports name classes as text, and this is how they are checked.
+func Lookup(id ID) (Class, bool) {
 	if i, ok := classIndex[id]; ok {
 		return Classes[i], true
 	}
 	return Class{}, false
 }
 
-var classIndex = func() map[string]int {
-	m := make(map[string]int, len(Classes))
+var classIndex = func() map[ID]int {
+	m := make(map[ID]int, len(Classes))
 	for i, c := range Classes {
 		m[c.ID] = i
 	}
@@ -176,7 +194,7 @@ var classIndex = func() map[string]int {
 
 // class returns the table's row for id; the tests prove every id used by
 // Classify is in the table.
-func class(id string) Class {
+func class(id ID) Class {
 	if c, ok := Lookup(id); ok {
 		return c
 	}

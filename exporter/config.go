@@ -1,14 +1,11 @@
 package exporter
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
@@ -28,11 +26,6 @@ const (
 	DefaultTimeout       = 15 * time.Second
 	DefaultLogonCacheTTL = 5 * time.Minute
 )
-
-// PhaseSession names the phase after logon: the first steps of an RDP
-// session, up to licensing (probe.PhaseSession). A module runs it only
-// when its phases list it.
-const PhaseSession = string(probe.PhaseSession)
 
 // Config is the exporter's configuration file (rdpprobe.yml): a set of named
 // modules, as in blackbox_exporter.
@@ -55,7 +48,7 @@ type Module struct {
 	// PhaseTimeout bounds each phase within Timeout (default: the probe's, 5s).
 	PhaseTimeout time.Duration `yaml:"phase_timeout,omitempty"`
 	// ExpectClass lists the classes that make probe_success 1 (default ["ok"]).
-	ExpectClass []string `yaml:"expect_class,omitempty"`
+	ExpectClass []classify.ID `yaml:"expect_class,omitempty"`
 	// Credentials for the logon phase.
 	Credentials *Credentials `yaml:"credentials,omitempty"`
 	// LogonCacheTTL is how long a logon's result answers scrapes before the
@@ -110,7 +103,7 @@ func (m *Module) options() probe.Options {
 }
 
 // expects reports whether class counts as success for this module.
-func (m *Module) expects(class string) bool { return slices.Contains(m.ExpectClass, class) }
+func (m *Module) expects(class classify.ID) bool { return slices.Contains(m.ExpectClass, class) }
 
 // LoadFile reads, checks and resolves a config file: unknown keys are errors
 // (with their line), password files and variables are read now, so a bad
@@ -157,19 +150,15 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 }
 
 func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) error {
-	rank := map[probe.Phase]int{}
-	for i, p := range probe.Phases {
-		rank[p] = i + 1
-	}
-	for _, s := range m.Phases {
-		p := probe.Phase(s)
-		if rank[p] == 0 {
-			return fmt.Errorf("phases: unknown phase %q (use %s)", s, phaseNames())
+	phases := make([]probe.Phase, len(m.Phases))
+	for i, s := range m.Phases {
+		p, err := probe.ParsePhase(s)
+		if err != nil {
+			return fmt.Errorf("phases: %w", err)
 		}
-		if rank[p] > rank[m.depth] {
-			m.depth = p
-		}
+		phases[i] = p
 	}
+	m.depth = probe.Deepest(phases...)
 	if m.depth == probe.PhaseLogon && m.Credentials == nil {
 		return errors.New("phases: logon needs credentials")
 	}
@@ -183,7 +172,7 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 	var err error
 	if m.offer, m.allowRDP, err = probe.ParseOffer(strings.Join(protocols, ",")); err != nil {
-		return errors.New(strings.Replace(err.Error(), "--protocols", "protocols", 1))
+		return fmt.Errorf("protocols: %w", err)
 	}
 
 	if m.Timeout < 0 || m.PhaseTimeout < 0 || m.LogonCacheTTL < 0 {
@@ -197,13 +186,11 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 
 	if len(m.ExpectClass) == 0 {
-		m.ExpectClass = []string{"ok"}
+		m.ExpectClass = []classify.ID{classify.OK}
 	}
-	if len(classify.Classes) > 0 {
-		for _, id := range m.ExpectClass {
-			if !knownClass(id) {
-				return fmt.Errorf("expect_class: unknown class %q", id)
-			}
+	for _, id := range m.ExpectClass {
+		if _, ok := classify.Lookup(id); !ok {
+			return fmt.Errorf("expect_class: unknown class %q", id)
 		}
 	}
 
@@ -214,20 +201,16 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 		if (c.PasswordFile == "") == (c.PasswordEnv == "") {
 			return errors.New("credentials: give exactly one of password_file and password_env (a password is never written in the config)")
 		}
+		src := secret.Sources{Env: c.PasswordEnv, LookupEnv: lookupEnv} // no prompt: a service has no terminal
+		key := "password_env"
 		if c.PasswordFile != "" {
-			path := c.PasswordFile
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(dir, path)
+			src, key = secret.Sources{File: c.PasswordFile}, "password_file"
+			if !filepath.IsAbs(src.File) {
+				src.File = filepath.Join(dir, src.File)
 			}
-			if m.password, err = readPasswordFile(path); err != nil {
-				return fmt.Errorf("credentials: %w", err)
-			}
-		} else {
-			pw, ok := lookupEnv(c.PasswordEnv)
-			if !ok || pw == "" {
-				return fmt.Errorf("credentials: password_env: variable %s is not set or empty", c.PasswordEnv)
-			}
-			m.password = pw
+		}
+		if m.password, _, err = secret.Password(src); err != nil {
+			return fmt.Errorf("credentials: %s: %w", key, err)
 		}
 	}
 
@@ -240,53 +223,4 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	h.Write([]byte(m.password))
 	m.fingerprint = hex.EncodeToString(h.Sum(nil))
 	return nil
-}
-
-// readPasswordFile returns the first line of a password file that only its
-// owner can read.
-func readPasswordFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("password_file: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("password_file: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("password_file %s: not a regular file", path)
-	}
-	if perm := st.Mode().Perm(); perm&0o044 != 0 {
-		return "", fmt.Errorf("password_file %s: mode %04o lets group or others read it; chmod 600 it", path, perm)
-	}
-	line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("password_file: %w", err)
-	}
-	pw := strings.TrimRight(line, "\r\n")
-	if pw == "" {
-		return "", fmt.Errorf("password_file %s: the first line is empty", path)
-	}
-	return pw, nil
-}
-
-func knownClass(id string) bool {
-	for _, c := range classify.Classes {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func phaseNames() string {
-	var b bytes.Buffer
-	for i, p := range probe.Phases {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(string(p))
-	}
-	return b.String()
 }

@@ -31,8 +31,11 @@ func TestParseConfig(t *testing.T) {
 	writeFile(t, dir, "group.pw", "s3cret-pw\n", 0o640)
 	writeFile(t, dir, "empty.pw", "\n", 0o600)
 	env := func(k string) (string, bool) {
-		if k == "RDP_PW" {
+		switch k {
+		case "RDP_PW":
 			return "env-pw", true
+		case "EMPTY_PW":
+			return "", true
 		}
 		return "", false
 	}
@@ -60,6 +63,8 @@ func TestParseConfig(t *testing.T) {
 		{"empty password file", "modules:\n  x:\n    credentials: {user: u, password_file: empty.pw}\n", "first line is empty"},
 		{"missing password file", "modules:\n  x:\n    credentials: {user: u, password_file: nope.pw}\n", "no such file"},
 		{"unset variable", "modules:\n  x:\n    credentials: {user: u, password_env: NOPE}\n", "NOPE is not set"},
+		{"empty variable", "modules:\n  x:\n    credentials: {user: u, password_env: EMPTY_PW}\n", "password_env: variable EMPTY_PW is empty"},
+		{"device as password file", "modules:\n  x:\n    credentials: {user: u, password_file: /dev/zero}\n", "password_file: /dev/zero is not a regular file"},
 		{"bad account", "modules:\n  x:\n    credentials: {user: 'LAB\\', password_env: RDP_PW}\n", "expected DOMAIN"},
 		{"password file", "modules:\n  x:\n    phases: [connect, negotiate, tls, ntlm_info, logon]\n    credentials: {user: 'LAB\\u', password_file: good.pw}\n", ""},
 		{"password variable", "modules:\n  x:\n    credentials: {user: u@corp.example, password_env: RDP_PW}\n", ""},

@@ -69,6 +69,10 @@ type Exporter struct {
 
 	registry *prometheus.Registry
 	m        exporterMetrics
+
+	// onJoin, when set, is called as a scrape joins a probe in flight, so
+	// that tests can wait for it rather than sleep.
+	onJoin func()
 }
 
 // key names what a probe is for. Targets are normalised to host:port, so
@@ -296,6 +300,9 @@ func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer 
 	}
 	if f := e.flights[k]; f != nil {
 		e.mu.Unlock()
+		if e.onJoin != nil {
+			e.onJoin()
+		}
 		select {
 		case <-f.done:
 			a := answer{out: f.out, source: SourceShared}
@@ -326,7 +333,7 @@ func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer 
 	e.mu.Lock()
 	blocked := false
 	if m.Logon() && out.res != nil && out.res.LogonAttempted {
-		blocked = canLock(out.verdict)
+		blocked = out.verdict.Class.LocksAccount
 		e.logons[k] = &logonEntry{fingerprint: m.fingerprint, out: out, blocked: blocked}
 		e.pruneLocked(now)
 	}
@@ -366,21 +373,6 @@ func (e *Exporter) pruneLocked(now time.Time) {
 			delete(e.logons, k)
 		}
 	}
-}
-
-// lockingClasses are failures after which another attempt with the same
-// password can only bring the account closer to lockout.
-var lockingClasses = map[string]bool{
-	"logon_failed":                   true,
-	"credentials_rejected_no_reason": true,
-	"account_locked_out":             true,
-}
-
-// authenticationExit is the exit code of the classifier's authentication group.
-const authenticationExit = 5
-
-func canLock(v classify.Verdict) bool {
-	return lockingClasses[v.Class.ID] || v.ExitCode() == authenticationExit
 }
 
 // errQueueFull and errQueueTimeout say why a probe did not run.
@@ -449,7 +441,7 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	}
 	plog.Info("verdict", "class", v.Class.ID, "ok", v.OK, "phase", string(v.Phase), "detail", v.Detail,
 		"logon_attempted", res.LogonAttempted, "success", m.expects(v.Class.ID))
-	e.m.probes.WithLabelValues(m.name, v.Class.ID).Inc()
+	e.m.probes.WithLabelValues(m.name, string(v.Class.ID)).Inc()
 	if res.LogonAttempted {
 		e.m.logons.WithLabelValues(m.name).Inc()
 	}

@@ -65,14 +65,20 @@ func (f *fakeServer) run(ctx context.Context, target string, opt probe.Options) 
 	return r
 }
 
+// fakeClassify gives the table's rows, whose LocksAccount the exporter reads.
 func fakeClassify(r *probe.Result) classify.Verdict {
 	switch {
 	case r.Failed == probe.PhaseLogon:
-		return classify.Verdict{Class: classify.Class{ID: "credentials_rejected_no_reason"}, Phase: probe.PhaseLogon}
+		return classify.Verdict{Class: row(classify.CredentialsRejectedNoReason), Phase: probe.PhaseLogon}
 	case r.Err != nil:
-		return classify.Verdict{Class: classify.Class{ID: "protocol_error"}, Phase: r.Failed}
+		return classify.Verdict{Class: row(classify.ProtocolError), Phase: r.Failed}
 	}
-	return classify.Verdict{Class: classify.Class{ID: "ok"}, OK: true, Phase: r.Reached}
+	return classify.Verdict{Class: row(classify.OK), OK: true, Phase: r.Reached}
+}
+
+func row(id classify.ID) classify.Class {
+	c, _ := classify.Lookup(id)
+	return c
 }
 
 // clock is a settable time for cache ages.
@@ -95,6 +101,7 @@ type harness struct {
 	clock  *clock
 	exp    *Exporter
 	server *httptest.Server
+	joins  atomic.Int32 // scrapes that joined a probe in flight
 }
 
 const testConfig = `
@@ -125,6 +132,7 @@ func newHarness(t *testing.T, password string, opt Options) *harness {
 	h := &harness{t: t, dir: dir, srv: &fakeServer{password: testPassword}, clock: &clock{t: time.Unix(1700000000, 0)}}
 	opt.Run, opt.Classify, opt.Now, opt.ConfigFile = h.srv.run, fakeClassify, h.clock.now, cfgPath
 	h.exp = New(cfg, opt)
+	h.exp.onJoin = func() { h.joins.Add(1) }
 	h.server = httptest.NewServer(h.exp.Handler())
 	t.Cleanup(h.server.Close)
 	return h
@@ -233,8 +241,7 @@ func TestLockoutWrongPassword(t *testing.T) {
 		wg.Go(func() { results[i] = h.probe("10.0.0.5:3389", "logon") })
 	}
 	// Let every scrape join the probe in flight, then let it finish.
-	waitFor(t, func() bool { return h.srv.count() == 1 })
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return h.srv.count() == 1 && h.joins.Load() == int32(len(results)-1) })
 	close(h.srv.gate)
 	wg.Wait()
 	for i := 0; i < 10; i++ {
@@ -344,8 +351,7 @@ func TestSharedFlight(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, func() bool { return h.srv.count() == 1 })
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return h.srv.count() == 1 && h.joins.Load() == 7 })
 	close(h.srv.gate)
 	wg.Wait()
 	if h.srv.count() != 1 || ok.Load() != 8 {

@@ -94,7 +94,7 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	success := a.out.res != nil && !a.blocked && m.expects(a.out.verdict.Class.ID)
 	reg := probeRegistry(m, a, success)
 	log := scrapeLog(a, target, m, success)
-	e.history.add(historyEntry{Time: e.opt.Now(), Target: target, Module: name, Class: a.out.verdict.Class.ID,
+	e.history.add(historyEntry{Time: e.opt.Now(), Target: target, Module: name, Class: string(a.out.verdict.Class.ID),
 		Success: success, Source: a.source, Log: log})
 
 	if q.Get("debug") == "true" {

@@ -34,7 +34,7 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 		return reg
 	}
 	if id := out.verdict.Class.ID; id != "" {
-		info("probe_rdp_result", "The probe's class (a stable ID, see the README); the value is 1.", prometheus.Labels{"class": id})
+		info("probe_rdp_result", "The probe's class (a stable ID, see the README); the value is 1.", prometheus.Labels{"class": string(id)})
 	}
 	gauge("probe_rdp_logon_attempted", "Whether the reported probe sent credentials (one logon attempt).", b2f(res.LogonAttempted))
 

@@ -28,7 +28,7 @@ func TestHostileServers(t *testing.T) {
 		name  string
 		fault rdptest.Fault
 		creds bool
-		class string
+		class classify.ID
 	}{
 		{"stall-negotiate", rdptest.Fault{At: probe.PhaseNegotiate, Kind: rdptest.FaultStall}, false, "timeout"},
 		{"stall-tls", rdptest.Fault{At: probe.PhaseTLS, Kind: rdptest.FaultStall}, false, "timeout"},
@@ -120,7 +120,7 @@ func TestDefaultOfferReadsEarlyUserAuth(t *testing.T) {
 		name     string
 		sc       rdptest.Scenario
 		selected negotiate.Protocol
-		class    string
+		class    classify.ID
 	}{
 		{"denied", rdptest.Scenario{Accounts: accounts, EarlyUserAuth: negotiate.EarlyUserAuthAccessDenied},
 			negotiate.ProtocolHybridEx, "no_rdp_signin_right"},

@@ -11,6 +11,7 @@ import (
 // ParseOffer turns the user's names ("tls,nla") into RDP_NEG_REQ
 // requestedProtocols. "rdp" is not a bit (PROTOCOL_RDP is 0): it means
 // standard RDP security is an acceptable answer (Options.AllowStandardRDP).
+// Its errors name no flag: the caller adds --protocols or its YAML key.
 func ParseOffer(s string) (p negotiate.Protocol, rdp bool, err error) {
 	for _, name := range strings.Split(s, ",") {
 		switch strings.ToLower(strings.TrimSpace(name)) {
@@ -24,11 +25,11 @@ func ParseOffer(s string) (p negotiate.Protocol, rdp bool, err error) {
 			p |= negotiate.ProtocolHybridEx
 		case "":
 		default:
-			return 0, false, fmt.Errorf("--protocols: unknown protocol %q (use rdp, tls, nla, nla-ext)", name)
+			return 0, false, fmt.Errorf("unknown protocol %q (use rdp, tls, nla, nla-ext)", name)
 		}
 	}
 	if p == 0 && !rdp {
-		return 0, false, errors.New("--protocols: offer at least one of rdp, tls, nla, nla-ext")
+		return 0, false, errors.New("offer at least one of rdp, tls, nla, nla-ext")
 	}
 	return p, rdp, nil
 }

@@ -1,6 +1,9 @@
 package probe
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
@@ -24,6 +27,34 @@ const (
 
 // Phases lists every phase in wire order.
 var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon, PhaseSession}
+
+// ParsePhase returns the phase named s. It is the one parser of phase
+// names (--depth, sweep --phases, a module's phases:, a fixture's depth:);
+// its error names no flag, the caller adds its own.
+func ParsePhase(s string) (Phase, error) {
+	for _, p := range Phases {
+		if string(p) == s {
+			return p, nil
+		}
+	}
+	names := make([]string, len(Phases))
+	for i, p := range Phases {
+		names[i] = string(p)
+	}
+	return "", fmt.Errorf("unknown phase %q (use %s)", s, strings.Join(names, ", "))
+}
+
+// Deepest returns the phase furthest along the wire among phases, or ""
+// when there is none (a list of phases to run stops after its deepest).
+func Deepest(phases ...Phase) Phase {
+	deepest, rank := Phase(""), -1
+	for _, p := range phases {
+		if i := slices.Index(Phases, p); i > rank {
+			deepest, rank = p, i
+		}
+	}
+	return deepest
+}
 
 // Result is what one probe saw: facts and timings, never prose (words for
 // humans live in package classify).

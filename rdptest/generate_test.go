@@ -102,7 +102,7 @@ func record(t *testing.T, name, addr, offer string, creds bool, opt probe.Option
 	opt.Recorder = rec
 	r := probe.Run(context.Background(), addr, opt)
 	v := classify.Classify(r)
-	if want != "" && v.Class.ID != want {
+	if want != "" && string(v.Class.ID) != want {
 		t.Fatalf("class %s, want %s (err %v)", v.Class.ID, want, r.Err)
 	}
 	if offer == "" {
@@ -113,7 +113,7 @@ func record(t *testing.T, name, addr, offer string, creds bool, opt probe.Option
 	if opt.Depth != "" {
 		header["depth"] = string(opt.Depth)
 	}
-	header["class"] = v.Class.ID
+	header["class"] = string(v.Class.ID)
 	header["phase"] = string(v.Phase)
 	fx := rec.Fixture(header)
 	// The probe notes a close only when a read sees it; a TLS handshake

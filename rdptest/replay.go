@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"sync"
 	"time"
 
@@ -148,10 +147,11 @@ func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 		opt.Protocols, opt.AllowStandardRDP = p, rdp
 	}
 	if d := f.Header["depth"]; d != "" {
-		if !slices.Contains(probe.Phases, probe.Phase(d)) {
-			return opt, fmt.Errorf("fixture depth: unknown phase %q", d)
+		p, err := probe.ParsePhase(d)
+		if err != nil {
+			return opt, fmt.Errorf("fixture depth: %w", err)
 		}
-		opt.Depth = probe.Phase(d)
+		opt.Depth = p
 	}
 	switch f.Header["credentials"] {
 	case "yes":

@@ -1,7 +1,9 @@
 package rdptest_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // probeOptions turns a catalog entry into the probe's options.
@@ -49,7 +52,7 @@ func TestCatalog(t *testing.T) {
 			defer srv.Close()
 			r := probe.Run(context.Background(), srv.Addr, probeOptions(t, e))
 			v := classify.Classify(r)
-			if v.Class.ID != e.Class || v.Phase != e.Phase {
+			if string(v.Class.ID) != e.Class || v.Phase != e.Phase {
 				t.Errorf("class %s at %s, want %s at %s (err %v)\nserver saw:\n%s", v.Class.ID, v.Phase, e.Class, e.Phase, r.Err, events(srv))
 			}
 			srv.WaitConns(1, 2*time.Second)
@@ -90,7 +93,37 @@ func TestCatalog(t *testing.T) {
 					t.Errorf("an event holds the password: %v", ev)
 				}
 			}
+			if e.Password != "" {
+				noPasswordInVerdict(t, e.Password, r, v)
+			}
 		})
+	}
+}
+
+// noPasswordInVerdict: the password the probe was given reaches neither
+// its raw error nor the verdict, nor the JSON and text reports made of
+// them. (Classify sees only the Result, which has no field for a password,
+// so this is the test that can catch a leak: it runs the real probe.)
+func noPasswordInVerdict(t *testing.T, password string, r *probe.Result, v classify.Verdict) {
+	t.Helper()
+	rep := report.New(r, v)
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	report.WriteText(&text, rep, false)
+	texts := map[string]string{"detail": v.Detail, "JSON report": string(js), "text report": text.String()}
+	if r.Err != nil {
+		texts["error"] = r.Err.Error()
+	}
+	for _, f := range v.Findings {
+		texts["finding "+f.ID] = f.Text
+	}
+	for where, s := range texts {
+		if strings.Contains(s, password) {
+			t.Errorf("the password is in the %s: %q", where, s)
+		}
 	}
 }
 

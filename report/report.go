@@ -190,7 +190,7 @@ func protocolNames(p negotiate.Protocol, allowRDP bool) []string {
 func New(r *probe.Result, v classify.Verdict) *Report {
 	rep := &Report{
 		SchemaVersion:  SchemaVersion,
-		Class:          v.Class.ID,
+		Class:          string(v.Class.ID),
 		OK:             v.OK,
 		Group:          string(v.Class.Group),
 		ExitCode:       v.ExitCode(),

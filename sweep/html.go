@@ -109,7 +109,7 @@ func (h *HTML) Write(rep *report.Report, logon string) error {
 			h.group(fi.ID, rep.Target, fi.Text)
 		}
 	}
-	if rep.Class == "credssp_oracle_server_unpatched" {
+	if classify.ID(rep.Class) == classify.CredSSPOracleServerUnpatched {
 		h.group(groupCredSSPUnpatched, rep.Target, rep.Detail)
 	} else if f.credssp > 0 && f.credssp < 5 {
 		h.group(groupCredSSPUnpatched, rep.Target, fmt.Sprintf("the server speaks CredSSP version %d, without the CVE-2018-0886 fix", f.credssp))
@@ -234,7 +234,7 @@ func (h *HTML) Close(sum *Summary) error {
 	groupTotals := map[string]int{}
 	for id, n := range sum.Classes {
 		c := classCount{ID: id, Count: n, Group: string(classify.GroupProtocol), Title: id}
-		if cl, ok := classify.Lookup(id); ok {
+		if cl, ok := classify.Lookup(classify.ID(id)); ok {
 			c.Group, c.Title, c.Cause, c.Fix, c.WindowsSays = string(cl.Group), cl.Title, cl.Cause, cl.Fix, cl.WindowsSays
 		}
 		groupTotals[c.Group] += n

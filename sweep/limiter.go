@@ -99,7 +99,7 @@ func ParseRate(s string) (float64, error) {
 	num, unit, _ := strings.Cut(s, "/")
 	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
-		return 0, fmt.Errorf("--rate %q: want N/s, N/m or N/h (e.g. 200/s)", s)
+		return 0, fmt.Errorf("unknown rate %q (use N/s, N/m or N/h, e.g. 200/s)", s)
 	}
 	switch strings.TrimSpace(unit) {
 	case "", "s", "sec", "second":
@@ -109,5 +109,5 @@ func ParseRate(s string) (float64, error) {
 	case "h", "hour":
 		return n / 3600, nil
 	}
-	return 0, fmt.Errorf("--rate %q: unit must be s, m or h", s)
+	return 0, fmt.Errorf("rate %q: unit must be s, m or h", s)
 }

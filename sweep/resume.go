@@ -16,7 +16,7 @@ import (
 type Resume struct {
 	// Done holds the "target" of every complete line.
 	Done map[string]struct{}
-	// LogonFailures counts lines in the authentication group: they count
+	// LogonFailures counts lines whose class LocksAccount: they count
 	// against --max-logon-failures, since the lockout window may still be
 	// open.
 	LogonFailures int
@@ -78,7 +78,7 @@ func ReadResume(r io.Reader, each func(*report.Report)) (*Resume, error) {
 		res.Valid += int64(len(b))
 		res.NeedNewline = !complete
 		res.Done[rep.Target] = struct{}{}
-		if rep.Group == string(classify.GroupAuthentication) {
+		if locksAccount(rep) {
 			res.LogonFailures++
 		}
 		if rep.LogonAttempted {
@@ -101,4 +101,13 @@ func ReadResume(r io.Reader, each func(*report.Report)) (*Resume, error) {
 func (r *Resume) Skip(target string) bool {
 	_, ok := r.Done[target]
 	return ok
+}
+
+// locksAccount reads the class table; a class it does not know (a report of
+// a newer rdpprobe) counts when its group is authentication, to stay safe.
+func locksAccount(rep *report.Report) bool {
+	if c, ok := classify.Lookup(classify.ID(rep.Class)); ok {
+		return c.LocksAccount
+	}
+	return rep.Group == string(classify.GroupAuthentication)
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/rdpprobe/rdpprobe/report"
 )
 
-// DefaultMaxLogonFailures is how many failed logons (results in the
-// authentication group) a sweep tolerates before it stops logging on.
+// DefaultMaxLogonFailures is how many failed logons (results whose class
+// LocksAccount) a sweep tolerates before it stops logging on.
 const DefaultMaxLogonFailures = 3
 
 // Logon notes: what a sweep did about the logon of one target. They are
@@ -34,12 +34,13 @@ const (
 // target twice.
 //
 // With Options.Credentials set it keeps logons lockout-aware: at most one
-// logon attempt per host; at most MaxLogonFailures results in the
-// authentication group, counted over the whole sweep (a resumed one
-// included), after which the remaining targets are probed without
-// credentials to depth ntlm_info. To make overshooting the cap impossible,
-// credentialed probes in flight never exceed the failures still allowed:
-// a sweep with -u runs at most MaxLogonFailures of them at once.
+// logon attempt per host; logons stop after MaxLogonFailures failures whose
+// class LocksAccount, counted over the whole sweep (a resumed one
+// included), or at once after one whose class is AccountLevel; the
+// remaining targets are then probed without credentials to depth
+// ntlm_info. To make overshooting the cap impossible, credentialed probes
+// in flight never exceed the failures still allowed: a sweep with -u runs
+// at most MaxLogonFailures of them at once.
 type Runner struct {
 	// Probe runs one probe; nil means probe.Run. Tests inject fakes.
 	Probe func(ctx context.Context, target string, opt probe.Options) *probe.Result
@@ -209,7 +210,7 @@ func (s *sweep) run(ctx context.Context, targets iter.Seq[string], emit func(*Ou
 		}
 		s.mu.Lock()
 		s.stats.Done++
-		s.stats.Classes[o.Verdict.Class.ID]++
+		s.stats.Classes[string(o.Verdict.Class.ID)]++
 		s.mu.Unlock()
 	}
 	complete := <-exhausted
@@ -249,7 +250,7 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 	}
 	if err := r.Limiter.Wait(ctx); err != nil {
 		if reserved {
-			s.gate.release(host, false, "")
+			s.gate.release(host, false, classify.Class{})
 		}
 		return nil, false
 	}
@@ -264,11 +265,7 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 	}
 	v := judge(res)
 	if reserved {
-		failed := ""
-		if v.Class.Group == classify.GroupAuthentication {
-			failed = v.Class.ID
-		}
-		s.gate.release(host, res.LogonAttempted, failed)
+		s.gate.release(host, res.LogonAttempted, v.Class)
 		note = LogonNotTried
 		if res.LogonAttempted {
 			note = LogonAttempted
@@ -307,16 +304,6 @@ func hostKey(target string) string {
 		return target
 	}
 	return strings.ToLower(h)
-}
-
-// accountClasses are failures of the account itself: every further logon
-// fails the same way, and a locked account only stays locked longer.
-var accountClasses = map[string]string{
-	"account_locked_out":   "the account is locked out",
-	"account_disabled":     "the account is disabled",
-	"account_expired":      "the account has expired",
-	"password_expired":     "the password has expired",
-	"password_must_change": "the password must be changed",
 }
 
 // logonGate enforces the logon rules across workers.
@@ -377,8 +364,8 @@ func (g *logonGate) acquire(ctx context.Context, host string) (use bool, note st
 }
 
 // release ends a credentialed probe: attempted says whether it sent a
-// logon, failedClass is its class when in the authentication group.
-func (g *logonGate) release(host string, attempted bool, failedClass string) {
+// logon, class is its verdict's (the zero Class when it did not run).
+func (g *logonGate) release(host string, attempted bool, class classify.Class) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.inflight--
@@ -387,14 +374,15 @@ func (g *logonGate) release(host string, attempted bool, failedClass string) {
 	} else {
 		delete(g.hosts, host) // no logon happened: the host may get one later
 	}
-	if failedClass != "" {
+	if class.LocksAccount {
 		g.failures++
 		if g.stopped == "" {
-			if why, ok := accountClasses[failedClass]; ok {
-				g.stopped = fmt.Sprintf("%s (%s from %s): further logons cannot succeed and could keep it locked", why, failedClass, host)
+			if class.AccountLevel {
+				g.stopped = fmt.Sprintf("%s (%s from %s): further logons cannot succeed and could keep it locked",
+					lowerFirst(class.Title), class.ID, host)
 			} else if g.failures >= g.max {
 				g.stopped = fmt.Sprintf("%d failed logons reached --max-logon-failures %d (last: %s from %s); more could lock the account out",
-					g.failures, g.max, failedClass, host)
+					g.failures, g.max, class.ID, host)
 			}
 		}
 	}
@@ -406,4 +394,13 @@ func (g *logonGate) snapshot() gateState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return gateState{attempts: g.attempts, failures: g.failures, stopped: g.stopped}
+}
+
+// lowerFirst puts a class's Title ("The account is locked out") inside a
+// sentence.
+func lowerFirst(s string) string {
+	if s == "" || s[0] < 'A' || s[0] > 'Z' {
+		return s
+	}
+	return string(s[0]+'a'-'A') + s[1:]
 }

@@ -26,9 +26,9 @@ func judge(r *probe.Result) classify.Verdict {
 	if errors.As(r.Err, &fc) {
 		id = fc.id
 	}
-	c, ok := classify.Lookup(id)
+	c, ok := classify.Lookup(classify.ID(id))
 	if !ok {
-		c = classify.Class{ID: id, Group: classify.GroupProtocol}
+		c = classify.Class{ID: classify.ID(id), Group: classify.GroupProtocol}
 	}
 	return classify.Verdict{Class: c, OK: id == "ok"}
 }

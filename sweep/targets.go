@@ -427,15 +427,15 @@ func ParsePorts(s string) ([]int, error) {
 		lo, hi, isRange := strings.Cut(f, "-")
 		a, err := parsePort(lo)
 		if err != nil {
-			return nil, fmt.Errorf("--ports: %w", err)
+			return nil, err
 		}
 		b := a
 		if isRange {
 			if b, err = parsePort(hi); err != nil {
-				return nil, fmt.Errorf("--ports: %w", err)
+				return nil, err
 			}
 			if b < a {
-				return nil, fmt.Errorf("--ports: range %q runs backwards", f)
+				return nil, fmt.Errorf("range %q runs backwards", f)
 			}
 		}
 		for p := a; p <= b; p++ {
@@ -446,7 +446,7 @@ func ParsePorts(s string) ([]int, error) {
 		}
 	}
 	if len(ports) == 0 {
-		return nil, errors.New("--ports: no port given")
+		return nil, errors.New("no port given")
 	}
 	return ports, nil
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
-	"golang.org/x/term"
-
+	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
 
@@ -16,39 +14,21 @@ import (
 const passwordEnv = "RDPPROBE_PASSWORD"
 
 // readPassword takes the password from --password-file, then
-// RDPPROBE_PASSWORD, then a no-echo prompt on the terminal. It never comes
-// from a flag value: argv is visible to every user of the machine.
+// RDPPROBE_PASSWORD, then a no-echo prompt on the terminal, under the rules
+// of package secret. It never comes from a flag value: argv is visible to
+// every user of the machine.
 func readPassword(file string, stdin *os.File, stderr io.Writer, prompt string) (string, error) {
-	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
-		}
-		defer f.Close()
-		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
-		if err != nil && err != io.EOF {
-			return "", fmt.Errorf("--password-file: %w", err)
-		}
-		pw := strings.TrimRight(line, "\r\n")
-		if pw == "" {
-			return "", fmt.Errorf("--password-file %s: the first line is empty", file)
-		}
-		return pw, nil
+	pw, src, err := secret.Password(secret.Sources{
+		File: file, Env: passwordEnv,
+		Terminal: stdin, PromptTo: stderr, Prompt: prompt,
+	})
+	switch {
+	case errors.Is(err, secret.ErrNoPassword):
+		return "", fmt.Errorf("%w; set it or use --password-file", err)
+	case err != nil && src == secret.File:
+		return "", fmt.Errorf("--password-file: %w", err)
 	}
-	if pw, ok := os.LookupEnv(passwordEnv); ok {
-		return pw, nil
-	}
-	fd := int(stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return "", fmt.Errorf("no password: standard input is not a terminal to prompt on; set %s or use --password-file", passwordEnv)
-	}
-	fmt.Fprint(stderr, prompt)
-	b, err := term.ReadPassword(fd)
-	fmt.Fprintln(stderr)
-	if err != nil {
-		return "", fmt.Errorf("password prompt: %w", err)
-	}
-	return string(b), nil
+	return pw, err
 }
 
 // credentials builds the probe's credentials from -u and the password sources.

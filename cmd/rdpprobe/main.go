@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
 	flag "github.com/spf13/pflag"
@@ -166,11 +165,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
-		return usageErr("%v", err)
+		return usageErr("--protocols: %v", err)
 	}
 	if c.depth != "" {
-		if opt.Depth, err = parsePhase(c.depth); err != nil {
-			return usageErr("%v", err)
+		if opt.Depth, err = probe.ParsePhase(c.depth); err != nil {
+			return usageErr("--depth: %v", err)
 		}
 	}
 	if c.user != "" {
@@ -233,17 +232,4 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func parsePhase(s string) (probe.Phase, error) {
-	for _, p := range probe.Phases {
-		if string(p) == s {
-			return p, nil
-		}
-	}
-	names := make([]string, len(probe.Phases))
-	for i, p := range probe.Phases {
-		names[i] = string(p)
-	}
-	return "", fmt.Errorf("--depth: unknown phase %q (use %s)", s, strings.Join(names, ", "))
 }

@@ -53,7 +53,7 @@ func (r *recording) finish(res *probe.Result, v classify.Verdict) error {
 		"recorded":    res.Start.UTC().Format(time.RFC3339),
 		"offer":       probe.FormatOffer(res.Offered, res.AllowStandardRDP),
 		"credentials": creds,
-		"class":       v.Class.ID,
+		"class":       string(v.Class.ID),
 		"phase":       string(v.Phase),
 	}
 	if res.Depth != "" {

@@ -135,11 +135,11 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
-		return usageErr("%v", err)
+		return usageErr("--protocols: %v", err)
 	}
 	if c.phases != "" {
-		if opt.Depth, err = parseDepth(c.phases); err != nil {
-			return usageErr("%v", err)
+		if opt.Depth, err = parsePhases(c.phases); err != nil {
+			return usageErr("--phases: %v", err)
 		}
 	}
 	if c.concurrency < 1 {
@@ -153,11 +153,11 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	perSecond, err := sweep.ParseRate(c.rate)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("--rate: %v", err)
 	}
 	ports, err := sweep.ParsePorts(c.ports)
 	if err != nil {
-		return usageErr("%v", err)
+		return usageErr("--ports: %v", err)
 	}
 	if c.output != "" && sweep.FormatOf("."+c.output) == "" {
 		return usageErr("--output must be jsonl, csv or html, not %q", c.output)
@@ -299,23 +299,18 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	return sweepExitOK
 }
 
-// parseDepth takes a phase, or a comma list of phases (the deepest wins).
-func parseDepth(s string) (probe.Phase, error) {
-	var deepest probe.Phase
-	rank := map[probe.Phase]int{}
-	for i, p := range probe.Phases {
-		rank[p] = i
-	}
+// parsePhases takes a phase, or a comma list of phases: the probe stops
+// after the deepest.
+func parsePhases(s string) (probe.Phase, error) {
+	var phases []probe.Phase
 	for name := range strings.SplitSeq(s, ",") {
-		p, err := parsePhase(strings.TrimSpace(name))
+		p, err := probe.ParsePhase(strings.TrimSpace(name))
 		if err != nil {
-			return "", fmt.Errorf("--phases: %w", errors.Unwrap(err))
+			return "", err
 		}
-		if deepest == "" || rank[p] > rank[deepest] {
-			deepest = p
-		}
+		phases = append(phases, p)
 	}
-	return deepest, nil
+	return probe.Deepest(phases...), nil
 }
 
 func termWidth(w io.Writer) int {

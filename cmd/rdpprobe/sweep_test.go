@@ -290,6 +290,33 @@ func TestLabSweepLockout(t *testing.T) {
 	}
 }
 
+// TestFlagValueErrors pins whole messages: the flag's name comes from the
+// command, once, the rest from the parser below it (sweep --phases once
+// printed "%!w(<nil>)").
+func TestFlagValueErrors(t *testing.T) {
+	const phases = "(use connect, negotiate, tls, ntlm_info, logon, session)"
+	const sweepHelp, help = "\nRun 'rdpprobe sweep --help' for usage.\n", "\nRun 'rdpprobe --help' for usage.\n"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", "--phases", "bogus", "h"}, `rdpprobe sweep: --phases: unknown phase "bogus" ` + phases + sweepHelp},
+		{[]string{"sweep", "--phases", "tls,bogus", "h"}, `rdpprobe sweep: --phases: unknown phase "bogus" ` + phases + sweepHelp},
+		{[]string{"--depth", "bogus", "h"}, `rdpprobe: --depth: unknown phase "bogus" ` + phases + help},
+		{[]string{"--protocols", "kerberos", "h"}, `rdpprobe: --protocols: unknown protocol "kerberos" (use rdp, tls, nla, nla-ext)` + help},
+		{[]string{"sweep", "--protocols", ",", "h"}, `rdpprobe sweep: --protocols: offer at least one of rdp, tls, nla, nla-ext` + sweepHelp},
+		{[]string{"sweep", "--rate", "fast", "h"}, `rdpprobe sweep: --rate: unknown rate "fast" (use N/s, N/m or N/h, e.g. 200/s)` + sweepHelp},
+		{[]string{"sweep", "--rate", "5/d", "h"}, `rdpprobe sweep: --rate: rate "5/d": unit must be s, m or h` + sweepHelp},
+		{[]string{"sweep", "--ports", "0", "h"}, `rdpprobe sweep: --ports: port "0": must be 1-65535` + sweepHelp},
+		{[]string{"sweep", "--ports", "3390-3389", "h"}, `rdpprobe sweep: --ports: range "3390-3389" runs backwards` + sweepHelp},
+	} {
+		code, stdout, stderr := rdpprobe(t, tc.args...)
+		if code != exitUsage || stderr != tc.want || stdout != "" {
+			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
 func TestSweepUsageErrors(t *testing.T) {
 	os.Unsetenv(passwordEnv)
 	dir := t.TempDir()
