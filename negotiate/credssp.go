@@ -12,15 +12,6 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// BER identifier octets used by MS-CSSP 2.2.1 (X.690 8.1.2).
-const (
-	berInteger     = 0x02
-	berOctetString = 0x04
-	berSequence    = 0x30
-	berContext     = 0x80 // class bits of a context-specific tag
-	berConstructed = 0x20
-)
-
 // credTypePassword is TSCredentials.credType for TSPasswordCreds (MS-CSSP 2.2.1.2).
 const credTypePassword = 1
 
