@@ -1,8 +1,3 @@
-// Package negotiate speaks the first RDP exchanges: TPKT/X.224 connection
-// negotiation (MS-RDPBCGR 2.2.1.1, 2.2.1.2), CredSSP TSRequest framing
-// (MS-CSSP 2.2.1) and the Early User Authorization Result (MS-RDPBCGR
-// 2.2.10.2). Parsers take []byte, do no I/O and never panic; readers do the
-// framing with a hard size cap.
 package negotiate
 
 import (
