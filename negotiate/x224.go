@@ -64,11 +64,11 @@ const (
 	ProtocolRDSAAD   Protocol = 0x00000010 // PROTOCOL_RDSAAD
 )
 
+// protocolNames are the bits of a Protocol in bit order (PROTOCOL_RDP is no bit).
 var protocolNames = [...]struct {
 	p    Protocol
 	name string
 }{
-	{ProtocolRDP, "PROTOCOL_RDP"},
 	{ProtocolSSL, "PROTOCOL_SSL"},
 	{ProtocolHybrid, "PROTOCOL_HYBRID"},
 	{ProtocolRDSTLS, "PROTOCOL_RDSTLS"},
@@ -85,7 +85,7 @@ func (p Protocol) String() string {
 		return "PROTOCOL_RDP"
 	}
 	var sb strings.Builder
-	for _, n := range protocolNames[1:] {
+	for _, n := range protocolNames {
 		if p&n.p != 0 {
 			if sb.Len() > 0 {
 				sb.WriteByte('|')
@@ -100,40 +100,6 @@ func (p Protocol) String() string {
 		fmt.Fprintf(&sb, "0x%08X", uint32(u))
 	}
 	return sb.String()
-}
-
-// Has reports whether every bit of q is set in p. Has(ProtocolRDP) is true
-// only for p == ProtocolRDP, since PROTOCOL_RDP is the absence of bits.
-func (p Protocol) Has(q Protocol) bool {
-	if q == ProtocolRDP {
-		return p == ProtocolRDP
-	}
-	return p&q == q
-}
-
-// ProtocolNames returns the spec names of all known protocols in bit order,
-// starting with PROTOCOL_RDP.
-func ProtocolNames() []string {
-	out := make([]string, len(protocolNames))
-	for i, n := range protocolNames {
-		out[i] = n.name
-	}
-	return out
-}
-
-// ParseProtocolName maps a spec name ("PROTOCOL_HYBRID") to its value. Case
-// is ignored and the "PROTOCOL_" prefix may be left out ("hybrid_ex").
-func ParseProtocolName(s string) (Protocol, bool) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	if !strings.HasPrefix(u, "PROTOCOL_") {
-		u = "PROTOCOL_" + u
-	}
-	for _, n := range protocolNames {
-		if n.name == u {
-			return n.p, true
-		}
-	}
-	return 0, false
 }
 
 // FailureCode is RDP_NEG_FAILURE.failureCode (MS-RDPBCGR 2.2.1.2.2).

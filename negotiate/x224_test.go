@@ -322,32 +322,6 @@ func TestProtocolString(t *testing.T) {
 	}
 }
 
-func TestParseProtocolName(t *testing.T) {
-	for _, name := range ProtocolNames() {
-		p, ok := ParseProtocolName(name)
-		if !ok || p.String() != name {
-			t.Errorf("ParseProtocolName(%q) = %v, %v", name, p, ok)
-		}
-	}
-	for in, want := range map[string]Protocol{"hybrid_ex": ProtocolHybridEx, "protocol_ssl": ProtocolSSL, "RDP": ProtocolRDP} {
-		if p, ok := ParseProtocolName(in); !ok || p != want {
-			t.Errorf("ParseProtocolName(%q) = %v, %v", in, p, ok)
-		}
-	}
-	for _, in := range []string{"", "TLS", "PROTOCOL_", "PROTOCOL_HYBRIDX"} {
-		if _, ok := ParseProtocolName(in); ok {
-			t.Errorf("ParseProtocolName(%q) accepted", in)
-		}
-	}
-}
-
-func TestProtocolHas(t *testing.T) {
-	p := ProtocolSSL | ProtocolHybrid
-	if !p.Has(ProtocolHybrid) || !p.Has(p) || p.Has(ProtocolHybridEx) || p.Has(ProtocolRDP) || !ProtocolRDP.Has(ProtocolRDP) {
-		t.Error("Has")
-	}
-}
-
 func TestFailureCodeString(t *testing.T) {
 	for c, want := range map[FailureCode]string{
 		SSLRequiredByServer:             "SSL_REQUIRED_BY_SERVER",
