@@ -35,10 +35,7 @@ var licenseMsgTypeNames = map[LicenseMsgType]string{
 
 // String returns the spec name, or LICENSE_MSG_0x%02X.
 func (t LicenseMsgType) String() string {
-	if n, ok := licenseMsgTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("LICENSE_MSG_0x%02X", uint8(t))
+	return specName(licenseMsgTypeNames, t, "LICENSE_MSG_0x%02X")
 }
 
 // LICENSE_PREAMBLE.flags (MS-RDPBCGR 2.2.1.12.1.1).
@@ -98,10 +95,7 @@ var licenseErrorNames = map[LicenseErrorCode]string{
 
 // String returns the spec name, or LICENSE_ERROR_0x%08X.
 func (c LicenseErrorCode) String() string {
-	if n, ok := licenseErrorNames[c]; ok {
-		return n
-	}
-	return fmt.Sprintf("LICENSE_ERROR_0x%08X", uint32(c))
+	return specName(licenseErrorNames, c, "LICENSE_ERROR_0x%08X")
 }
 
 // LicenseStateTransition is LICENSE_ERROR_MESSAGE.dwStateTransition
@@ -109,21 +103,22 @@ func (c LicenseErrorCode) String() string {
 type LicenseStateTransition uint32
 
 const (
-	StTotalAbort         LicenseStateTransition = 1 // ST_TOTAL_ABORT
-	StNoTransition       LicenseStateTransition = 2 // ST_NO_TRANSITION
-	StResetPhaseToStart  LicenseStateTransition = 3 // ST_RESET_PHASE_TO_START
-	StResendLastMessage  LicenseStateTransition = 4 // ST_RESEND_LAST_MESSAGE
-	maxStateTransitionID                        = 4
+	StTotalAbort        LicenseStateTransition = 1 // ST_TOTAL_ABORT
+	StNoTransition      LicenseStateTransition = 2 // ST_NO_TRANSITION
+	StResetPhaseToStart LicenseStateTransition = 3 // ST_RESET_PHASE_TO_START
+	StResendLastMessage LicenseStateTransition = 4 // ST_RESEND_LAST_MESSAGE
 )
 
-var stateTransitionNames = [...]string{"", "ST_TOTAL_ABORT", "ST_NO_TRANSITION", "ST_RESET_PHASE_TO_START", "ST_RESEND_LAST_MESSAGE"}
+var stateTransitionNames = map[LicenseStateTransition]string{
+	StTotalAbort:        "ST_TOTAL_ABORT",
+	StNoTransition:      "ST_NO_TRANSITION",
+	StResetPhaseToStart: "ST_RESET_PHASE_TO_START",
+	StResendLastMessage: "ST_RESEND_LAST_MESSAGE",
+}
 
 // String returns the spec name, or ST_0x%08X.
 func (s LicenseStateTransition) String() string {
-	if s >= 1 && s <= maxStateTransitionID {
-		return stateTransitionNames[s]
-	}
-	return fmt.Sprintf("ST_0x%08X", uint32(s))
+	return specName(stateTransitionNames, s, "ST_0x%08X")
 }
 
 // LICENSE_BINARY_BLOB types (MS-RDPBCGR 2.2.1.12.1.2).

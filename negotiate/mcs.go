@@ -58,24 +58,29 @@ const (
 	MCSResultTooManyUsers           MCSResult = 13 // rt-too-many-users
 	MCSResultUnspecifiedFailure     MCSResult = 14 // rt-unspecified-failure
 	MCSResultUserRejected           MCSResult = 15 // rt-user-rejected
-	mcsResultCount                            = 16
 )
 
-var mcsResultNames = [mcsResultCount]string{
-	"rt-successful", "rt-domain-merging", "rt-domain-not-hierarchical", "rt-no-such-channel",
-	"rt-no-such-domain", "rt-no-such-user", "rt-not-admitted", "rt-other-user-id",
-	"rt-parameters-unacceptable", "rt-token-not-available", "rt-token-not-possessed",
-	"rt-too-many-channels", "rt-too-many-tokens", "rt-too-many-users", "rt-unspecified-failure",
-	"rt-user-rejected",
+var mcsResultNames = map[MCSResult]string{
+	MCSResultSuccessful:             "rt-successful",
+	MCSResultDomainMerging:          "rt-domain-merging",
+	MCSResultDomainNotHierarchical:  "rt-domain-not-hierarchical",
+	MCSResultNoSuchChannel:          "rt-no-such-channel",
+	MCSResultNoSuchDomain:           "rt-no-such-domain",
+	MCSResultNoSuchUser:             "rt-no-such-user",
+	MCSResultNotAdmitted:            "rt-not-admitted",
+	MCSResultOtherUserID:            "rt-other-user-id",
+	MCSResultParametersUnacceptable: "rt-parameters-unacceptable",
+	MCSResultTokenNotAvailable:      "rt-token-not-available",
+	MCSResultTokenNotPossessed:      "rt-token-not-possessed",
+	MCSResultTooManyChannels:        "rt-too-many-channels",
+	MCSResultTooManyTokens:          "rt-too-many-tokens",
+	MCSResultTooManyUsers:           "rt-too-many-users",
+	MCSResultUnspecifiedFailure:     "rt-unspecified-failure",
+	MCSResultUserRejected:           "rt-user-rejected",
 }
 
 // String returns the T.125 name ("rt-successful"), or "rt-%d" if unknown.
-func (r MCSResult) String() string {
-	if int(r) < len(mcsResultNames) {
-		return mcsResultNames[r]
-	}
-	return fmt.Sprintf("rt-%d", uint8(r))
-}
+func (r MCSResult) String() string { return specName(mcsResultNames, r, "rt-%d") }
 
 // MCSReason is T.125 Reason (7 part 3), carried by
 // Disconnect-Provider-Ultimatum.
@@ -89,17 +94,16 @@ const (
 	MCSReasonChannelPurged      MCSReason = 4 // rn-channel-purged
 )
 
-var mcsReasonNames = [...]string{
-	"rn-domain-disconnected", "rn-provider-initiated", "rn-token-purged", "rn-user-requested", "rn-channel-purged",
+var mcsReasonNames = map[MCSReason]string{
+	MCSReasonDomainDisconnected: "rn-domain-disconnected",
+	MCSReasonProviderInitiated:  "rn-provider-initiated",
+	MCSReasonTokenPurged:        "rn-token-purged",
+	MCSReasonUserRequested:      "rn-user-requested",
+	MCSReasonChannelPurged:      "rn-channel-purged",
 }
 
 // String returns the T.125 name ("rn-user-requested"), or "rn-%d" if unknown.
-func (r MCSReason) String() string {
-	if int(r) < len(mcsReasonNames) {
-		return mcsReasonNames[r]
-	}
-	return fmt.Sprintf("rn-%d", uint8(r))
-}
+func (r MCSReason) String() string { return specName(mcsReasonNames, r, "rn-%d") }
 
 // DomainParameters is T.125 DomainParameters (7 part 2).
 type DomainParameters struct {
@@ -287,12 +291,7 @@ var mcsPDUNames = map[MCSPDUType]string{
 }
 
 // String returns the T.125 alternative name, or "DomainMCSPDU(%d)".
-func (t MCSPDUType) String() string {
-	if n, ok := mcsPDUNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("DomainMCSPDU(%d)", uint8(t))
-}
+func (t MCSPDUType) String() string { return specName(mcsPDUNames, t, "DomainMCSPDU(%d)") }
 
 // The DomainMCSPDU choices a server reading client PDUs dispatches on.
 const (

@@ -20,15 +20,20 @@ const (
 	ServerPDUDisconnectUltimatum                      // MCS Disconnect Provider Ultimatum (Reason)
 )
 
-var serverPDUKindNames = [...]string{"other", "license-valid-client", "license-error", "license-exchange",
-	"set-error-info", "save-session-info", "demand-active", "deactivate-all", "disconnect-ultimatum"}
-
-func (k ServerPDUKind) String() string {
-	if int(k) < len(serverPDUKindNames) {
-		return serverPDUKindNames[k]
-	}
-	return fmt.Sprintf("kind-%d", uint8(k))
+var serverPDUKindNames = map[ServerPDUKind]string{
+	ServerPDUOther:               "other",
+	ServerPDULicenseValidClient:  "license-valid-client",
+	ServerPDULicenseError:        "license-error",
+	ServerPDULicenseExchange:     "license-exchange",
+	ServerPDUSetErrorInfo:        "set-error-info",
+	ServerPDUSaveSessionInfo:     "save-session-info",
+	ServerPDUDemandActive:        "demand-active",
+	ServerPDUDeactivateAll:       "deactivate-all",
+	ServerPDUDisconnectUltimatum: "disconnect-ultimatum",
 }
+
+// String returns the kind's name ("license-valid-client"), or "kind-%d".
+func (k ServerPDUKind) String() string { return specName(serverPDUKindNames, k, "kind-%d") }
 
 // ServerPDU is one classified server PDU. Only the fields of its Kind are set.
 type ServerPDU struct {

@@ -22,21 +22,17 @@ const (
 	packetCompressed  = 0x20 // PACKET_COMPRESSED in compressedType
 )
 
+var shareControlPDUTypeNames = map[ShareControlPDUType]string{
+	PDUTypeDemandActive:   "PDUTYPE_DEMANDACTIVEPDU",
+	PDUTypeConfirmActive:  "PDUTYPE_CONFIRMACTIVEPDU",
+	PDUTypeDeactivateAll:  "PDUTYPE_DEACTIVATEALLPDU",
+	PDUTypeData:           "PDUTYPE_DATAPDU",
+	PDUTypeServerRedirect: "PDUTYPE_SERVER_REDIR_PKT",
+}
+
 // String returns the spec name, or PDUTYPE_0x%X.
 func (t ShareControlPDUType) String() string {
-	switch t {
-	case PDUTypeDemandActive:
-		return "PDUTYPE_DEMANDACTIVEPDU"
-	case PDUTypeConfirmActive:
-		return "PDUTYPE_CONFIRMACTIVEPDU"
-	case PDUTypeDeactivateAll:
-		return "PDUTYPE_DEACTIVATEALLPDU"
-	case PDUTypeData:
-		return "PDUTYPE_DATAPDU"
-	case PDUTypeServerRedirect:
-		return "PDUTYPE_SERVER_REDIR_PKT"
-	}
-	return fmt.Sprintf("PDUTYPE_0x%X", uint16(t))
+	return specName(shareControlPDUTypeNames, t, "PDUTYPE_0x%X")
 }
 
 // ShareDataPDUType is TS_SHAREDATAHEADER.pduType2 (MS-RDPBCGR 2.2.8.1.1.1.2).
@@ -65,10 +61,7 @@ var shareDataPDUTypeNames = map[ShareDataPDUType]string{
 
 // String returns the spec name, or PDUTYPE2_0x%02X.
 func (t ShareDataPDUType) String() string {
-	if n, ok := shareDataPDUTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("PDUTYPE2_0x%02X", uint8(t))
+	return specName(shareDataPDUTypeNames, t, "PDUTYPE2_0x%02X")
 }
 
 // DemandActive is the start of TS_DEMAND_ACTIVE_PDU (MS-RDPBCGR

@@ -124,12 +124,7 @@ var failureCodeNames = map[FailureCode]string{
 }
 
 // String returns the spec name, or FAILURE_CODE_0x%08X for unknown codes.
-func (c FailureCode) String() string {
-	if n, ok := failureCodeNames[c]; ok {
-		return n
-	}
-	return fmt.Sprintf("FAILURE_CODE_0x%08X", uint32(c))
-}
+func (c FailureCode) String() string { return specName(failureCodeNames, c, "FAILURE_CODE_0x%08X") }
 
 // NegotiationResponseFlags is RDP_NEG_RSP.flags (MS-RDPBCGR 2.2.1.2.1).
 type NegotiationResponseFlags uint8

@@ -25,13 +25,24 @@ const (
 	MsvAvChannelBindings AvID = 10
 )
 
-var avNames = [...]string{"MsvAvEOL", "MsvAvNbComputerName", "MsvAvNbDomainName", "MsvAvDnsComputerName",
-	"MsvAvDnsDomainName", "MsvAvDnsTreeName", "MsvAvFlags", "MsvAvTimestamp", "MsvAvSingleHost",
-	"MsvAvTargetName", "MsvAvChannelBindings"}
+var avNames = map[AvID]string{
+	MsvAvEOL:             "MsvAvEOL",
+	MsvAvNbComputerName:  "MsvAvNbComputerName",
+	MsvAvNbDomainName:    "MsvAvNbDomainName",
+	MsvAvDNSComputerName: "MsvAvDnsComputerName",
+	MsvAvDNSDomainName:   "MsvAvDnsDomainName",
+	MsvAvDNSTreeName:     "MsvAvDnsTreeName",
+	MsvAvFlags:           "MsvAvFlags",
+	MsvAvTimestamp:       "MsvAvTimestamp",
+	MsvAvSingleHost:      "MsvAvSingleHost",
+	MsvAvTargetName:      "MsvAvTargetName",
+	MsvAvChannelBindings: "MsvAvChannelBindings",
+}
 
+// String returns the spec name ("MsvAvDnsComputerName"), or "AvId(%d)".
 func (id AvID) String() string {
-	if int(id) < len(avNames) {
-		return avNames[id]
+	if n, ok := avNames[id]; ok {
+		return n
 	}
 	return fmt.Sprintf("AvId(%d)", uint16(id))
 }
