@@ -196,7 +196,15 @@ func TestAVPairs(t *testing.T) {
 	if err != nil || ti.NbComputerName != "\uFFFDA" {
 		t.Errorf("ParseTargetInfo = %q, %v", ti.NbComputerName, err)
 	}
-	if MsvAvChannelBindings.String() != "MsvAvChannelBindings" || AvID(42).String() != "AvId(42)" {
+	// AvId values from MS-NLMP 2.2.2.1, not the constants.
+	for v, want := range []string{"MsvAvEOL", "MsvAvNbComputerName", "MsvAvNbDomainName", "MsvAvDnsComputerName",
+		"MsvAvDnsDomainName", "MsvAvDnsTreeName", "MsvAvFlags", "MsvAvTimestamp", "MsvAvSingleHost",
+		"MsvAvTargetName", "MsvAvChannelBindings"} {
+		if got := AvID(v).String(); got != want {
+			t.Errorf("AvID(%d) = %q, want %q", v, got, want)
+		}
+	}
+	if AvID(42).String() != "AvId(42)" {
 		t.Error("AvID.String")
 	}
 }
