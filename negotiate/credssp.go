@@ -3,6 +3,9 @@ package negotiate
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -444,6 +447,23 @@ func fromUTF16LE(b []byte) string {
 		u[i] = binary.LittleEndian.Uint16(b[2*i:])
 	}
 	return string(utf16.Decode(u))
+}
+
+// SubjectPublicKey returns the subjectPublicKey BIT STRING contents of the
+// certificate: what MS-CSSP 3.1.5 binds the logon to (for RSA, the
+// RSAPublicKey DER, not the whole SubjectPublicKeyInfo). The error names no
+// layer ("unreadable public key: ..."): the caller says whose certificate it
+// read.
+func SubjectPublicKey(c *x509.Certificate) ([]byte, error) {
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	rest, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki)
+	if err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("unreadable public key: %v", err)
+	}
+	return spki.PublicKey.Bytes, nil
 }
 
 // Binding hash magics (MS-CSSP 3.1.5), NUL included.

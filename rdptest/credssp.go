@@ -2,9 +2,6 @@ package rdptest
 
 import (
 	"crypto/subtle"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"fmt"
 	"strings"
 
@@ -12,19 +9,6 @@ import (
 	"github.com/rdpprobe/rdpprobe/negotiate/ntlm"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
-
-// SubjectPublicKey is the BIT STRING contents of the certificate's
-// SubjectPublicKeyInfo: what CredSSP binds the logon to (MS-CSSP 3.1.5).
-func SubjectPublicKey(c *x509.Certificate) ([]byte, error) {
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if rest, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("rdptest: certificate public key: %v", err)
-	}
-	return spki.PublicKey.Bytes, nil
-}
 
 // credSSP is the server side of MS-CSSP 3.1.5 with NTLM.
 func (c *conn) credSSP(selected negotiate.Protocol) error {

@@ -101,9 +101,9 @@ func NewServer(sc Scenario) (*Server, error) {
 			return nil, err
 		}
 	}
-	spk, err := SubjectPublicKey(leaf)
+	spk, err := negotiate.SubjectPublicKey(leaf)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rdptest: certificate: %w", err)
 	}
 	s := &Server{
 		scenario: sc,
