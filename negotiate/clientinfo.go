@@ -3,6 +3,8 @@ package negotiate
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // TS_INFO_PACKET.flags (MS-RDPBCGR 2.2.1.11.1.1).
@@ -94,12 +96,12 @@ func (c *ClientInfo) Marshal() ([]byte, error) {
 	var enc [len(fields)][]byte
 	defer func() { clear(enc[2]) }()
 	for i, f := range fields {
-		enc[i] = utf16LE(f.val)
+		enc[i] = utf16le.Encode(f.val)
 		if len(enc[i]) > maxInfoStringBytes {
 			return nil, fmt.Errorf("clientinfo: %s is %d UTF-16 bytes, at most %d fit", f.name, len(enc[i]), maxInfoStringBytes)
 		}
 	}
-	addr, dir := utf16LE(c.ClientAddress), utf16LE(c.ClientDir)
+	addr, dir := utf16le.Encode(c.ClientAddress), utf16le.Encode(c.ClientDir)
 	if len(addr) > 78 || len(dir) > maxInfoStringBytes {
 		return nil, fmt.Errorf("clientinfo: ClientAddress or ClientDir too long")
 	}
@@ -150,7 +152,7 @@ func (c *ClientInfo) Unmarshal(b []byte) error {
 			if cb[i]%2 != 0 || v[cb[i]] != 0 || v[cb[i]+1] != 0 {
 				return fmt.Errorf("clientinfo: %w: TS_INFO_PACKET field %d not a terminated UTF-16 string", ErrMalformed, i)
 			}
-			s[i] = fromUTF16LE(v[:cb[i]])
+			s[i] = utf16le.Decode(v[:cb[i]])
 		}
 	}
 	c.Domain, c.UserName, c.Password, c.AlternateShell, c.WorkingDir = s[0], s[1], s[2], s[3], s[4]

@@ -6,11 +6,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"unicode/utf16"
 
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -339,7 +338,7 @@ func (c TSCredentials) GoString() string { return c.String() }
 
 // Marshal encodes c as DER TSCredentials with credType 1 (password).
 func (c *TSCredentials) Marshal() ([]byte, error) {
-	dom, user, pw := utf16LE(c.Domain), utf16LE(c.User), utf16LE(c.Password)
+	dom, user, pw := utf16le.Encode(c.Domain), utf16le.Encode(c.User), utf16le.Encode(c.Password)
 	defer clear(pw)
 	var inner cryptobyte.Builder
 	inner.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -423,30 +422,13 @@ func (c *TSCredentials) Unmarshal(b []byte) error {
 		if len(v)%2 != 0 {
 			return fmt.Errorf("credssp: %w: %s has odd UTF-16LE length", ErrMalformed, what)
 		}
-		out[i] = fromUTF16LE(v)
+		out[i] = utf16le.Decode(v)
 	}
 	if !pc.Empty() {
 		return fmt.Errorf("credssp: %w: extra bytes in TSPasswordCreds", ErrMalformed)
 	}
 	c.Domain, c.User, c.Password = out[0], out[1], out[2]
 	return nil
-}
-
-func utf16LE(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 0, 2*len(u))
-	for _, v := range u {
-		b = binary.LittleEndian.AppendUint16(b, v)
-	}
-	return b
-}
-
-func fromUTF16LE(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u))
 }
 
 // SubjectPublicKey returns the subjectPublicKey BIT STRING contents of the

@@ -3,6 +3,8 @@ package negotiate
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // What the server tells the client about a failed connection or logon:
@@ -343,9 +345,9 @@ func (s *SaveSessionInfo) Marshal() []byte {
 	switch s.InfoType {
 	case InfoTypeLogon:
 		d := make([]byte, logonInfoV1Len)
-		dom := append(utf16LE(s.Domain), 0, 0)
+		dom := append(utf16le.Encode(s.Domain), 0, 0)
 		dom = dom[:min(len(dom), 52)]
-		user := append(utf16LE(s.UserName), 0, 0)
+		user := append(utf16le.Encode(s.UserName), 0, 0)
 		user = user[:min(len(user), 512)]
 		binary.LittleEndian.PutUint32(d, uint32(len(dom)))
 		copy(d[4:56], dom)
@@ -354,8 +356,8 @@ func (s *SaveSessionInfo) Marshal() []byte {
 		binary.LittleEndian.PutUint32(d[572:], s.SessionID)
 		b = append(b, d...)
 	case InfoTypeLogonLong:
-		dom := append(utf16LE(s.Domain), 0, 0)
-		user := append(utf16LE(s.UserName), 0, 0)
+		dom := append(utf16le.Encode(s.Domain), 0, 0)
+		user := append(utf16le.Encode(s.UserName), 0, 0)
 		b = binary.LittleEndian.AppendUint16(b, 1)
 		b = binary.LittleEndian.AppendUint32(b, logonInfoV2Fixed)
 		b = binary.LittleEndian.AppendUint32(b, s.SessionID)

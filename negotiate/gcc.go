@@ -537,22 +537,3 @@ func (s *ServerData) Marshal() []byte {
 	}
 	return b
 }
-
-// fixedUTF16 encodes s as UTF-16LE in exactly n bytes, cut so that a NUL
-// terminator always fits.
-func fixedUTF16(s string, n int) []byte {
-	u := utf16LE(s)
-	out := make([]byte, n)
-	copy(out[:n-2], u[:min(len(u), n-2)&^1])
-	return out
-}
-
-// fromUTF16Z decodes UTF-16LE up to the first NUL code unit.
-func fromUTF16Z(b []byte) string {
-	for i := 0; i+1 < len(b); i += 2 {
-		if b[i] == 0 && b[i+1] == 0 {
-			return fromUTF16LE(b[:i])
-		}
-	}
-	return fromUTF16LE(b[:len(b)&^1])
-}

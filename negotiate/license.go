@@ -1,10 +1,11 @@
 package negotiate
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // Licensing PDUs (MS-RDPBCGR 2.2.1.12, MS-RDPELE 2.2.2). They travel in
@@ -273,7 +274,7 @@ func (m *LicenseRequest) Marshal() []byte {
 	b = append(b, m.ServerRandom[:]...)
 	b = binary.LittleEndian.AppendUint32(b, m.Version)
 	for _, s := range []string{m.CompanyName, m.ProductID} {
-		u := append(utf16LE(s), 0, 0)
+		u := append(utf16le.Encode(s), 0, 0)
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(u)))
 		b = append(b, u...)
 	}
@@ -412,77 +413,4 @@ func (m *PlatformChallenge) Unmarshal(b []byte) error {
 	m.EncryptedChallenge = readBlob(&r, "EncryptedPlatformChallenge")
 	copy(m.MAC[:], r.bytes(16, "MACData"))
 	return r.done("license", "PLATFORM_CHALLENGE")
-}
-
-// ansiZ returns an ANSI string up to its first NUL.
-func ansiZ(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
-}
-
-// leReader reads little-endian fields; a short read records err and
-// yields zeros, so a parser checks once at the end.
-type leReader struct {
-	b   []byte
-	err error
-}
-
-func (r *leReader) need(n int, what string) bool {
-	if r.err != nil {
-		return false
-	}
-	if n < 0 || n > len(r.b) {
-		r.err = fmt.Errorf("%s: need %d bytes, %d left", what, n, len(r.b))
-		return false
-	}
-	return true
-}
-
-func (r *leReader) u8() uint8 {
-	if !r.need(1, "u8") {
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *leReader) u16() uint16 {
-	if !r.need(2, "u16") {
-		return 0
-	}
-	v := binary.LittleEndian.Uint16(r.b)
-	r.b = r.b[2:]
-	return v
-}
-
-func (r *leReader) u32() uint32 {
-	if !r.need(4, "u32") {
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *leReader) bytes(n int, what string) []byte {
-	if !r.need(n, what) {
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-// done returns the first short read, or an error for trailing bytes.
-func (r *leReader) done(layer, what string) error {
-	if r.err != nil {
-		return fmt.Errorf("%s: %w: %s: %s", layer, ErrMalformed, what, r.err)
-	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("%s: %w: %d trailing bytes after %s", layer, ErrMalformed, len(r.b), what)
-	}
-	return nil
 }

@@ -414,9 +414,3 @@ func (e *NotTPKTError) Error() string {
 
 // Unwrap makes a NotTPKTError match ErrMalformed.
 func (e *NotTPKTError) Unwrap() error { return ErrMalformed }
-
-func le16(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
-func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
-
-// head returns at most the first 16 bytes of b, for error messages.
-func head(b []byte) []byte { return b[:min(len(b), 16)] }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 func TestChallengeUnmarshal(t *testing.T) {
@@ -170,9 +172,9 @@ func TestFileTime(t *testing.T) {
 }
 
 func TestAVPairs(t *testing.T) {
-	p := AVPairs{{MsvAvNbDomainName, utf16le("CORP")}}
+	p := AVPairs{{MsvAvNbDomainName, utf16le.Encode("CORP")}}
 	p.Set(MsvAvFlags, []byte{2, 0, 0, 0})
-	p.Set(MsvAvNbDomainName, utf16le("X"))
+	p.Set(MsvAvNbDomainName, utf16le.Encode("X"))
 	b := p.Marshal()
 	want := unhex(t, "02000200 5800 06000400 02000000 00000000")
 	if !bytes.Equal(b, want) {
