@@ -26,6 +26,9 @@
 //     Session Info, the logon notification and logon errors (2.2.10.1).
 //   - ntstatus.go: the NTSTATUS and SSPI HRESULT values a CredSSP server puts
 //     in TSRequest.errorCode (MS-ERREF 2.1, 2.3).
+//   - wire.go: the field forms every structure shares (little-endian integers,
+//     UTF-16LE and ANSI strings); names.go: how an enum's String finds the
+//     spec's name.
 //
 // Parsers take []byte, do no I/O and never panic; every parse failure wraps
 // ErrMalformed. Readers (ReadTPKT, ReadTSRequest) do the framing with a hard
