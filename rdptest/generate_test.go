@@ -143,14 +143,9 @@ func closedErr(err error) bool {
 // replay plays fx to the probe and classifies what it saw.
 func replay(t *testing.T, fx *fixture.Fixture) classify.Verdict {
 	t.Helper()
-	opt, err := rdptest.ReplayOptions(fx)
+	r, _, err := rdptest.ProbeReplay(context.Background(), fx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp, err := rdptest.NewReplay(fx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rp.Close()
-	return classify.Classify(probe.Run(context.Background(), rp.Addr, opt))
+	return classify.Classify(r)
 }

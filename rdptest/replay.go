@@ -4,6 +4,7 @@
 package rdptest
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -127,6 +128,21 @@ func readUnit(conn net.Conn, st fixture.Step) error {
 		_, err := io.ReadFull(conn, make([]byte, len(st.Data)))
 		return err
 	}
+}
+
+// ProbeReplay plays f on a Replay and probes it with ReplayOptions(f). It
+// returns what the probe saw and the options it ran with.
+func ProbeReplay(ctx context.Context, f *fixture.Fixture) (*probe.Result, probe.Options, error) {
+	opt, err := ReplayOptions(f)
+	if err != nil {
+		return nil, opt, err
+	}
+	rp, err := NewReplay(f)
+	if err != nil {
+		return nil, opt, err
+	}
+	defer rp.Close()
+	return probe.Run(ctx, rp.Addr, opt), opt, nil
 }
 
 // ReplayCredentials are what a replay logs on with when the fixture was
