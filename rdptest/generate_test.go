@@ -73,13 +73,7 @@ func TestGenerateFixtures(t *testing.T) {
 		t.Run("lab-"+l.name, func(t *testing.T) {
 			addr := labtest.Peer(t, l.peer)
 			opt := probe.Options{PhaseTimeout: 5 * time.Second, Timeout: 15 * time.Second, Depth: l.depth}
-			if l.offer != "" {
-				p, rdp, err := probe.ParseOffer(l.offer)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opt.Protocols, opt.AllowStandardRDP = p, rdp
-			}
+			setOffer(t, &opt, l.offer)
 			if l.password != "" {
 				user, domain, pw := labtest.Account()
 				if l.password == "wrong" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/fixture"
+	"github.com/rdpprobe/rdpprobe/internal/labtest"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 	"github.com/rdpprobe/rdpprobe/report"
@@ -91,25 +92,14 @@ func writeBoth(t *testing.T, rep *report.Report, addr string) (jsonForm, textFor
 	return fix(j.Bytes()), daysLeft.ReplaceAll(fix(txt.Bytes()), []byte("(N days left)"))
 }
 
-// closedAddr is a loopback address where nothing listens.
-func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // TestGolden writes one Report per group of classes, from a recorded
-// fixture replayed to the probe (or, for unreachable, a port where nothing
-// listens), in both forms, and compares them with testdata/GROUP.json and
+// fixture replayed to the probe (or, for unreachable, the lab's "closed"
+// address, where nothing listens, lab or no lab), in both forms, and compares them with testdata/GROUP.json and
 // testdata/GROUP.txt.
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		group, class string
-		fixture      string // testdata/fixtures name; "" probes closedAddr
+		fixture      string // testdata/fixtures name; "" probes labtest's "closed"
 	}{
 		{"ok", "ok", "rdptest-session-logged-on"},
 		{"unverified", "credentials_not_verified", "rdptest-tls-only-credentials-not-verified"},
@@ -126,7 +116,7 @@ func TestGolden(t *testing.T) {
 			)
 			if tc.fixture == "" {
 				opt = probe.Options{PhaseTimeout: time.Second, Timeout: 5 * time.Second}
-				r = probe.Run(context.Background(), closedAddr(t), opt)
+				r = probe.Run(context.Background(), labtest.Peer(t, "closed"), opt)
 			} else {
 				fx, err := fixture.ReadFile(filepath.Join("..", "testdata", "fixtures", tc.fixture+".fixture"))
 				if err != nil {
