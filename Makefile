@@ -3,6 +3,8 @@
 #   make build      bin/rdpprobe
 #   make test       start the lab (lab/lab.sh up; installs Debian packages as root) and run every test;
 #                   the lab is left running (make lab-down stops it)
+#   make test-short every test that needs neither the lab nor its tools (go test -short), without
+#                   starting the lab; well under a minute
 #   make vet        go vet and a gofmt check
 #   make fuzz       every Fuzz* target of every package, FUZZTIME each (default 10s)
 #   make bench      rdpprobe against xfreerdp, nmap and impacket on the lab (round trips, CPU, memory,
@@ -24,7 +26,7 @@ FUZZTIME ?= 10s
 LAB := ./lab/lab.sh
 BIN := bin/rdpprobe
 
-.PHONY: build test vet fuzz bench lab-up lab-down lab-env lab-status clean
+.PHONY: build test test-short vet fuzz bench lab-up lab-down lab-env lab-status clean
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/rdpprobe
@@ -33,6 +35,11 @@ build:
 # started with RDPLAB_BASE_PORT or RDPLAB_PASSWORD set is the one they use.
 test: lab-up
 	eval "$$($(LAB) env)"; $(GO) test -race -count=1 ./...
+
+# internal/labtest skips every test that asks for a lab peer or tool under -short, even with the
+# lab up and even under CI=true.
+test-short:
+	$(GO) test -short -count=1 ./...
 
 vet:
 	$(GO) vet ./...

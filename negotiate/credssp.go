@@ -3,22 +3,15 @@ package negotiate
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"io"
-	"unicode/utf16"
 
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
-)
-
-// BER identifier octets used by MS-CSSP 2.2.1 (X.690 8.1.2).
-const (
-	berInteger     = 0x02
-	berOctetString = 0x04
-	berSequence    = 0x30
-	berContext     = 0x80 // class bits of a context-specific tag
-	berConstructed = 0x20
 )
 
 // credTypePassword is TSCredentials.credType for TSPasswordCreds (MS-CSSP 2.2.1.2).
@@ -345,7 +338,7 @@ func (c TSCredentials) GoString() string { return c.String() }
 
 // Marshal encodes c as DER TSCredentials with credType 1 (password).
 func (c *TSCredentials) Marshal() ([]byte, error) {
-	dom, user, pw := utf16LE(c.Domain), utf16LE(c.User), utf16LE(c.Password)
+	dom, user, pw := utf16le.Encode(c.Domain), utf16le.Encode(c.User), utf16le.Encode(c.Password)
 	defer clear(pw)
 	var inner cryptobyte.Builder
 	inner.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -429,7 +422,7 @@ func (c *TSCredentials) Unmarshal(b []byte) error {
 		if len(v)%2 != 0 {
 			return fmt.Errorf("credssp: %w: %s has odd UTF-16LE length", ErrMalformed, what)
 		}
-		out[i] = fromUTF16LE(v)
+		out[i] = utf16le.Decode(v)
 	}
 	if !pc.Empty() {
 		return fmt.Errorf("credssp: %w: extra bytes in TSPasswordCreds", ErrMalformed)
@@ -438,21 +431,21 @@ func (c *TSCredentials) Unmarshal(b []byte) error {
 	return nil
 }
 
-func utf16LE(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 0, 2*len(u))
-	for _, v := range u {
-		b = binary.LittleEndian.AppendUint16(b, v)
+// SubjectPublicKey returns the subjectPublicKey BIT STRING contents of the
+// certificate: what MS-CSSP 3.1.5 binds the logon to (for RSA, the
+// RSAPublicKey DER, not the whole SubjectPublicKeyInfo). The error names no
+// layer ("unreadable public key: ..."): the caller says whose certificate it
+// read.
+func SubjectPublicKey(c *x509.Certificate) ([]byte, error) {
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
 	}
-	return b
-}
-
-func fromUTF16LE(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	rest, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki)
+	if err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("unreadable public key: %v", err)
 	}
-	return string(utf16.Decode(u))
+	return spki.PublicKey.Bytes, nil
 }
 
 // Binding hash magics (MS-CSSP 3.1.5), NUL included.

@@ -2,6 +2,7 @@ package negotiate
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -281,5 +282,23 @@ func TestBindingHashes(t *testing.T) {
 	}
 	if got := hex.EncodeToString(ServerClientHash(nonce, spk)); got != "69fbf05a298429cf2aa3fd5103417ad18982072ac024ee72cbc8c4b42fdacd37" {
 		t.Errorf("ServerClientHash = %s", got)
+	}
+}
+
+func TestSubjectPublicKey(t *testing.T) {
+	// For RSA the binding covers the RSAPublicKey DER (PKCS #1), not the
+	// whole SubjectPublicKeyInfo (MS-CSSP 3.1.5).
+	key := testKey(t)
+	c, err := x509.ParseCertificate(testCertDER(t, key, "spk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spk, err := SubjectPublicKey(c)
+	if err != nil || !bytes.Equal(spk, x509.MarshalPKCS1PublicKey(&key.PublicKey)) {
+		t.Errorf("SubjectPublicKey = %x, %v", spk, err)
+	}
+	c.RawSubjectPublicKeyInfo = c.RawSubjectPublicKeyInfo[:10]
+	if _, err := SubjectPublicKey(c); err == nil || !strings.HasPrefix(err.Error(), "unreadable public key: ") {
+		t.Errorf("truncated SubjectPublicKeyInfo: %v", err)
 	}
 }

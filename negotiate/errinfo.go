@@ -3,6 +3,8 @@ package negotiate
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // What the server tells the client about a failed connection or logon:
@@ -109,12 +111,7 @@ var errorInfoNames = map[ErrorInfo]string{
 func (e ErrorInfo) Name() string { return errorInfoNames[e] }
 
 // String returns the spec name, or ERRINFO_0x%08X.
-func (e ErrorInfo) String() string {
-	if n := e.Name(); n != "" {
-		return n
-	}
-	return fmt.Sprintf("ERRINFO_0x%08X", uint32(e))
-}
+func (e ErrorInfo) String() string { return specName(errorInfoNames, e, "ERRINFO_0x%08X") }
 
 // IsLicensing reports whether e is one of the ERRINFO_LICENSE_* codes
 // (0x100-0x10A).
@@ -144,15 +141,15 @@ const (
 	InfoTypeLogonExtendedInfo InfoType = 3 // INFOTYPE_LOGON_EXTENDED_INFO
 )
 
-var infoTypeNames = [...]string{"INFOTYPE_LOGON", "INFOTYPE_LOGON_LONG", "INFOTYPE_LOGON_PLAINNOTIFY", "INFOTYPE_LOGON_EXTENDED_INFO"}
+var infoTypeNames = map[InfoType]string{
+	InfoTypeLogon:             "INFOTYPE_LOGON",
+	InfoTypeLogonLong:         "INFOTYPE_LOGON_LONG",
+	InfoTypeLogonPlainNotify:  "INFOTYPE_LOGON_PLAINNOTIFY",
+	InfoTypeLogonExtendedInfo: "INFOTYPE_LOGON_EXTENDED_INFO",
+}
 
 // String returns the spec name, or INFOTYPE_0x%08X.
-func (t InfoType) String() string {
-	if int(t) < len(infoTypeNames) {
-		return infoTypeNames[t]
-	}
-	return fmt.Sprintf("INFOTYPE_0x%08X", uint32(t))
-}
+func (t InfoType) String() string { return specName(infoTypeNames, t, "INFOTYPE_0x%08X") }
 
 // TS_LOGON_INFO_EXTENDED.FieldsPresent flags (MS-RDPBCGR 2.2.10.1.1.4).
 const (
@@ -176,10 +173,15 @@ const (
 	ErrorCodeAccessDenied      LogonErrorType = 0xFFFFFFFF // ERROR_CODE_ACCESS_DENIED
 )
 
-var logonErrorTypeNames = [...]string{
-	"LOGON_MSG_SESSION_BUSY_OPTIONS", "LOGON_MSG_DISCONNECT_REFUSED", "LOGON_MSG_NO_PERMISSION",
-	"LOGON_MSG_BUMP_OPTIONS", "LOGON_MSG_RECONNECT_OPTIONS", "LOGON_MSG_SESSION_TERMINATE",
-	"LOGON_MSG_SESSION_CONTINUE", "ERROR_CODE_ACCESS_DENIED",
+var logonErrorTypeNames = map[LogonErrorType]string{
+	LogonMsgSessionBusyOptions: "LOGON_MSG_SESSION_BUSY_OPTIONS",
+	LogonMsgDisconnectRefused:  "LOGON_MSG_DISCONNECT_REFUSED",
+	LogonMsgNoPermission:       "LOGON_MSG_NO_PERMISSION",
+	LogonMsgBumpOptions:        "LOGON_MSG_BUMP_OPTIONS",
+	LogonMsgReconnectOptions:   "LOGON_MSG_RECONNECT_OPTIONS",
+	LogonMsgSessionTerminate:   "LOGON_MSG_SESSION_TERMINATE",
+	LogonMsgSessionContinue:    "LOGON_MSG_SESSION_CONTINUE",
+	ErrorCodeAccessDenied:      "ERROR_CODE_ACCESS_DENIED",
 }
 
 // IsLogonMsg reports whether t is a LOGON_MSG_* value, for which
@@ -190,8 +192,8 @@ func (t LogonErrorType) IsLogonMsg() bool {
 
 // String returns the spec name, else the NTSTATUS form (see NTStatus).
 func (t LogonErrorType) String() string {
-	if t >= LogonMsgSessionBusyOptions {
-		return logonErrorTypeNames[t-LogonMsgSessionBusyOptions]
+	if n, ok := logonErrorTypeNames[t]; ok {
+		return n
 	}
 	return NTStatus(t).String()
 }
@@ -207,15 +209,15 @@ const (
 	LogonWarning              LogonFailure = 3 // LOGON_WARNING
 )
 
-var logonFailureNames = [...]string{"LOGON_FAILED_BAD_PASSWORD", "LOGON_FAILED_UPDATE_PASSWORD", "LOGON_FAILED_OTHER", "LOGON_WARNING"}
+var logonFailureNames = map[LogonFailure]string{
+	LogonFailedBadPassword:    "LOGON_FAILED_BAD_PASSWORD",
+	LogonFailedUpdatePassword: "LOGON_FAILED_UPDATE_PASSWORD",
+	LogonFailedOther:          "LOGON_FAILED_OTHER",
+	LogonWarning:              "LOGON_WARNING",
+}
 
 // String returns the spec name, or LOGON_FAILURE_0x%08X.
-func (f LogonFailure) String() string {
-	if int(f) < len(logonFailureNames) {
-		return logonFailureNames[f]
-	}
-	return fmt.Sprintf("LOGON_FAILURE_0x%08X", uint32(f))
-}
+func (f LogonFailure) String() string { return specName(logonFailureNames, f, "LOGON_FAILURE_0x%08X") }
 
 // LogonErrorsInfo is TS_LOGON_ERRORS_INFO (MS-RDPBCGR 2.2.10.1.1.4.1.1).
 // For LOGON_MSG_* types Data is the session ID; otherwise it is a
@@ -343,9 +345,9 @@ func (s *SaveSessionInfo) Marshal() []byte {
 	switch s.InfoType {
 	case InfoTypeLogon:
 		d := make([]byte, logonInfoV1Len)
-		dom := append(utf16LE(s.Domain), 0, 0)
+		dom := append(utf16le.Encode(s.Domain), 0, 0)
 		dom = dom[:min(len(dom), 52)]
-		user := append(utf16LE(s.UserName), 0, 0)
+		user := append(utf16le.Encode(s.UserName), 0, 0)
 		user = user[:min(len(user), 512)]
 		binary.LittleEndian.PutUint32(d, uint32(len(dom)))
 		copy(d[4:56], dom)
@@ -354,8 +356,8 @@ func (s *SaveSessionInfo) Marshal() []byte {
 		binary.LittleEndian.PutUint32(d[572:], s.SessionID)
 		b = append(b, d...)
 	case InfoTypeLogonLong:
-		dom := append(utf16LE(s.Domain), 0, 0)
-		user := append(utf16LE(s.UserName), 0, 0)
+		dom := append(utf16le.Encode(s.Domain), 0, 0)
+		user := append(utf16le.Encode(s.UserName), 0, 0)
 		b = binary.LittleEndian.AppendUint16(b, 1)
 		b = binary.LittleEndian.AppendUint32(b, logonInfoV2Fixed)
 		b = binary.LittleEndian.AppendUint32(b, s.SessionID)

@@ -52,23 +52,29 @@ func TestErrorInfoNames(t *testing.T) {
 }
 
 func TestLogonErrorNames(t *testing.T) {
+	// Values from MS-RDPBCGR 2.2.10.1.1.4.1.1 (ErrorNotificationType and
+	// ErrorNotificationData) and 2.2.10.1.1 (infoType), not the constants.
 	for _, tt := range []struct{ got, want string }{
-		{LogonMsgSessionBusyOptions.String(), "LOGON_MSG_SESSION_BUSY_OPTIONS"},
-		{LogonMsgDisconnectRefused.String(), "LOGON_MSG_DISCONNECT_REFUSED"},
-		{LogonMsgNoPermission.String(), "LOGON_MSG_NO_PERMISSION"},
-		{LogonMsgBumpOptions.String(), "LOGON_MSG_BUMP_OPTIONS"},
-		{LogonMsgReconnectOptions.String(), "LOGON_MSG_RECONNECT_OPTIONS"},
-		{LogonMsgSessionTerminate.String(), "LOGON_MSG_SESSION_TERMINATE"},
-		{LogonMsgSessionContinue.String(), "LOGON_MSG_SESSION_CONTINUE"},
-		{ErrorCodeAccessDenied.String(), "ERROR_CODE_ACCESS_DENIED"},
-		{LogonErrorType(StatusLogonFailure).String(), "STATUS_LOGON_FAILURE (0xC000006D)"},
-		{LogonFailedBadPassword.String(), "LOGON_FAILED_BAD_PASSWORD"},
-		{LogonFailedUpdatePassword.String(), "LOGON_FAILED_UPDATE_PASSWORD"},
-		{LogonFailedOther.String(), "LOGON_FAILED_OTHER"},
-		{LogonWarning.String(), "LOGON_WARNING"},
-		{LogonErrorsInfo{Type: LogonMsgBumpOptions, Data: 2}.String(), "LOGON_MSG_BUMP_OPTIONS (session 2)"},
-		{LogonErrorsInfo{Type: LogonErrorType(StatusPasswordMustChange), Data: 1}.String(), "STATUS_PASSWORD_MUST_CHANGE (0xC0000224) (LOGON_FAILED_UPDATE_PASSWORD)"},
-		{InfoTypeLogonExtendedInfo.String(), "INFOTYPE_LOGON_EXTENDED_INFO"},
+		{LogonErrorType(0xFFFFFFF8).String(), "LOGON_MSG_SESSION_BUSY_OPTIONS"},
+		{LogonErrorType(0xFFFFFFF9).String(), "LOGON_MSG_DISCONNECT_REFUSED"},
+		{LogonErrorType(0xFFFFFFFA).String(), "LOGON_MSG_NO_PERMISSION"},
+		{LogonErrorType(0xFFFFFFFB).String(), "LOGON_MSG_BUMP_OPTIONS"},
+		{LogonErrorType(0xFFFFFFFC).String(), "LOGON_MSG_RECONNECT_OPTIONS"},
+		{LogonErrorType(0xFFFFFFFD).String(), "LOGON_MSG_SESSION_TERMINATE"},
+		{LogonErrorType(0xFFFFFFFE).String(), "LOGON_MSG_SESSION_CONTINUE"},
+		{LogonErrorType(0xFFFFFFFF).String(), "ERROR_CODE_ACCESS_DENIED"},
+		{LogonErrorType(0xC000006D).String(), "STATUS_LOGON_FAILURE (0xC000006D)"},
+		{LogonFailure(0).String(), "LOGON_FAILED_BAD_PASSWORD"},
+		{LogonFailure(1).String(), "LOGON_FAILED_UPDATE_PASSWORD"},
+		{LogonFailure(2).String(), "LOGON_FAILED_OTHER"},
+		{LogonFailure(3).String(), "LOGON_WARNING"},
+		{LogonFailure(4).String(), "LOGON_FAILURE_0x00000004"},
+		{LogonErrorsInfo{Type: 0xFFFFFFFB, Data: 2}.String(), "LOGON_MSG_BUMP_OPTIONS (session 2)"},
+		{LogonErrorsInfo{Type: 0xC0000224, Data: 1}.String(), "STATUS_PASSWORD_MUST_CHANGE (0xC0000224) (LOGON_FAILED_UPDATE_PASSWORD)"},
+		{InfoType(0).String(), "INFOTYPE_LOGON"},
+		{InfoType(1).String(), "INFOTYPE_LOGON_LONG"},
+		{InfoType(2).String(), "INFOTYPE_LOGON_PLAINNOTIFY"},
+		{InfoType(3).String(), "INFOTYPE_LOGON_EXTENDED_INFO"},
 		{InfoType(9).String(), "INFOTYPE_0x00000009"},
 	} {
 		if tt.got != tt.want {

@@ -15,15 +15,14 @@ const (
 	EarlyUserAuthAccessDenied EarlyUserAuthResult = 5
 )
 
+var earlyUserAuthResultNames = map[EarlyUserAuthResult]string{
+	EarlyUserAuthSuccess:      "SUCCESS",
+	EarlyUserAuthAccessDenied: "ACCESS_DENIED",
+}
+
 // String returns the spec name, or EARLY_USER_AUTH_RESULT_0x%08X if unknown.
 func (r EarlyUserAuthResult) String() string {
-	switch r {
-	case EarlyUserAuthSuccess:
-		return "SUCCESS"
-	case EarlyUserAuthAccessDenied:
-		return "ACCESS_DENIED"
-	}
-	return fmt.Sprintf("EARLY_USER_AUTH_RESULT_0x%08X", uint32(r))
+	return specName(earlyUserAuthResultNames, r, "EARLY_USER_AUTH_RESULT_0x%08X")
 }
 
 // ParseEarlyUserAuthResult parses the 4-byte little-endian authzResult.

@@ -353,21 +353,17 @@ const (
 	EncryptionMethodFIPS   EncryptionMethod = 0x00000010 // ENCRYPTION_METHOD_FIPS
 )
 
+var encryptionMethodNames = map[EncryptionMethod]string{
+	EncryptionMethodNone:   "ENCRYPTION_METHOD_NONE",
+	EncryptionMethod40Bit:  "ENCRYPTION_METHOD_40BIT",
+	EncryptionMethod128Bit: "ENCRYPTION_METHOD_128BIT",
+	EncryptionMethod56Bit:  "ENCRYPTION_METHOD_56BIT",
+	EncryptionMethodFIPS:   "ENCRYPTION_METHOD_FIPS",
+}
+
 // String returns the spec name, or ENCRYPTION_METHOD_0x%08X.
 func (m EncryptionMethod) String() string {
-	switch m {
-	case EncryptionMethodNone:
-		return "ENCRYPTION_METHOD_NONE"
-	case EncryptionMethod40Bit:
-		return "ENCRYPTION_METHOD_40BIT"
-	case EncryptionMethod128Bit:
-		return "ENCRYPTION_METHOD_128BIT"
-	case EncryptionMethod56Bit:
-		return "ENCRYPTION_METHOD_56BIT"
-	case EncryptionMethodFIPS:
-		return "ENCRYPTION_METHOD_FIPS"
-	}
-	return fmt.Sprintf("ENCRYPTION_METHOD_0x%08X", uint32(m))
+	return specName(encryptionMethodNames, m, "ENCRYPTION_METHOD_0x%08X")
 }
 
 // EncryptionLevel is TS_UD_SC_SEC1.encryptionLevel (MS-RDPBCGR 2.2.1.4.3).
@@ -381,15 +377,17 @@ const (
 	EncryptionLevelFIPS             EncryptionLevel = 4 // ENCRYPTION_LEVEL_FIPS
 )
 
-var encryptionLevelNames = [...]string{"ENCRYPTION_LEVEL_NONE", "ENCRYPTION_LEVEL_LOW",
-	"ENCRYPTION_LEVEL_CLIENT_COMPATIBLE", "ENCRYPTION_LEVEL_HIGH", "ENCRYPTION_LEVEL_FIPS"}
+var encryptionLevelNames = map[EncryptionLevel]string{
+	EncryptionLevelNone:             "ENCRYPTION_LEVEL_NONE",
+	EncryptionLevelLow:              "ENCRYPTION_LEVEL_LOW",
+	EncryptionLevelClientCompatible: "ENCRYPTION_LEVEL_CLIENT_COMPATIBLE",
+	EncryptionLevelHigh:             "ENCRYPTION_LEVEL_HIGH",
+	EncryptionLevelFIPS:             "ENCRYPTION_LEVEL_FIPS",
+}
 
 // String returns the spec name, or ENCRYPTION_LEVEL_0x%08X.
 func (l EncryptionLevel) String() string {
-	if int(l) < len(encryptionLevelNames) {
-		return encryptionLevelNames[l]
-	}
-	return fmt.Sprintf("ENCRYPTION_LEVEL_0x%08X", uint32(l))
+	return specName(encryptionLevelNames, l, "ENCRYPTION_LEVEL_0x%08X")
 }
 
 // ServerCoreData is TS_UD_SC_CORE (MS-RDPBCGR 2.2.1.4.2). The optional
@@ -538,23 +536,4 @@ func (s *ServerData) Marshal() []byte {
 		b = appendDataBlock(b, o.Type, o.Data)
 	}
 	return b
-}
-
-// fixedUTF16 encodes s as UTF-16LE in exactly n bytes, cut so that a NUL
-// terminator always fits.
-func fixedUTF16(s string, n int) []byte {
-	u := utf16LE(s)
-	out := make([]byte, n)
-	copy(out[:n-2], u[:min(len(u), n-2)&^1])
-	return out
-}
-
-// fromUTF16Z decodes UTF-16LE up to the first NUL code unit.
-func fromUTF16Z(b []byte) string {
-	for i := 0; i+1 < len(b); i += 2 {
-		if b[i] == 0 && b[i+1] == 0 {
-			return fromUTF16LE(b[:i])
-		}
-	}
-	return fromUTF16LE(b[:len(b)&^1])
 }

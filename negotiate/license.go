@@ -1,10 +1,11 @@
 package negotiate
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // Licensing PDUs (MS-RDPBCGR 2.2.1.12, MS-RDPELE 2.2.2). They travel in
@@ -35,10 +36,7 @@ var licenseMsgTypeNames = map[LicenseMsgType]string{
 
 // String returns the spec name, or LICENSE_MSG_0x%02X.
 func (t LicenseMsgType) String() string {
-	if n, ok := licenseMsgTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("LICENSE_MSG_0x%02X", uint8(t))
+	return specName(licenseMsgTypeNames, t, "LICENSE_MSG_0x%02X")
 }
 
 // LICENSE_PREAMBLE.flags (MS-RDPBCGR 2.2.1.12.1.1).
@@ -98,10 +96,7 @@ var licenseErrorNames = map[LicenseErrorCode]string{
 
 // String returns the spec name, or LICENSE_ERROR_0x%08X.
 func (c LicenseErrorCode) String() string {
-	if n, ok := licenseErrorNames[c]; ok {
-		return n
-	}
-	return fmt.Sprintf("LICENSE_ERROR_0x%08X", uint32(c))
+	return specName(licenseErrorNames, c, "LICENSE_ERROR_0x%08X")
 }
 
 // LicenseStateTransition is LICENSE_ERROR_MESSAGE.dwStateTransition
@@ -109,21 +104,22 @@ func (c LicenseErrorCode) String() string {
 type LicenseStateTransition uint32
 
 const (
-	StTotalAbort         LicenseStateTransition = 1 // ST_TOTAL_ABORT
-	StNoTransition       LicenseStateTransition = 2 // ST_NO_TRANSITION
-	StResetPhaseToStart  LicenseStateTransition = 3 // ST_RESET_PHASE_TO_START
-	StResendLastMessage  LicenseStateTransition = 4 // ST_RESEND_LAST_MESSAGE
-	maxStateTransitionID                        = 4
+	StTotalAbort        LicenseStateTransition = 1 // ST_TOTAL_ABORT
+	StNoTransition      LicenseStateTransition = 2 // ST_NO_TRANSITION
+	StResetPhaseToStart LicenseStateTransition = 3 // ST_RESET_PHASE_TO_START
+	StResendLastMessage LicenseStateTransition = 4 // ST_RESEND_LAST_MESSAGE
 )
 
-var stateTransitionNames = [...]string{"", "ST_TOTAL_ABORT", "ST_NO_TRANSITION", "ST_RESET_PHASE_TO_START", "ST_RESEND_LAST_MESSAGE"}
+var stateTransitionNames = map[LicenseStateTransition]string{
+	StTotalAbort:        "ST_TOTAL_ABORT",
+	StNoTransition:      "ST_NO_TRANSITION",
+	StResetPhaseToStart: "ST_RESET_PHASE_TO_START",
+	StResendLastMessage: "ST_RESEND_LAST_MESSAGE",
+}
 
 // String returns the spec name, or ST_0x%08X.
 func (s LicenseStateTransition) String() string {
-	if s >= 1 && s <= maxStateTransitionID {
-		return stateTransitionNames[s]
-	}
-	return fmt.Sprintf("ST_0x%08X", uint32(s))
+	return specName(stateTransitionNames, s, "ST_0x%08X")
 }
 
 // LICENSE_BINARY_BLOB types (MS-RDPBCGR 2.2.1.12.1.2).
@@ -278,7 +274,7 @@ func (m *LicenseRequest) Marshal() []byte {
 	b = append(b, m.ServerRandom[:]...)
 	b = binary.LittleEndian.AppendUint32(b, m.Version)
 	for _, s := range []string{m.CompanyName, m.ProductID} {
-		u := append(utf16LE(s), 0, 0)
+		u := append(utf16le.Encode(s), 0, 0)
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(u)))
 		b = append(b, u...)
 	}
@@ -417,77 +413,4 @@ func (m *PlatformChallenge) Unmarshal(b []byte) error {
 	m.EncryptedChallenge = readBlob(&r, "EncryptedPlatformChallenge")
 	copy(m.MAC[:], r.bytes(16, "MACData"))
 	return r.done("license", "PLATFORM_CHALLENGE")
-}
-
-// ansiZ returns an ANSI string up to its first NUL.
-func ansiZ(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
-}
-
-// leReader reads little-endian fields; a short read records err and
-// yields zeros, so a parser checks once at the end.
-type leReader struct {
-	b   []byte
-	err error
-}
-
-func (r *leReader) need(n int, what string) bool {
-	if r.err != nil {
-		return false
-	}
-	if n < 0 || n > len(r.b) {
-		r.err = fmt.Errorf("%s: need %d bytes, %d left", what, n, len(r.b))
-		return false
-	}
-	return true
-}
-
-func (r *leReader) u8() uint8 {
-	if !r.need(1, "u8") {
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *leReader) u16() uint16 {
-	if !r.need(2, "u16") {
-		return 0
-	}
-	v := binary.LittleEndian.Uint16(r.b)
-	r.b = r.b[2:]
-	return v
-}
-
-func (r *leReader) u32() uint32 {
-	if !r.need(4, "u32") {
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *leReader) bytes(n int, what string) []byte {
-	if !r.need(n, what) {
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-// done returns the first short read, or an error for trailing bytes.
-func (r *leReader) done(layer, what string) error {
-	if r.err != nil {
-		return fmt.Errorf("%s: %w: %s: %s", layer, ErrMalformed, what, r.err)
-	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("%s: %w: %d trailing bytes after %s", layer, ErrMalformed, len(r.b), what)
-	}
-	return nil
 }

@@ -370,19 +370,32 @@ func testCertDER(t testing.TB, key *rsa.PrivateKey, cn string) []byte {
 }
 
 func TestLicenseNames(t *testing.T) {
+	// Values from MS-RDPBCGR 2.2.1.12.1.1 (bMsgType) and 2.2.1.12.1.3
+	// (dwErrorCode, dwStateTransition), not the constants.
 	for _, tt := range []struct{ got, want string }{
-		{ErrNoLicenseServer.String(), "ERR_NO_LICENSE_SERVER"},
-		{StatusValidClient.String(), "STATUS_VALID_CLIENT"},
-		{ErrInvalidServerCertificate.String(), "ERR_INVALID_SERVER_CERTIFICATE"},
-		{ErrInvalidMessageLen.String(), "ERR_INVALID_MESSAGE_LEN"},
-		{ErrInvalidProductID.String(), "ERR_INVALID_PRODUCTID"},
+		{LicenseErrorCode(0x01).String(), "ERR_INVALID_SERVER_CERTIFICATE"},
+		{LicenseErrorCode(0x02).String(), "ERR_NO_LICENSE"},
+		{LicenseErrorCode(0x03).String(), "ERR_INVALID_MAC"},
+		{LicenseErrorCode(0x04).String(), "ERR_INVALID_SCOPE"},
+		{LicenseErrorCode(0x06).String(), "ERR_NO_LICENSE_SERVER"},
+		{LicenseErrorCode(0x07).String(), "STATUS_VALID_CLIENT"},
+		{LicenseErrorCode(0x08).String(), "ERR_INVALID_CLIENT"},
+		{LicenseErrorCode(0x0B).String(), "ERR_INVALID_PRODUCTID"},
+		{LicenseErrorCode(0x0C).String(), "ERR_INVALID_MESSAGE_LEN"},
 		{LicenseErrorCode(5).String(), "LICENSE_ERROR_0x00000005"},
-		{StTotalAbort.String(), "ST_TOTAL_ABORT"},
-		{StResendLastMessage.String(), "ST_RESEND_LAST_MESSAGE"},
+		{LicenseStateTransition(1).String(), "ST_TOTAL_ABORT"},
+		{LicenseStateTransition(2).String(), "ST_NO_TRANSITION"},
+		{LicenseStateTransition(3).String(), "ST_RESET_PHASE_TO_START"},
+		{LicenseStateTransition(4).String(), "ST_RESEND_LAST_MESSAGE"},
 		{LicenseStateTransition(0).String(), "ST_0x00000000"},
-		{LicenseRequestMsg.String(), "LICENSE_REQUEST"},
-		{ErrorAlertMsg.String(), "ERROR_ALERT"},
-		{UpgradeLicenseMsg.String(), "UPGRADE_LICENSE"},
+		{LicenseMsgType(0x01).String(), "LICENSE_REQUEST"},
+		{LicenseMsgType(0x02).String(), "PLATFORM_CHALLENGE"},
+		{LicenseMsgType(0x03).String(), "NEW_LICENSE"},
+		{LicenseMsgType(0x04).String(), "UPGRADE_LICENSE"},
+		{LicenseMsgType(0x12).String(), "LICENSE_INFO"},
+		{LicenseMsgType(0x13).String(), "NEW_LICENSE_REQUEST"},
+		{LicenseMsgType(0x15).String(), "PLATFORM_CHALLENGE_RESPONSE"},
+		{LicenseMsgType(0xFF).String(), "ERROR_ALERT"},
 		{LicenseMsgType(0x42).String(), "LICENSE_MSG_0x42"},
 	} {
 		if tt.got != tt.want {

@@ -10,10 +10,8 @@ import (
 // application tags 101 and 102), the domain PDUs are ALIGNED PER
 // (T.125 7 parts 3-10, DomainMCSPDU CHOICE index in the first six bits).
 
-// BER tags used by MCS connect PDUs (X.690 8.1.2).
+// BER application tags of the MCS connect PDUs (T.125 7 part 2).
 const (
-	berBoolean     = 0x01
-	berEnumerated  = 0x0A
 	tagConnectInit = 101 // [APPLICATION 101] Connect-Initial
 	tagConnectResp = 102 // [APPLICATION 102] Connect-Response
 )
@@ -60,24 +58,29 @@ const (
 	MCSResultTooManyUsers           MCSResult = 13 // rt-too-many-users
 	MCSResultUnspecifiedFailure     MCSResult = 14 // rt-unspecified-failure
 	MCSResultUserRejected           MCSResult = 15 // rt-user-rejected
-	mcsResultCount                            = 16
 )
 
-var mcsResultNames = [mcsResultCount]string{
-	"rt-successful", "rt-domain-merging", "rt-domain-not-hierarchical", "rt-no-such-channel",
-	"rt-no-such-domain", "rt-no-such-user", "rt-not-admitted", "rt-other-user-id",
-	"rt-parameters-unacceptable", "rt-token-not-available", "rt-token-not-possessed",
-	"rt-too-many-channels", "rt-too-many-tokens", "rt-too-many-users", "rt-unspecified-failure",
-	"rt-user-rejected",
+var mcsResultNames = map[MCSResult]string{
+	MCSResultSuccessful:             "rt-successful",
+	MCSResultDomainMerging:          "rt-domain-merging",
+	MCSResultDomainNotHierarchical:  "rt-domain-not-hierarchical",
+	MCSResultNoSuchChannel:          "rt-no-such-channel",
+	MCSResultNoSuchDomain:           "rt-no-such-domain",
+	MCSResultNoSuchUser:             "rt-no-such-user",
+	MCSResultNotAdmitted:            "rt-not-admitted",
+	MCSResultOtherUserID:            "rt-other-user-id",
+	MCSResultParametersUnacceptable: "rt-parameters-unacceptable",
+	MCSResultTokenNotAvailable:      "rt-token-not-available",
+	MCSResultTokenNotPossessed:      "rt-token-not-possessed",
+	MCSResultTooManyChannels:        "rt-too-many-channels",
+	MCSResultTooManyTokens:          "rt-too-many-tokens",
+	MCSResultTooManyUsers:           "rt-too-many-users",
+	MCSResultUnspecifiedFailure:     "rt-unspecified-failure",
+	MCSResultUserRejected:           "rt-user-rejected",
 }
 
 // String returns the T.125 name ("rt-successful"), or "rt-%d" if unknown.
-func (r MCSResult) String() string {
-	if int(r) < len(mcsResultNames) {
-		return mcsResultNames[r]
-	}
-	return fmt.Sprintf("rt-%d", uint8(r))
-}
+func (r MCSResult) String() string { return specName(mcsResultNames, r, "rt-%d") }
 
 // MCSReason is T.125 Reason (7 part 3), carried by
 // Disconnect-Provider-Ultimatum.
@@ -91,17 +94,16 @@ const (
 	MCSReasonChannelPurged      MCSReason = 4 // rn-channel-purged
 )
 
-var mcsReasonNames = [...]string{
-	"rn-domain-disconnected", "rn-provider-initiated", "rn-token-purged", "rn-user-requested", "rn-channel-purged",
+var mcsReasonNames = map[MCSReason]string{
+	MCSReasonDomainDisconnected: "rn-domain-disconnected",
+	MCSReasonProviderInitiated:  "rn-provider-initiated",
+	MCSReasonTokenPurged:        "rn-token-purged",
+	MCSReasonUserRequested:      "rn-user-requested",
+	MCSReasonChannelPurged:      "rn-channel-purged",
 }
 
 // String returns the T.125 name ("rn-user-requested"), or "rn-%d" if unknown.
-func (r MCSReason) String() string {
-	if int(r) < len(mcsReasonNames) {
-		return mcsReasonNames[r]
-	}
-	return fmt.Sprintf("rn-%d", uint8(r))
-}
+func (r MCSReason) String() string { return specName(mcsReasonNames, r, "rn-%d") }
 
 // DomainParameters is T.125 DomainParameters (7 part 2).
 type DomainParameters struct {
@@ -270,160 +272,7 @@ func (m *MCSConnectResponse) Unmarshal(b []byte) error {
 	return body.end("Connect-Response")
 }
 
-// --- BER helpers (X.690 8.1) ---
-
-// appendBERLength appends a definite length, short form below 128, else
-// the shortest long form.
-func appendBERLength(b []byte, n int) []byte {
-	switch {
-	case n < 0x80:
-		return append(b, byte(n))
-	case n <= 0xFF:
-		return append(b, 0x81, byte(n))
-	case n <= 0xFFFF:
-		return append(b, 0x82, byte(n>>8), byte(n))
-	default:
-		return append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-func appendBERTLV(b []byte, tag byte, v []byte) []byte {
-	b = append(b, tag)
-	b = appendBERLength(b, len(v))
-	return append(b, v...)
-}
-
-// appendBERApplication appends a constructed [APPLICATION n] TLV in
-// high-tag-number form (n > 30, as 101 and 102 are).
-func appendBERApplication(b []byte, n byte, v []byte) []byte {
-	b = append(b, 0x7F, n)
-	b = appendBERLength(b, len(v))
-	return append(b, v...)
-}
-
-// appendBERUint appends a non-negative INTEGER or ENUMERATED in the fewest
-// octets, with a leading zero when the top bit would read as a sign.
-func appendBERUint(b []byte, tag byte, v uint32) []byte {
-	var be [5]byte
-	binary.BigEndian.PutUint32(be[1:], v)
-	i := 1
-	for i < 4 && be[i] == 0 && be[i+1]&0x80 == 0 {
-		i++
-	}
-	if be[i]&0x80 != 0 {
-		i--
-	}
-	return appendBERTLV(b, tag, be[i:])
-}
-
-// berReader walks BER TLVs with definite lengths; every read is checked.
-type berReader []byte
-
-func (s *berReader) header(what string) (tag0 byte, tag1 byte, n int, err error) {
-	b := *s
-	if len(b) < 2 {
-		return 0, 0, 0, fmt.Errorf("mcs: %w: %s: truncated BER header", ErrMalformed, what)
-	}
-	tag0, b = b[0], b[1:]
-	if tag0&0x1F == 0x1F {
-		// High-tag-number form: we only need one subsequent octet (< 128).
-		if b[0]&0x80 != 0 {
-			return 0, 0, 0, fmt.Errorf("mcs: %w: %s: tag number over 127", ErrMalformed, what)
-		}
-		tag1, b = b[0], b[1:]
-		if len(b) < 1 {
-			return 0, 0, 0, fmt.Errorf("mcs: %w: %s: truncated BER header", ErrMalformed, what)
-		}
-	}
-	l0 := b[0]
-	b = b[1:]
-	n = int(l0)
-	if l0 >= 0x80 {
-		k := int(l0 & 0x7F)
-		if k == 0 || k > 3 || len(b) < k {
-			return 0, 0, 0, fmt.Errorf("mcs: %w: %s: bad BER length octet 0x%02x", ErrMalformed, what, l0)
-		}
-		n = 0
-		for _, c := range b[:k] {
-			n = n<<8 | int(c)
-		}
-		b = b[k:]
-	}
-	if n > len(b) {
-		return 0, 0, 0, fmt.Errorf("mcs: %w: %s: length %d exceeds the %d bytes left", ErrMalformed, what, n, len(b))
-	}
-	*s = b
-	return tag0, tag1, n, nil
-}
-
-func (s *berReader) take(n int) berReader {
-	v := (*s)[:n:n]
-	*s = (*s)[n:]
-	return v
-}
-
-func (s *berReader) expect(tag byte, what string) (berReader, error) {
-	save := *s
-	t, _, n, err := s.header(what)
-	if err != nil {
-		return nil, err
-	}
-	if t != tag {
-		*s = save
-		return nil, fmt.Errorf("mcs: %w: %s: tag 0x%02x, want 0x%02x", ErrMalformed, what, t, tag)
-	}
-	return s.take(n), nil
-}
-
-func (s *berReader) expectApplication(num byte, what string) (berReader, error) {
-	t0, t1, n, err := s.header(what)
-	if err != nil {
-		return nil, err
-	}
-	if t0 != 0x7F || t1 != num {
-		return nil, fmt.Errorf("mcs: %w: %s: tag %02x %02x, want [APPLICATION %d] (7f %02x)", ErrMalformed, what, t0, t1, num, num)
-	}
-	return s.take(n), nil
-}
-
-func (s *berReader) octets(what string) ([]byte, error) {
-	v, err := s.expect(berOctetString, what)
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte{}, v...), nil
-}
-
-// uint reads a non-negative INTEGER/ENUMERATED that fits 32 bits.
-func (s *berReader) uint(tag byte, what string) (uint32, error) {
-	v, err := s.expect(tag, what)
-	if err != nil {
-		return 0, err
-	}
-	if len(v) == 0 || v[0]&0x80 != 0 {
-		return 0, fmt.Errorf("mcs: %w: %s: empty or negative", ErrMalformed, what)
-	}
-	for len(v) > 1 && v[0] == 0 {
-		v = v[1:]
-	}
-	if len(v) > 4 {
-		return 0, fmt.Errorf("mcs: %w: %s: %d octets", ErrMalformed, what, len(v))
-	}
-	var n uint32
-	for _, c := range v {
-		n = n<<8 | uint32(c)
-	}
-	return n, nil
-}
-
-func (s *berReader) end(what string) error {
-	if len(*s) != 0 {
-		return fmt.Errorf("mcs: %w: %d trailing bytes in %s", ErrMalformed, len(*s), what)
-	}
-	return nil
-}
-
-// --- PER-encoded domain PDUs (T.125 7 parts 3-10, ALIGNED PER) ---
+// The domain PDUs (T.125 7 parts 3-10), ALIGNED PER.
 
 // MCSPDUType is the DomainMCSPDU CHOICE index (T.125 7 part 10).
 type MCSPDUType uint8
@@ -442,12 +291,7 @@ var mcsPDUNames = map[MCSPDUType]string{
 }
 
 // String returns the T.125 alternative name, or "DomainMCSPDU(%d)".
-func (t MCSPDUType) String() string {
-	if n, ok := mcsPDUNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("DomainMCSPDU(%d)", uint8(t))
-}
+func (t MCSPDUType) String() string { return specName(mcsPDUNames, t, "DomainMCSPDU(%d)") }
 
 // The DomainMCSPDU choices a server reading client PDUs dispatches on.
 const (
@@ -706,132 +550,5 @@ func (m *SendData) Unmarshal(b []byte) error {
 		return fmt.Errorf("mcs: %w: Send Data userData length %d, %d bytes left", ErrMalformed, n, len(r))
 	}
 	m.UserData = r
-	return nil
-}
-
-// --- ALIGNED PER helpers (X.691) ---
-
-// appendPERLength appends a length determinant (X.691 10.9): one octet
-// below 128, else two with the top bit set. n must be < 16384.
-func appendPERLength(b []byte, n int) []byte {
-	if n < 0x80 {
-		return append(b, byte(n))
-	}
-	return append(b, 0x80|byte(n>>8), byte(n))
-}
-
-// appendPERUint appends an unconstrained non-negative INTEGER: a length
-// octet and the minimal big-endian value (at least one octet).
-func appendPERUint(b []byte, v uint32) []byte {
-	var be [4]byte
-	binary.BigEndian.PutUint32(be[:], v)
-	i := 0
-	for i < 3 && be[i] == 0 {
-		i++
-	}
-	b = append(b, byte(4-i))
-	return append(b, be[i:]...)
-}
-
-func appendPERUserID(b []byte, id uint16) []byte {
-	return binary.BigEndian.AppendUint16(b, id-mcsBaseChannelID)
-}
-
-// appendPERChoiceResult appends the CHOICE index, one optional-field bit
-// and the four-bit Result spread over two octets, as Attach-User-Confirm
-// and Channel-Join-Confirm start.
-func appendPERChoiceResult(b []byte, choice byte, present bool, r MCSResult) []byte {
-	p := byte(0)
-	if present {
-		p = 1
-	}
-	r &= 0xF
-	return append(b, choice<<2|p<<1|byte(r>>3), byte(r&7)<<5)
-}
-
-type perReader []byte
-
-func (r *perReader) u8(what string) (uint8, error) {
-	if len(*r) < 1 {
-		return 0, fmt.Errorf("mcs: %w: %s: truncated", ErrMalformed, what)
-	}
-	v := (*r)[0]
-	*r = (*r)[1:]
-	return v, nil
-}
-
-func (r *perReader) u16(what string) (uint16, error) {
-	if len(*r) < 2 {
-		return 0, fmt.Errorf("mcs: %w: %s: truncated", ErrMalformed, what)
-	}
-	v := binary.BigEndian.Uint16(*r)
-	*r = (*r)[2:]
-	return v, nil
-}
-
-func (r *perReader) userID(what string) (uint16, error) {
-	v, err := r.u16(what)
-	if err != nil {
-		return 0, err
-	}
-	if uint32(v)+mcsBaseChannelID > 0xFFFF {
-		return 0, fmt.Errorf("mcs: %w: %s: UserId %d out of range", ErrMalformed, what, uint32(v)+mcsBaseChannelID)
-	}
-	return v + mcsBaseChannelID, nil
-}
-
-// length reads a length determinant of one or two octets; the
-// fragmented form (11xxxxxx) is refused.
-func (r *perReader) length(what string) (int, error) {
-	b0, err := r.u8(what)
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case b0&0x80 == 0:
-		return int(b0), nil
-	case b0&0xC0 == 0x80:
-		b1, err := r.u8(what)
-		if err != nil {
-			return 0, err
-		}
-		return int(b0&0x3F)<<8 | int(b1), nil
-	}
-	return 0, fmt.Errorf("mcs: %w: %s: fragmented PER length 0x%02x", ErrMalformed, what, b0)
-}
-
-// uint reads an unconstrained non-negative INTEGER of 1 to 4 octets.
-func (r *perReader) uint(what string) (uint32, error) {
-	n, err := r.u8(what)
-	if err != nil {
-		return 0, err
-	}
-	if n < 1 || n > 4 || int(n) > len(*r) {
-		return 0, fmt.Errorf("mcs: %w: %s: INTEGER of %d octets", ErrMalformed, what, n)
-	}
-	var v uint32
-	for _, c := range (*r)[:n] {
-		v = v<<8 | uint32(c)
-	}
-	*r = (*r)[n:]
-	return v, nil
-}
-
-func (r *perReader) choiceResult(choice byte, what string) (present bool, res MCSResult, err error) {
-	if len(*r) < 2 || (*r)[0]>>2 != choice {
-		return false, 0, fmt.Errorf("mcs: %w: not a %s: % x", ErrMalformed, what, head(*r))
-	}
-	b0, b1 := (*r)[0], (*r)[1]
-	if b1&0x1F != 0 {
-		return false, 0, fmt.Errorf("mcs: %w: %s: non-zero padding bits", ErrMalformed, what)
-	}
-	*r = (*r)[2:]
-	return b0&2 != 0, MCSResult((b0&1)<<3 | b1>>5), nil
-}
-
-func (r *perReader) end(what string) error {
-	if len(*r) != 0 {
-		return fmt.Errorf("mcs: %w: %d trailing bytes in %s", ErrMalformed, len(*r), what)
-	}
 	return nil
 }

@@ -179,12 +179,30 @@ func TestSendDataRoundTrip(t *testing.T) {
 }
 
 func TestMCSNames(t *testing.T) {
+	// T.125 7 part 3: Result and Reason are ENUMERATED in this order; the
+	// DomainMCSPDU CHOICE indexes are those of part 10.
+	results := []string{"rt-successful", "rt-domain-merging", "rt-domain-not-hierarchical", "rt-no-such-channel",
+		"rt-no-such-domain", "rt-no-such-user", "rt-not-admitted", "rt-other-user-id", "rt-parameters-unacceptable",
+		"rt-token-not-available", "rt-token-not-possessed", "rt-too-many-channels", "rt-too-many-tokens",
+		"rt-too-many-users", "rt-unspecified-failure", "rt-user-rejected"}
+	for v, want := range results {
+		if got := MCSResult(v).String(); got != want {
+			t.Errorf("MCSResult(%d) = %q, want %q", v, got, want)
+		}
+	}
+	reasons := []string{"rn-domain-disconnected", "rn-provider-initiated", "rn-token-purged", "rn-user-requested", "rn-channel-purged"}
+	for v, want := range reasons {
+		if got := MCSReason(v).String(); got != want {
+			t.Errorf("MCSReason(%d) = %q, want %q", v, got, want)
+		}
+	}
 	for _, tt := range []struct{ got, want string }{
-		{MCSResultSuccessful.String(), "rt-successful"},
-		{MCSResultUserRejected.String(), "rt-user-rejected"},
 		{MCSResult(16).String(), "rt-16"},
-		{MCSReasonUserRequested.String(), "rn-user-requested"},
 		{MCSReason(9).String(), "rn-9"},
+		{MCSPDUType(1).String(), "erectDomainRequest"},
+		{MCSPDUType(8).String(), "disconnectProviderUltimatum"},
+		{MCSPDUType(11).String(), "attachUserConfirm"},
+		{MCSPDUType(15).String(), "channelJoinConfirm"},
 		{MCSPDUType(26).String(), "sendDataIndication"},
 		{MCSPDUType(40).String(), "DomainMCSPDU(40)"},
 	} {

@@ -68,3 +68,26 @@ func TestUltimatumInsteadOfConfirm(t *testing.T) {
 		t.Fatalf("ultimatum %+v, %v", u, err)
 	}
 }
+
+func TestEncryptionNames(t *testing.T) {
+	// Values from MS-RDPBCGR 2.2.1.4.3 (encryptionMethod, encryptionLevel),
+	// not the constants.
+	for _, tt := range []struct{ got, want string }{
+		{EncryptionMethod(0x00).String(), "ENCRYPTION_METHOD_NONE"},
+		{EncryptionMethod(0x01).String(), "ENCRYPTION_METHOD_40BIT"},
+		{EncryptionMethod(0x02).String(), "ENCRYPTION_METHOD_128BIT"},
+		{EncryptionMethod(0x08).String(), "ENCRYPTION_METHOD_56BIT"},
+		{EncryptionMethod(0x10).String(), "ENCRYPTION_METHOD_FIPS"},
+		{EncryptionMethod(0x04).String(), "ENCRYPTION_METHOD_0x00000004"},
+		{EncryptionLevel(0).String(), "ENCRYPTION_LEVEL_NONE"},
+		{EncryptionLevel(1).String(), "ENCRYPTION_LEVEL_LOW"},
+		{EncryptionLevel(2).String(), "ENCRYPTION_LEVEL_CLIENT_COMPATIBLE"},
+		{EncryptionLevel(3).String(), "ENCRYPTION_LEVEL_HIGH"},
+		{EncryptionLevel(4).String(), "ENCRYPTION_LEVEL_FIPS"},
+		{EncryptionLevel(5).String(), "ENCRYPTION_LEVEL_0x00000005"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}

@@ -282,11 +282,39 @@ func TestParseServerPDU(t *testing.T) {
 
 func TestSecurityFlagsString(t *testing.T) {
 	for f, want := range map[SecurityFlags]string{
-		0: "0", SecLicensePkt: "SEC_LICENSE_PKT", SecInfoPkt: "SEC_INFO_PKT",
+		0: "0", 0x0080: "SEC_LICENSE_PKT", 0x0040: "SEC_INFO_PKT", // MS-RDPBCGR 2.2.8.1.1.2.1
 		0x0288: "SEC_ENCRYPT|SEC_LICENSE_PKT|SEC_LICENSE_ENCRYPT_CS", 0x0100: "0x0100",
 	} {
 		if got := f.String(); got != want {
 			t.Errorf("%#04x: %q, want %q", uint16(f), got, want)
+		}
+	}
+}
+
+func TestSharePDUTypeNames(t *testing.T) {
+	// Values from MS-RDPBCGR 2.2.8.1.1.1.1 (pduType) and 2.2.8.1.1.1.2
+	// (pduType2), not the constants.
+	for _, tt := range []struct{ got, want string }{
+		{ShareControlPDUType(0x1).String(), "PDUTYPE_DEMANDACTIVEPDU"},
+		{ShareControlPDUType(0x3).String(), "PDUTYPE_CONFIRMACTIVEPDU"},
+		{ShareControlPDUType(0x6).String(), "PDUTYPE_DEACTIVATEALLPDU"},
+		{ShareControlPDUType(0x7).String(), "PDUTYPE_DATAPDU"},
+		{ShareControlPDUType(0xA).String(), "PDUTYPE_SERVER_REDIR_PKT"},
+		{ShareControlPDUType(0x2).String(), "PDUTYPE_0x2"},
+		{ShareDataPDUType(0x02).String(), "PDUTYPE2_UPDATE"},
+		{ShareDataPDUType(0x14).String(), "PDUTYPE2_CONTROL"},
+		{ShareDataPDUType(0x1F).String(), "PDUTYPE2_SYNCHRONIZE"},
+		{ShareDataPDUType(0x25).String(), "PDUTYPE2_SHUTDOWN_DENIED"},
+		{ShareDataPDUType(0x26).String(), "PDUTYPE2_SAVE_SESSION_INFO"},
+		{ShareDataPDUType(0x28).String(), "PDUTYPE2_FONTMAP"},
+		{ShareDataPDUType(0x2F).String(), "PDUTYPE2_SET_ERROR_INFO_PDU"},
+		{ShareDataPDUType(0x32).String(), "PDUTYPE2_ARC_STATUS_PDU"},
+		{ShareDataPDUType(0x36).String(), "PDUTYPE2_STATUS_INFO_PDU"},
+		{ShareDataPDUType(0x37).String(), "PDUTYPE2_MONITOR_LAYOUT_PDU"},
+		{ShareDataPDUType(0x03).String(), "PDUTYPE2_0x03"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 	}
 }

@@ -1,8 +1,3 @@
-// Package negotiate speaks the first RDP exchanges: TPKT/X.224 connection
-// negotiation (MS-RDPBCGR 2.2.1.1, 2.2.1.2), CredSSP TSRequest framing
-// (MS-CSSP 2.2.1) and the Early User Authorization Result (MS-RDPBCGR
-// 2.2.10.2). Parsers take []byte, do no I/O and never panic; readers do the
-// framing with a hard size cap.
 package negotiate
 
 import (
@@ -69,11 +64,11 @@ const (
 	ProtocolRDSAAD   Protocol = 0x00000010 // PROTOCOL_RDSAAD
 )
 
+// protocolNames are the bits of a Protocol in bit order (PROTOCOL_RDP is no bit).
 var protocolNames = [...]struct {
 	p    Protocol
 	name string
 }{
-	{ProtocolRDP, "PROTOCOL_RDP"},
 	{ProtocolSSL, "PROTOCOL_SSL"},
 	{ProtocolHybrid, "PROTOCOL_HYBRID"},
 	{ProtocolRDSTLS, "PROTOCOL_RDSTLS"},
@@ -90,7 +85,7 @@ func (p Protocol) String() string {
 		return "PROTOCOL_RDP"
 	}
 	var sb strings.Builder
-	for _, n := range protocolNames[1:] {
+	for _, n := range protocolNames {
 		if p&n.p != 0 {
 			if sb.Len() > 0 {
 				sb.WriteByte('|')
@@ -105,40 +100,6 @@ func (p Protocol) String() string {
 		fmt.Fprintf(&sb, "0x%08X", uint32(u))
 	}
 	return sb.String()
-}
-
-// Has reports whether every bit of q is set in p. Has(ProtocolRDP) is true
-// only for p == ProtocolRDP, since PROTOCOL_RDP is the absence of bits.
-func (p Protocol) Has(q Protocol) bool {
-	if q == ProtocolRDP {
-		return p == ProtocolRDP
-	}
-	return p&q == q
-}
-
-// ProtocolNames returns the spec names of all known protocols in bit order,
-// starting with PROTOCOL_RDP.
-func ProtocolNames() []string {
-	out := make([]string, len(protocolNames))
-	for i, n := range protocolNames {
-		out[i] = n.name
-	}
-	return out
-}
-
-// ParseProtocolName maps a spec name ("PROTOCOL_HYBRID") to its value. Case
-// is ignored and the "PROTOCOL_" prefix may be left out ("hybrid_ex").
-func ParseProtocolName(s string) (Protocol, bool) {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	if !strings.HasPrefix(u, "PROTOCOL_") {
-		u = "PROTOCOL_" + u
-	}
-	for _, n := range protocolNames {
-		if n.name == u {
-			return n.p, true
-		}
-	}
-	return 0, false
 }
 
 // FailureCode is RDP_NEG_FAILURE.failureCode (MS-RDPBCGR 2.2.1.2.2).
@@ -163,12 +124,7 @@ var failureCodeNames = map[FailureCode]string{
 }
 
 // String returns the spec name, or FAILURE_CODE_0x%08X for unknown codes.
-func (c FailureCode) String() string {
-	if n, ok := failureCodeNames[c]; ok {
-		return n
-	}
-	return fmt.Sprintf("FAILURE_CODE_0x%08X", uint32(c))
-}
+func (c FailureCode) String() string { return specName(failureCodeNames, c, "FAILURE_CODE_0x%08X") }
 
 // NegotiationResponseFlags is RDP_NEG_RSP.flags (MS-RDPBCGR 2.2.1.2.1).
 type NegotiationResponseFlags uint8
@@ -458,9 +414,3 @@ func (e *NotTPKTError) Error() string {
 
 // Unwrap makes a NotTPKTError match ErrMalformed.
 func (e *NotTPKTError) Unwrap() error { return ErrMalformed }
-
-func le16(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
-func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
-
-// head returns at most the first 16 bytes of b, for error messages.
-func head(b []byte) []byte { return b[:min(len(b), 16)] }

@@ -73,13 +73,7 @@ func TestGenerateFixtures(t *testing.T) {
 		t.Run("lab-"+l.name, func(t *testing.T) {
 			addr := labtest.Peer(t, l.peer)
 			opt := probe.Options{PhaseTimeout: 5 * time.Second, Timeout: 15 * time.Second, Depth: l.depth}
-			if l.offer != "" {
-				p, rdp, err := probe.ParseOffer(l.offer)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opt.Protocols, opt.AllowStandardRDP = p, rdp
-			}
+			setOffer(t, &opt, l.offer)
 			if l.password != "" {
 				user, domain, pw := labtest.Account()
 				if l.password == "wrong" {
@@ -143,14 +137,9 @@ func closedErr(err error) bool {
 // replay plays fx to the probe and classifies what it saw.
 func replay(t *testing.T, fx *fixture.Fixture) classify.Verdict {
 	t.Helper()
-	opt, err := rdptest.ReplayOptions(fx)
+	r, _, err := rdptest.ProbeReplay(context.Background(), fx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp, err := rdptest.NewReplay(fx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rp.Close()
-	return classify.Classify(probe.Run(context.Background(), rp.Addr, opt))
+	return classify.Classify(r)
 }

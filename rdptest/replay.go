@@ -4,6 +4,7 @@
 package rdptest
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -128,6 +129,21 @@ func readUnit(conn net.Conn, st fixture.Step) error {
 	}
 }
 
+// ProbeReplay plays f on a Replay and probes it with ReplayOptions(f). It
+// returns what the probe saw and the options it ran with.
+func ProbeReplay(ctx context.Context, f *fixture.Fixture) (*probe.Result, probe.Options, error) {
+	opt, err := ReplayOptions(f)
+	if err != nil {
+		return nil, opt, err
+	}
+	rp, err := NewReplay(f)
+	if err != nil {
+		return nil, opt, err
+	}
+	defer rp.Close()
+	return probe.Run(ctx, rp.Addr, opt), opt, nil
+}
+
 // ReplayCredentials are what a replay logs on with when the fixture was
 // recorded with credentials: the recorded AUTHENTICATE is redacted, so any
 // account does.
@@ -157,6 +173,9 @@ func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 	case "yes":
 		c := ReplayCredentials
 		opt.Credentials = &c
+		// The replay server is ours and the password a dummy: let a
+		// TLS-only recording replay its autologon Client Info as recorded.
+		opt.AutologonWithoutNLA = true
 	case "", "no":
 	default:
 		return opt, fmt.Errorf("fixture credentials: %q, want yes or no", f.Header["credentials"])

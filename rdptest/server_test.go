@@ -16,17 +16,24 @@ import (
 	"github.com/rdpprobe/rdpprobe/report"
 )
 
+// setOffer makes opt offer what an --offer value says; "" keeps the default.
+func setOffer(t testing.TB, opt *probe.Options, offer string) {
+	t.Helper()
+	if offer == "" {
+		return
+	}
+	p, rdp, err := probe.ParseOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Protocols, opt.AllowStandardRDP = p, rdp
+}
+
 // probeOptions turns a catalog entry into the probe's options.
 func probeOptions(t testing.TB, e rdptest.Entry) probe.Options {
 	t.Helper()
 	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth}
-	if e.Offer != "" {
-		p, rdp, err := probe.ParseOffer(e.Offer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opt.Protocols, opt.AllowStandardRDP = p, rdp
-	}
+	setOffer(t, &opt, e.Offer)
 	if e.Password != "" {
 		opt.Credentials = &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: e.Password}
 		// The catalog's TLS-only session scenarios are about what an

@@ -2,9 +2,11 @@
 // lab/lab.sh runs on loopback (`make lab-up`).
 //
 // Addresses come from the RDPLAB_* variables that `lab/lab.sh env` prints, or the
-// lab's defaults. A test whose peer or tool is missing is skipped with a hint to
+// lab's defaults. Under `go test -short` every test that asks for a peer or a tool
+// is skipped, whether the lab is up or not, so that the quick run never depends on
+// it. Otherwise a test whose peer or tool is missing is skipped with a hint to
 // start the lab — except under CI=true, where a missing lab is a failure, so that
-// CI can never pass by skipping every integration test.
+// CI (which never passes -short) can never pass by skipping every integration test.
 package labtest
 
 import (
@@ -48,6 +50,18 @@ func underCI() bool {
 	return false
 }
 
+// short reports whether the run is `go test -short`; the package's own tests replace it to
+// check both ways within one run.
+var short = testing.Short
+
+// skipIfShort skips a test that needs the lab when the run is `go test -short`.
+func skipIfShort(t testing.TB, what string) {
+	t.Helper()
+	if short() {
+		t.Skipf("%s: the lab is not used under -short", what)
+	}
+}
+
 // unavailable skips the test, or fails it under CI.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
@@ -63,9 +77,10 @@ func envName(peer string) string {
 }
 
 // Peer returns the address of a lab peer ("nla", "nla6", "nla-ext", "tls", "rdp",
-// "xrdp", "xrdp-rdp", "closed"), from RDPLAB_* env vars or the lab's defaults. If
-// the peer is not listening (except "closed"), it calls t.Skip with a message
-// saying to run `make lab-up` — unless CI=true, where it calls t.Fatal.
+// "xrdp", "xrdp-rdp", "closed"), from RDPLAB_* env vars or the lab's defaults.
+// Under -short it calls t.Skip for every peer but "closed" (an address where nothing
+// listens, which needs no lab). If the peer is not listening, it calls t.Skip with
+// a message saying to run `make lab-up` — unless CI=true, where it calls t.Fatal.
 //
 // The address must be on loopback: the lab never runs anywhere else, and tests
 // must not send traffic off this machine.
@@ -89,6 +104,7 @@ func Peer(t testing.TB, name string) string {
 	if name == "closed" {
 		return addr
 	}
+	skipIfShort(t, "lab peer "+name)
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -127,10 +143,12 @@ var (
 
 // Tool returns the path of an external tool the lab installs: "xfreerdp",
 // "nmap", "tshark", or "python3" (also "impacket": Debian's /usr/bin/python3,
-// checked to import impacket). Any other name is looked up in PATH. A missing
-// tool skips the test like Peer does (fails it under CI=true).
+// checked to import impacket). Any other name is looked up in PATH. Like Peer, it
+// skips the test under -short, and a missing tool skips the test (fails it under
+// CI=true).
 func Tool(t testing.TB, name string) string {
 	t.Helper()
+	skipIfShort(t, "tool "+name)
 	toolMu.Lock()
 	r, ok := toolCache[name]
 	if !ok {

@@ -41,7 +41,8 @@ func call(fn func(testing.TB) string) (f *fakeTB, result string, returned bool) 
 	return f, result, returned
 }
 
-// clearLabEnv makes the test see the lab's defaults, whatever `make test` exported.
+// clearLabEnv makes the test see the lab's defaults, whatever `make test` exported, in a
+// run that is not -short (TestShort sets it back).
 func clearLabEnv(t *testing.T) {
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "RDPLAB_") {
@@ -49,6 +50,14 @@ func clearLabEnv(t *testing.T) {
 		}
 	}
 	t.Setenv("CI", "")
+	setShort(t, false)
+}
+
+// setShort makes Peer and Tool see a -short run, or not, until the test ends.
+func setShort(t *testing.T, v bool) {
+	old := short
+	short = func() bool { return v }
+	t.Cleanup(func() { short = old })
 }
 
 // freePort returns a loopback address on which nothing listens.
@@ -163,6 +172,39 @@ func TestMissingTool(t *testing.T) {
 	}
 }
 
+// TestShort checks that -short skips a peer that listens and a tool that exists, even
+// under CI=true, and leaves "closed" alone: it needs no lab.
+func TestShort(t *testing.T) {
+	clearLabEnv(t)
+	setShort(t, true)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Setenv("RDPLAB_NLA_EXT", l.Addr().String())
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		f, _, returned := call(func(tb testing.TB) string { return Peer(tb, "nla-ext") })
+		if returned || f.fatal != "" || !strings.Contains(f.skipped, "-short") || !strings.Contains(f.skipped, "nla-ext") {
+			t.Errorf("CI=%q: Peer(nla-ext) on a listening port under -short: want a skip, got returned=%v %+v", ci, returned, f)
+		}
+		f, _, returned = call(func(tb testing.TB) string { return Tool(tb, "sh") })
+		if returned || f.fatal != "" || !strings.Contains(f.skipped, "-short") {
+			t.Errorf("CI=%q: Tool(sh) under -short: want a skip, got returned=%v %+v", ci, returned, f)
+		}
+		f, got, returned := call(func(tb testing.TB) string { return Peer(tb, "closed") })
+		if !returned || f.skipped != "" || f.fatal != "" || got != "127.0.0.1:33899" {
+			t.Errorf("CI=%q: Peer(closed) under -short: want the address, got %q returned=%v %+v", ci, got, returned, f)
+		}
+	}
+	// A wrong address is still a failure: -short hides a missing lab, not a broken setting.
+	t.Setenv("RDPLAB_RDP", "192.0.2.1:3389")
+	if f, _, returned := call(func(tb testing.TB) string { return Peer(tb, "rdp") }); returned || f.fatal == "" {
+		t.Errorf("Peer(rdp) off loopback under -short: want a fatal error, got returned=%v %+v", returned, f)
+	}
+}
+
 // TestSubprocessPeer is run by TestRealTestingT in a child process, with a real *testing.T.
 func TestSubprocessPeer(t *testing.T) {
 	if os.Getenv("LABTEST_CHILD") != "1" {
@@ -173,7 +215,8 @@ func TestSubprocessPeer(t *testing.T) {
 }
 
 // TestRealTestingT checks the behaviour with the real testing package: a skip
-// without CI, a failure with CI=true, when the peer does not listen.
+// without CI, a failure with CI=true, when the peer does not listen; a skip under
+// -short, with CI=true too.
 func TestRealTestingT(t *testing.T) {
 	if os.Getenv("LABTEST_CHILD") == "1" {
 		t.Skip("child")
@@ -186,9 +229,19 @@ func TestRealTestingT(t *testing.T) {
 		}
 	}
 	env = append(env, "LABTEST_CHILD=1", "RDPLAB_NLA="+port)
+	// run starts the child with more variables (K=V) and flags (-test.*).
 	run := func(extra ...string) (string, error) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestSubprocessPeer$", "-test.v", "-test.count=1")
-		cmd.Env = append(append([]string{}, env...), extra...)
+		args := []string{"-test.run=^TestSubprocessPeer$", "-test.v", "-test.count=1"}
+		cmdEnv := append([]string{}, env...)
+		for _, e := range extra {
+			if strings.HasPrefix(e, "-test.") {
+				args = append(args, e)
+			} else {
+				cmdEnv = append(cmdEnv, e)
+			}
+		}
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = cmdEnv
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -201,5 +254,10 @@ func TestRealTestingT(t *testing.T) {
 	out, err = run("CI=true")
 	if err == nil || !strings.Contains(out, "--- FAIL: TestSubprocessPeer") || strings.Contains(out, "Peer returned") {
 		t.Errorf("CI=true: want a failure, got err %v:\n%s", err, out)
+	}
+	out, err = run("CI=true", "-test.short")
+	if err != nil || !strings.Contains(out, "--- SKIP: TestSubprocessPeer") || !strings.Contains(out, "-short") ||
+		strings.Contains(out, "Peer returned") {
+		t.Errorf("CI=true -short: want a skip, got err %v:\n%s", err, out)
 	}
 }

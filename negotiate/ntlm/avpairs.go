@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // AvID is an AV_PAIR AvId (MS-NLMP 2.2.2.1).
@@ -25,13 +27,24 @@ const (
 	MsvAvChannelBindings AvID = 10
 )
 
-var avNames = [...]string{"MsvAvEOL", "MsvAvNbComputerName", "MsvAvNbDomainName", "MsvAvDnsComputerName",
-	"MsvAvDnsDomainName", "MsvAvDnsTreeName", "MsvAvFlags", "MsvAvTimestamp", "MsvAvSingleHost",
-	"MsvAvTargetName", "MsvAvChannelBindings"}
+var avNames = map[AvID]string{
+	MsvAvEOL:             "MsvAvEOL",
+	MsvAvNbComputerName:  "MsvAvNbComputerName",
+	MsvAvNbDomainName:    "MsvAvNbDomainName",
+	MsvAvDNSComputerName: "MsvAvDnsComputerName",
+	MsvAvDNSDomainName:   "MsvAvDnsDomainName",
+	MsvAvDNSTreeName:     "MsvAvDnsTreeName",
+	MsvAvFlags:           "MsvAvFlags",
+	MsvAvTimestamp:       "MsvAvTimestamp",
+	MsvAvSingleHost:      "MsvAvSingleHost",
+	MsvAvTargetName:      "MsvAvTargetName",
+	MsvAvChannelBindings: "MsvAvChannelBindings",
+}
 
+// String returns the spec name ("MsvAvDnsComputerName"), or "AvId(%d)".
 func (id AvID) String() string {
-	if int(id) < len(avNames) {
-		return avNames[id]
+	if n, ok := avNames[id]; ok {
+		return n
 	}
 	return fmt.Sprintf("AvId(%d)", uint16(id))
 }
@@ -144,15 +157,15 @@ func ParseTargetInfo(b []byte) (TargetInfo, error) {
 	for _, a := range p {
 		switch a.ID {
 		case MsvAvNbComputerName:
-			t.NbComputerName = fromUTF16le(a.Value)
+			t.NbComputerName = utf16le.Decode(a.Value)
 		case MsvAvNbDomainName:
-			t.NbDomainName = fromUTF16le(a.Value)
+			t.NbDomainName = utf16le.Decode(a.Value)
 		case MsvAvDNSComputerName:
-			t.DNSComputerName = fromUTF16le(a.Value)
+			t.DNSComputerName = utf16le.Decode(a.Value)
 		case MsvAvDNSDomainName:
-			t.DNSDomainName = fromUTF16le(a.Value)
+			t.DNSDomainName = utf16le.Decode(a.Value)
 		case MsvAvDNSTreeName:
-			t.DNSTreeName = fromUTF16le(a.Value)
+			t.DNSTreeName = utf16le.Decode(a.Value)
 		case MsvAvFlags:
 			if len(a.Value) == 4 {
 				t.Flags = binary.LittleEndian.Uint32(a.Value)
@@ -177,7 +190,7 @@ func (t *TargetInfo) AVPairs() AVPairs {
 		{MsvAvDNSDomainName, t.DNSDomainName}, {MsvAvDNSComputerName, t.DNSComputerName},
 		{MsvAvDNSTreeName, t.DNSTreeName}} {
 		if a.s != "" {
-			p = append(p, AVPair{ID: a.id, Value: utf16le(a.s)})
+			p = append(p, AVPair{ID: a.id, Value: utf16le.Encode(a.s)})
 		}
 	}
 	if t.Flags != 0 {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // clientFlags is what Negotiate offers (MS-NLMP 3.1.5.1.1): NTLMv2 with
@@ -100,7 +102,7 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, *Session, error) {
 	}
 	pairs.Set(MsvAvChannelBindings, make([]byte, 16))
 	if c.SPN != "" {
-		pairs.Set(MsvAvTargetName, utf16le(c.SPN))
+		pairs.Set(MsvAvTargetName, utf16le.Encode(c.SPN))
 	}
 
 	rnd, err := c.random(8 + 16)
@@ -136,7 +138,7 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, *Session, error) {
 		auth.EncryptedRandomSessionKey = rc4K(keyExchangeKey, exported)
 	}
 	for _, s := range []string{c.Domain, c.User, c.Workstation} {
-		if len(utf16le(s)) > 0xFFFF {
+		if len(utf16le.Encode(s)) > 0xFFFF {
 			return nil, nil, errors.New("ntlm: domain, user or workstation name longer than an NTLM field")
 		}
 	}

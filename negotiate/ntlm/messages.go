@@ -11,7 +11,8 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"unicode/utf16"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // ErrMalformed is wrapped by every parse error.
@@ -204,36 +205,16 @@ func newHeader(msgType uint32, n int) *fieldWriter {
 	return &fieldWriter{b: b}
 }
 
-// utf16le encodes s as UTF-16LE.
-func utf16le(s string) []byte {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}
-
-// fromUTF16le decodes UTF-16LE; unpaired surrogates become U+FFFD and an odd
-// trailing byte is dropped.
-func fromUTF16le(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u))
-}
-
 func decodeString(b []byte, unicode bool) string {
 	if unicode {
-		return fromUTF16le(b)
+		return utf16le.Decode(b)
 	}
 	return string(b) // OEM code page: kept as bytes
 }
 
 func encodeString(s string, unicode bool) []byte {
 	if unicode {
-		return utf16le(s)
+		return utf16le.Encode(s)
 	}
 	return []byte(s)
 }

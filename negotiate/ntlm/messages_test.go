@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 func TestChallengeUnmarshal(t *testing.T) {
@@ -170,9 +172,9 @@ func TestFileTime(t *testing.T) {
 }
 
 func TestAVPairs(t *testing.T) {
-	p := AVPairs{{MsvAvNbDomainName, utf16le("CORP")}}
+	p := AVPairs{{MsvAvNbDomainName, utf16le.Encode("CORP")}}
 	p.Set(MsvAvFlags, []byte{2, 0, 0, 0})
-	p.Set(MsvAvNbDomainName, utf16le("X"))
+	p.Set(MsvAvNbDomainName, utf16le.Encode("X"))
 	b := p.Marshal()
 	want := unhex(t, "02000200 5800 06000400 02000000 00000000")
 	if !bytes.Equal(b, want) {
@@ -196,7 +198,15 @@ func TestAVPairs(t *testing.T) {
 	if err != nil || ti.NbComputerName != "\uFFFDA" {
 		t.Errorf("ParseTargetInfo = %q, %v", ti.NbComputerName, err)
 	}
-	if MsvAvChannelBindings.String() != "MsvAvChannelBindings" || AvID(42).String() != "AvId(42)" {
+	// AvId values from MS-NLMP 2.2.2.1, not the constants.
+	for v, want := range []string{"MsvAvEOL", "MsvAvNbComputerName", "MsvAvNbDomainName", "MsvAvDnsComputerName",
+		"MsvAvDnsDomainName", "MsvAvDnsTreeName", "MsvAvFlags", "MsvAvTimestamp", "MsvAvSingleHost",
+		"MsvAvTargetName", "MsvAvChannelBindings"} {
+		if got := AvID(v).String(); got != want {
+			t.Errorf("AvID(%d) = %q, want %q", v, got, want)
+		}
+	}
+	if AvID(42).String() != "AvId(42)" {
 		t.Error("AvID.String")
 	}
 }

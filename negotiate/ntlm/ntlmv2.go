@@ -6,6 +6,7 @@ import (
 	"crypto/rc4"
 	"strings"
 
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 	"golang.org/x/crypto/md4"
 )
 
@@ -13,14 +14,14 @@ import (
 // directory stores.
 func NTHash(password string) []byte {
 	h := md4.New()
-	h.Write(utf16le(password))
+	h.Write(utf16le.Encode(password))
 	return h.Sum(nil)
 }
 
 // NTOWFv2 is HMAC_MD5(ntHash, UNICODE(Uppercase(user) + domain))
 // (MS-NLMP 3.3.2), ResponseKeyNT and ResponseKeyLM.
 func NTOWFv2(ntHash []byte, user, domain string) []byte {
-	return hmacMD5(ntHash, utf16le(strings.ToUpper(user)+domain))
+	return hmacMD5(ntHash, utf16le.Encode(strings.ToUpper(user)+domain))
 }
 
 func hmacMD5(key []byte, data ...[]byte) []byte {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 const (
@@ -83,14 +85,14 @@ func TestRoundTrip(t *testing.T) {
 	if v, ok := pairs.Get(MsvAvChannelBindings); !ok || !bytes.Equal(v, make([]byte, 16)) {
 		t.Errorf("MsvAvChannelBindings = %x, %v", v, ok)
 	}
-	if v, _ := pairs.Get(MsvAvTargetName); fromUTF16le(v) != "TERMSRV/rds01.corp.example.com" {
-		t.Errorf("MsvAvTargetName = %q", fromUTF16le(v))
+	if v, _ := pairs.Get(MsvAvTargetName); utf16le.Decode(v) != "TERMSRV/rds01.corp.example.com" {
+		t.Errorf("MsvAvTargetName = %q", utf16le.Decode(v))
 	}
 	ts, _ := pairs.Get(MsvAvTimestamp)
 	if !bytes.Equal(am.NtChallengeResponse[16+8:16+16], ts) || binary.LittleEndian.Uint64(ts) != TimeToFileTime(testNow) {
 		t.Errorf("blob time %x, server timestamp %x", am.NtChallengeResponse[24:32], ts)
 	}
-	if v, _ := pairs.Get(MsvAvDNSComputerName); fromUTF16le(v) != "rds01.corp.example.com" {
+	if v, _ := pairs.Get(MsvAvDNSComputerName); utf16le.Decode(v) != "rds01.corp.example.com" {
 		t.Error("server AV pairs not carried over")
 	}
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"testing"
+
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 )
 
 // MS-NLMP 4.2.4: NTLMv2 authentication, values from the spec.
@@ -49,7 +51,7 @@ func TestSpecSeal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSession(specRandomSessionKey, m.Flags, true)
-	got := s.Seal(utf16le("Plaintext"))
+	got := s.Seal(utf16le.Encode("Plaintext"))
 	want := "010000007fb38ec5c55d497600000000" + "54e50165bf1936dc996020c1811b0f06fb5f"
 	if hex.EncodeToString(got) != want {
 		t.Fatalf("Seal\n got %x\nwant %s", got, want)
@@ -57,7 +59,7 @@ func TestSpecSeal(t *testing.T) {
 	// The peer opens it.
 	peer := newSession(specRandomSessionKey, m.Flags, false)
 	plain, err := peer.Unseal(got)
-	if err != nil || fromUTF16le(plain) != "Plaintext" {
+	if err != nil || utf16le.Decode(plain) != "Plaintext" {
 		t.Fatalf("Unseal = %q, %v", plain, err)
 	}
 }
@@ -88,7 +90,7 @@ func TestSpecServerAcceptsSpecAuthenticate(t *testing.T) {
 		t.Errorf("Version = %v", am.Version)
 	}
 	plain, err := sess.Unseal(unhex(t, "010000007fb38ec5c55d497600000000 54e50165bf1936dc996020c1811b0f06fb5f"))
-	if err != nil || fromUTF16le(plain) != "Plaintext" {
+	if err != nil || utf16le.Decode(plain) != "Plaintext" {
 		t.Fatalf("Unseal = %q, %v", plain, err)
 	}
 }

@@ -1,0 +1,140 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/fixture"
+	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/rdptest"
+	"github.com/rdpprobe/rdpprobe/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from what the code writes now")
+
+// newReport is the one place the tests build a Report.
+func newReport(r *probe.Result, v classify.Verdict, opt probe.Options) *report.Report {
+	return report.New(r, v)
+}
+
+// stableAddr stands for the loopback address a test server happened to get.
+const stableAddr = "127.0.0.1:3389"
+
+// stabilize replaces what changes from run to run (the clock, durations,
+// the replay's fresh certificate, the negotiated cipher suite, the clock
+// skew measured against this machine) with fixed values, before the
+// Result is classified, so that the verdict and the report are the same
+// on every run. The server's own words are left alone.
+func stabilize(r *probe.Result) {
+	r.Start = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	if r.NTLM != nil && !r.NTLM.ServerTime.IsZero() {
+		r.Start, r.NTLM.ClockSkew = r.NTLM.ServerTime, 0
+	}
+	for i := range r.Timings {
+		r.Timings[i].Duration = time.Duration(i+1) * 1500 * time.Microsecond
+	}
+	r.Port = 3389
+	if t := r.TLS; t != nil {
+		t.CipherSuite = 0x1301 // TLS_AES_128_GCM_SHA256: Go's choice depends on the CPU's AES support
+		if c := t.Certificate; c != nil {
+			c.NotBefore, c.NotAfter = r.Start.Add(-time.Hour), r.Start.Add(365*24*time.Hour)
+			c.SHA256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+		}
+	}
+}
+
+// daysLeft is the one part of the text form that counts from today.
+var daysLeft = regexp.MustCompile(`\(-?\d+ days left\)`)
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to write it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from what the code writes now (go test ./report -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// writeBoth renders rep in its JSON and text forms, with the server's
+// address replaced by stableAddr.
+func writeBoth(t *testing.T, rep *report.Report, addr string) (jsonForm, textForm []byte) {
+	t.Helper()
+	var j bytes.Buffer
+	enc := json.NewEncoder(&j)
+	enc.SetIndent("", "  ") // as rdpprobe --output json
+	if err := enc.Encode(rep); err != nil {
+		t.Fatal(err)
+	}
+	var txt bytes.Buffer
+	report.WriteText(&txt, rep, false)
+	fix := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte(addr), []byte(stableAddr)) }
+	return fix(j.Bytes()), daysLeft.ReplaceAll(fix(txt.Bytes()), []byte("(N days left)"))
+}
+
+// TestGolden writes one Report per group of classes, from a recorded
+// fixture replayed to the probe (or, for unreachable, the lab's "closed"
+// address, where nothing listens, lab or no lab), in both forms, and compares them with testdata/GROUP.json and
+// testdata/GROUP.txt.
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		group, class string
+		fixture      string // testdata/fixtures name; "" probes labtest's "closed"
+	}{
+		{"ok", "ok", "rdptest-session-logged-on"},
+		{"unverified", "credentials_not_verified", "rdptest-tls-only-credentials-not-verified"},
+		{"unreachable", "tcp_refused", ""},
+		{"negotiation", "nla_required", "rdptest-nla-required"},
+		{"authentication", "account_locked_out", "rdptest-account-locked-out"},
+		{"server", "no_license_server", "rdptest-session-errinfo-no-license-server"},
+		{"protocol", "protocol_error", "rdptest-garbage-confirm"},
+	} {
+		t.Run(tc.group, func(t *testing.T) {
+			var (
+				r   *probe.Result
+				opt probe.Options
+			)
+			if tc.fixture == "" {
+				opt = probe.Options{PhaseTimeout: time.Second, Timeout: 5 * time.Second}
+				r = probe.Run(context.Background(), labtest.Peer(t, "closed"), opt)
+			} else {
+				fx, err := fixture.ReadFile(filepath.Join("..", "testdata", "fixtures", tc.fixture+".fixture"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r, opt, err = rdptest.ProbeReplay(context.Background(), fx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			addr := net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+			stabilize(r)
+			v := classify.Classify(r)
+			if string(v.Class.ID) != tc.class || string(v.Class.Group) != tc.group {
+				t.Fatalf("class %s (group %s), want %s (group %s): %v", v.Class.ID, v.Class.Group, tc.class, tc.group, r.Err)
+			}
+			j, txt := writeBoth(t, newReport(r, v, opt), addr)
+			golden(t, tc.group+".json", j)
+			golden(t, tc.group+".txt", txt)
+		})
+	}
+}
