@@ -193,6 +193,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		logonErr   *probe.SessionLogonError
 		mcsResult  *negotiate.MCSResultError
 		ultimatum  *probe.ServerDisconnectError
+		hungUp     *probe.UltimatumError
 	)
 	switch {
 	case errors.As(err, &notTPKT):
@@ -263,6 +264,10 @@ func failure(r *probe.Result) (id ID, detail string) {
 			d += " (NLA waits on a domain controller: a slow or unreachable one looks like this)"
 		}
 		return Timeout, d + licenseSoFar(r)
+
+	case errors.As(err, &hungUp):
+		return ServerClosed, fmt.Sprintf("the server answered the Connection Request with an MCS Disconnect Provider Ultimatum (%s): "+
+			"it hung up on the request without saying why in an RDP_NEG_FAILURE", hungUp.Reason)
 
 	case errors.Is(err, negotiate.ErrDisconnectRequest):
 		if ph == probe.PhaseSession {

@@ -214,7 +214,7 @@ var cases = []classCase{
 		Err: &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}}), "timeout", probe.PhaseLogon, 6},
 	{"cancelled", failed(probe.PhaseLogon, fmt.Errorf("credssp: read TSRequest: %w", context.Canceled)), "timeout", probe.PhaseLogon, 6},
 	{"EUA read closed", failed(probe.PhaseLogon, fmt.Errorf("early user authorization: read result: %w", io.EOF)), "server_closed", probe.PhaseLogon, 6},
-	{"tls alert mid-logon", failed(probe.PhaseLogon, errors.New("remote error: tls: bad record MAC")), "tls_failed", probe.PhaseLogon, 4},
+	{"tls alert mid-logon", failed(probe.PhaseLogon, fmt.Errorf("credssp: read TSRequest: %w", &probe.TLSAlertError{Alert: 20, Remote: true, Err: errors.New("remote error: tls: bad record MAC")})), "tls_failed", probe.PhaseLogon, 4},
 	{"no certificate to bind", failed(probe.PhaseLogon, errors.New("credssp: the server sent no certificate to bind the logon to")), "protocol_error", probe.PhaseLogon, 7},
 
 	// session phase (--depth session), over TLS without NLA
