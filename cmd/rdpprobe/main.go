@@ -194,12 +194,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.enumerate {
 		layers = probe.Enumerate(ctx, target, opt)
 	}
-	res := probe.Run(ctx, target, opt)
+	out := report.Prober{}.Probe(ctx, target, opt)
 	if opt.Credentials != nil {
 		opt.Credentials.Password = ""
 	}
-	v := classify.Classify(res)
-	rep := report.New(res, v)
+	res, v, rep := out.Result, out.Verdict, out.Report
 	if layers != nil {
 		rep.Enumeration = report.NewEnumeration(layers, classify.SecurityLayers(layers))
 	}
