@@ -229,7 +229,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 
 	case errors.As(err, &eua):
 		return NoRDPSignInRight, fmt.Sprintf("the password for %s was accepted, but the Early User Authorization "+
-			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), euaName(eua.Result), uint32(eua.Result))
+			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), eua.Result, uint32(eua.Result))
 
 	case errors.As(err, &license):
 		id, d := licenseFailure(license)
@@ -401,30 +401,11 @@ func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) 
 	if !ok {
 		id = LogonRejected
 	}
-	d := fmt.Sprintf("the server answered %s for %s", statusText(s), account(r))
+	d := fmt.Sprintf("the server answered %v for %s", s, account(r))
 	if r.Failed == probe.PhaseNTLMInfo {
 		d += " before any logon was attempted"
 	}
 	return id, d
-}
-
-// statusText is "STATUS_LOGON_FAILURE (0xC000006D)", or the hex alone for a
-// status without a known name.
-func statusText(s negotiate.NTStatus) string {
-	if n := s.Name(); n != "" {
-		return fmt.Sprintf("%s (0x%08X)", n, uint32(s))
-	}
-	return fmt.Sprintf("0x%08X", uint32(s))
-}
-
-func euaName(e negotiate.EarlyUserAuthResult) string {
-	switch e {
-	case negotiate.EarlyUserAuthAccessDenied:
-		return "ACCESS_DENIED"
-	case negotiate.EarlyUserAuthSuccess:
-		return "SUCCESS"
-	}
-	return "unknown"
 }
 
 func isHybrid(p negotiate.Protocol) bool {
