@@ -23,9 +23,14 @@ var clientVersion = Version{Major: 10, Minor: 0, Build: 20348, Revision: 15}
 // Client is the NTLMv2 client side.
 type Client struct {
 	User, Domain, Password, Workstation string
-	SPN                                 string           // sent as MsvAvTargetName when set, e.g. "TERMSRV/host"
-	Rand                                io.Reader        // nil: crypto/rand
-	Now                                 func() time.Time // nil: time.Now
+	SPN                                 string // sent as MsvAvTargetName when set, e.g. "TERMSRV/host"
+	// ChannelBindings, if 16 bytes, is sent as MsvAvChannelBindings: the
+	// hash ChannelBindingHash makes of the TLS channel the logon rides on
+	// (HTTP authentication under Extended Protection). Otherwise zeros
+	// (unspecified) are sent, as CredSSP does: it binds TLS itself.
+	ChannelBindings []byte
+	Rand            io.Reader        // nil: crypto/rand
+	Now             func() time.Time // nil: time.Now
 
 	negotiate []byte // NEGOTIATE as sent, for the MIC
 }
@@ -100,7 +105,11 @@ func (c *Client) Authenticate(challenge []byte) ([]byte, *Session, error) {
 		}
 		pairs.Set(MsvAvFlags, binary.LittleEndian.AppendUint32(nil, avFlags|AvFlagMICPresent))
 	}
-	pairs.Set(MsvAvChannelBindings, make([]byte, 16))
+	cbt := make([]byte, 16)
+	if len(c.ChannelBindings) == 16 {
+		copy(cbt, c.ChannelBindings)
+	}
+	pairs.Set(MsvAvChannelBindings, cbt)
 	if c.SPN != "" {
 		pairs.Set(MsvAvTargetName, utf16le.Encode(c.SPN))
 	}

@@ -280,3 +280,36 @@ func TestServerChallengeShape(t *testing.T) {
 		t.Error("Authenticate before Challenge accepted")
 	}
 }
+
+// With channel bindings the client sends the hash, and a server that
+// requires them accepts it and refuses any other (Extended Protection).
+func TestChannelBindings(t *testing.T) {
+	cbt := ChannelBindingHash([]byte("tls-server-end-point:\x01\x02"))
+	for _, tc := range []struct {
+		name         string
+		client, want []byte
+		ok           bool
+	}{
+		{"bound", cbt, cbt, true},
+		{"unbound client", nil, cbt, false},
+		{"other channel", ChannelBindingHash([]byte("tls-server-end-point:\x03")), cbt, false},
+		{"server does not check", nil, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &Server{TargetName: "CORP", TargetInfo: TargetInfo{NbDomainName: "CORP", NbComputerName: "GW"},
+				Lookup: func(u, d string) ([]byte, bool) { return NTHash("pw"), true }, ChannelBindings: tc.want}
+			c := &Client{User: "alice", Domain: "CORP", Password: "pw", ChannelBindings: tc.client}
+			ch, err := srv.Challenge(c.Negotiate())
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth, _, err := c.Authenticate(ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := srv.Authenticate(auth); (err == nil) != tc.ok {
+				t.Fatalf("Authenticate: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}

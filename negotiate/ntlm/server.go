@@ -36,6 +36,11 @@ type Server struct {
 	Lookup     func(user, domain string) (ntHash []byte, ok bool) // NT hash = MD4(UTF16LE(password)), see NTHash
 	Rand       io.Reader                                          // nil: crypto/rand
 	Now        func() time.Time                                   // nil: time.Now
+	// ChannelBindings, if set, is the MsvAvChannelBindings the client
+	// must send (Extended Protection "Required"): ChannelBindingHash of
+	// the server's TLS channel. A client that sends another, or none,
+	// fails the logon.
+	ChannelBindings []byte
 
 	negotiate, challenge []byte
 	serverChallenge      [8]byte
@@ -131,6 +136,11 @@ func (s *Server) Authenticate(authenticate []byte) (*Session, *AuthenticateMessa
 		}
 		if subtle.ConstantTimeCompare(computeMIC(exported, s.negotiate, s.challenge, authenticate), m.MIC) != 1 {
 			return nil, &m, logonFailure("MIC does not verify")
+		}
+	}
+	if s.ChannelBindings != nil {
+		if v, _ := pairs.Get(MsvAvChannelBindings); subtle.ConstantTimeCompare(v, s.ChannelBindings) != 1 {
+			return nil, &m, logonFailure("MsvAvChannelBindings %x does not bind this TLS channel (%x)", v, s.ChannelBindings)
 		}
 	}
 	return newSession(exported, flags, false), &m, nil
