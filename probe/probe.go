@@ -50,6 +50,10 @@ type Options struct {
 	// who strips NLA from the negotiation reads the password. Without it
 	// the password is withheld and SessionInfo.PasswordWithheld says why.
 	AutologonWithoutNLA bool
+	// Gateway, if set, puts an RD Gateway between the probe and the
+	// target: the gateway's phases run first, then the target's inside
+	// its tunnel.
+	Gateway *GatewayOptions
 	// Depth is the last phase to run (zero: as deep as the server allows,
 	// short of PhaseSession, which runs only when Depth names it).
 	Depth Phase
@@ -108,9 +112,13 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 	p.run(ctx)
-	if p.conn != nil {
+	switch {
+	case p.conn != nil:
 		p.conn.Close()
 		p.conn.finishRecording()
+	case p.gw != nil:
+		p.gw.close()
+		p.gw.rec.finishRecording()
 	}
 	return p.r
 }
@@ -119,7 +127,8 @@ type prober struct {
 	opt  Options
 	now  func() time.Time
 	r    *Result
-	conn *conn // nil until connect; then TCP, then TLS on top of it
+	conn *conn    // nil until connect; then TCP (or the gateway's tunnel), then TLS on top of it
+	gw   *gateway // the RD Gateway, when Options.Gateway is set
 
 	spk     []byte        // the server's SubjectPublicKey, for the CredSSP binding
 	auth    authenticator // the security package inside CredSSP
@@ -128,6 +137,9 @@ type prober struct {
 
 // run is the whole story, in wire order.
 func (p *prober) run(ctx context.Context) {
+	if p.opt.Gateway != nil && !p.runGateway(ctx) {
+		return
+	}
 	if !p.phase(ctx, PhaseConnect, p.connect) || p.stopAfter(PhaseConnect) {
 		return
 	}
@@ -186,6 +198,8 @@ func (p *prober) phase(ctx context.Context, ph Phase, f func(context.Context) er
 	defer cancel()
 	if p.conn != nil {
 		defer followDeadline(ctx, p.conn)()
+	} else if p.gw != nil {
+		defer followDeadline(ctx, p.gw)()
 	}
 	start := p.now()
 	err := f(ctx)
@@ -220,7 +234,7 @@ func phaseTimeout(ph Phase, err error) error {
 // socket already has it, and forcing it into the past would race with the
 // short grace a phase gives its goodbye (disconnect). Call the returned
 // func when done with ctx.
-func followDeadline(ctx context.Context, conn net.Conn) (stop func() bool) {
+func followDeadline(ctx context.Context, conn interface{ SetDeadline(time.Time) error }) (stop func() bool) {
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
 	return context.AfterFunc(ctx, func() {
@@ -232,6 +246,9 @@ func followDeadline(ctx context.Context, conn net.Conn) (stop func() bool) {
 
 // connect resolves the target and opens TCP.
 func (p *prober) connect(ctx context.Context) error {
+	if p.gw != nil {
+		return p.connectThroughGateway()
+	}
 	host, port, err := SplitTarget(p.r.Target, DefaultPort)
 	if err != nil {
 		return err

@@ -16,6 +16,14 @@ const (
 	LayerX224    Layer = "x224"
 	LayerCredSSP Layer = "credssp"
 	LayerRaw     Layer = "raw" // fixed-size PDUs such as the Early User Authorization Result
+
+	// An RD Gateway's messages (MS-TSGU): the HTTP requests and answers of
+	// its OUT and IN channels, and the gateway's packets inside them
+	// (DATA packets are not recorded: the target's messages they carry
+	// are).
+	LayerHTTPOut Layer = "http-out"
+	LayerHTTPIn  Layer = "http-in"
+	LayerTSGU    Layer = "tsgu"
 )
 
 // Recorder sees the conversation as it happens: every message in wire order

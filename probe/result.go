@@ -14,6 +14,15 @@ import (
 type Phase string
 
 const (
+	// The gateway phases run first when the probe goes through an RD
+	// Gateway (Options.Gateway, MS-TSGU HTTP transport); the target's
+	// phases then run unchanged inside the tunnel.
+	PhaseGatewayConnect Phase = "gateway_connect" // the gateway's name and TCP connect (both channels' for the HTTP transport)
+	PhaseGatewayTLS     Phase = "gateway_tls"     // TLS to the gateway and the trust decision on its certificate
+	PhaseGatewayAuth    Phase = "gateway_auth"    // HTTP authentication of the channels, or the WebSocket upgrade (MS-TSGU 3.3.5.1)
+	PhaseGatewayTunnel  Phase = "gateway_tunnel"  // handshake, tunnel creation and authorization: the CAP (MS-TSGU 3.3.5.2-3.3.5.4)
+	PhaseGatewayChannel Phase = "gateway_channel" // the channel to the target: the RAP, and the gateway reaching the target (3.3.5.5)
+
 	PhaseConnect   Phase = "connect"   // name resolution and TCP connect
 	PhaseNegotiate Phase = "negotiate" // X.224 Connection Request/Confirm (MS-RDPBCGR 2.2.1.1-2)
 	PhaseTLS       Phase = "tls"       // TLS handshake (MS-RDPBCGR 5.4.5.1)
@@ -26,22 +35,30 @@ const (
 )
 
 // Phases lists every phase in wire order.
-var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon, PhaseSession}
+var Phases = []Phase{PhaseGatewayConnect, PhaseGatewayTLS, PhaseGatewayAuth, PhaseGatewayTunnel, PhaseGatewayChannel, PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon, PhaseSession}
 
 // ParsePhase returns the phase named s. It is the one parser of phase
 // names (--depth, sweep --phases, a module's phases:, a fixture's depth:);
 // its error names no flag, the caller adds its own.
 func ParsePhase(s string) (Phase, error) {
+	if s == "gateway" {
+		return PhaseGatewayChannel, nil // --depth gateway: the gateway alone
+	}
 	for _, p := range Phases {
 		if string(p) == s {
 			return p, nil
 		}
 	}
-	names := make([]string, len(Phases))
-	for i, p := range Phases {
-		names[i] = string(p)
+	var direct, gateway []string
+	for _, p := range Phases {
+		if strings.HasPrefix(string(p), "gateway_") {
+			gateway = append(gateway, string(p))
+		} else {
+			direct = append(direct, string(p))
+		}
 	}
-	return "", fmt.Errorf("unknown phase %q (use %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown phase %q (use %s; through a gateway also %s, or gateway for %s)",
+		s, strings.Join(direct, ", "), strings.Join(gateway, ", "), PhaseGatewayChannel)
 }
 
 // Deepest returns the phase furthest along the wire among phases, or ""
@@ -98,6 +115,8 @@ type Result struct {
 	CredSSP     *CredSSPInfo
 	// Session is what the session phase saw; nil when it was not asked for.
 	Session *SessionInfo
+	// Gateway is what the RD Gateway said; nil when the probe went direct.
+	Gateway *GatewayInfo
 }
 
 // PhaseTiming is the duration of one phase.

@@ -12,7 +12,10 @@ func TestParsePhase(t *testing.T) {
 			t.Errorf("ParsePhase(%q) = %q, %v", p, got, err)
 		}
 	}
-	const names = "(use connect, negotiate, tls, ntlm_info, logon, session)"
+	if got, err := probe.ParsePhase("gateway"); got != probe.PhaseGatewayChannel || err != nil {
+		t.Errorf("ParsePhase(gateway) = %q, %v; want %s", got, err, probe.PhaseGatewayChannel)
+	}
+	const names = "(use connect, negotiate, tls, ntlm_info, logon, session; through a gateway also gateway_connect, gateway_tls, gateway_auth, gateway_tunnel, gateway_channel, or gateway for gateway_channel)"
 	for _, bad := range []string{"", "deep", "TLS", " tls", "tcp"} {
 		got, err := probe.ParsePhase(bad)
 		if want := `unknown phase "` + bad + `" ` + names; got != "" || err == nil || err.Error() != want {
@@ -31,6 +34,8 @@ func TestDeepest(t *testing.T) {
 		{[]probe.Phase{probe.PhaseLogon, probe.PhaseConnect, probe.PhaseNTLMInfo}, probe.PhaseLogon},
 		{[]probe.Phase{probe.PhaseConnect, probe.PhaseSession, probe.PhaseLogon}, probe.PhaseSession},
 		{[]probe.Phase{probe.PhaseNegotiate, probe.PhaseNegotiate}, probe.PhaseNegotiate},
+		{[]probe.Phase{probe.PhaseGatewayChannel, probe.PhaseGatewayTLS}, probe.PhaseGatewayChannel},
+		{[]probe.Phase{probe.PhaseConnect, probe.PhaseGatewayChannel}, probe.PhaseConnect},
 	} {
 		if got := probe.Deepest(tc.in...); got != tc.want {
 			t.Errorf("Deepest(%q) = %q, want %q", tc.in, got, tc.want)

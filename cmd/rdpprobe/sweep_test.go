@@ -294,7 +294,7 @@ func TestLabSweepLockout(t *testing.T) {
 // command, once, the rest from the parser below it (sweep --phases once
 // printed "%!w(<nil>)").
 func TestFlagValueErrors(t *testing.T) {
-	const phases = "(use connect, negotiate, tls, ntlm_info, logon, session)"
+	const phases = "(use connect, negotiate, tls, ntlm_info, logon, session; through a gateway also gateway_connect, gateway_tls, gateway_auth, gateway_tunnel, gateway_channel, or gateway for gateway_channel)"
 	const sweepHelp, help = "\nRun 'rdpprobe sweep --help' for usage.\n", "\nRun 'rdpprobe --help' for usage.\n"
 	for _, tc := range []struct {
 		args []string
