@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"net"
 	"sync"
 	"time"
 )
@@ -92,3 +93,87 @@ func DefaultCertificate() (tls.Certificate, error) {
 	defaultCertOnce.Do(func() { defaultCert, defaultCertErr = NewCertificate(CertOptions{}) })
 	return defaultCert, defaultCertErr
 }
+
+// testCA is rdptest's own certificate authority, made once per process:
+// it signs the gateway emulator's certificate, so that a probe given
+// TestRoots trusts the gateway as mstsc trusts a gateway whose CA it has.
+type ca struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+var testCAOnce = sync.OnceValues(func() (ca, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return ca{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "rdptest CA", Organization: []string{"rdptest"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return ca{}, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	return ca{cert, key}, err
+})
+
+func testCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	c, err := testCAOnce()
+	return c.cert, c.key, err
+}
+
+// TestRoots returns a pool holding only rdptest's CA.
+func TestRoots() *x509.CertPool {
+	ca, _, err := testCA()
+	if err != nil {
+		panic("rdptest: CA: " + err.Error())
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return pool
+}
+
+// GatewayHostName is the name in the gateway emulator's certificate,
+// beside 127.0.0.1, ::1 and localhost.
+const GatewayHostName = "gw.corp.example.com"
+
+// gatewayCert is the gateway emulator's default certificate: ECDSA P-256
+// (fast to make) for GatewayHostName, localhost and the loopback
+// addresses, signed by rdptest's CA.
+var gatewayCert = sync.OnceValues(func() (tls.Certificate, error) {
+	ca, caKey, err := testCA()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: GatewayHostName},
+		DNSNames:     []string{GatewayHostName, "localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der, ca.Raw}, PrivateKey: key, Leaf: leaf}, nil
+})

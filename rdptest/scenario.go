@@ -62,6 +62,11 @@ type Scenario struct {
 	StandardRDP *StandardRDPSecurity
 
 	Fault Fault
+
+	// Gateway, when set, puts an RD Gateway emulator in front of the
+	// server (NewServer starts both; Server.Gateway is the emulator). Its
+	// Accounts default to the server's.
+	Gateway *GatewayScenario
 }
 
 // Negotiation is the X.224 policy (MS-RDPBCGR 2.2.1.2).

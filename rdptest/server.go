@@ -49,7 +49,10 @@ const (
 
 // Server is a scenario server on loopback.
 type Server struct {
-	Addr     string
+	Addr string
+	// Gateway is the RD Gateway in front of the server, when the scenario
+	// has one.
+	Gateway  *Gateway
 	scenario Scenario
 	ln       net.Listener
 	cert     tls.Certificate
@@ -127,6 +130,16 @@ func NewServer(sc Scenario) (*Server, error) {
 	s.ln, s.Addr = ln, ln.Addr().String()
 	s.wg.Add(1)
 	go s.serve()
+	if sc.Gateway != nil {
+		gs := *sc.Gateway
+		if gs.Accounts == nil {
+			gs.Accounts = sc.Accounts
+		}
+		if s.Gateway, err = NewGateway(gs); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -145,6 +158,9 @@ func (s *Server) Close() error {
 		c.Close()
 	}
 	s.mu.Unlock()
+	if s.Gateway != nil {
+		s.Gateway.Close()
+	}
 	s.wg.Wait()
 	return err
 }
