@@ -282,7 +282,12 @@ func gatewayCertTrust(chain []*x509.Certificate, host string, o *GatewayOptions,
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	_, err := chain[0].Verify(x509.VerifyOptions{Roots: o.Roots, Intermediates: inter, DNSName: host, CurrentTime: now})
+	// The chain first, then the name: a self-signed certificate is
+	// untrusted before it is misnamed.
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: o.Roots, Intermediates: inter, CurrentTime: now})
+	if err == nil {
+		err = chain[0].VerifyHostname(host)
+	}
 	if err == nil {
 		return nil
 	}
@@ -290,7 +295,7 @@ func gatewayCertTrust(chain []*x509.Certificate, host string, o *GatewayOptions,
 	switch e := err.(type) {
 	case x509.UnknownAuthorityError:
 		reason = "it does not chain to a trusted root (self-signed, or an unknown or missing issuer)"
-	case x509.HostnameError:
+	case x509.HostnameError, *x509.HostnameError:
 		reason = fmt.Sprintf("it is not valid for %q (%v)", host, e)
 	case x509.CertificateInvalidError:
 		switch e.Reason {
@@ -553,5 +558,7 @@ func (c *gwChannel) handshake(ctx context.Context) error {
 		return &TLSHandshakeError{Err: typeTLSAlert(err)}
 	}
 	c.tc, c.br = tc, bufio.NewReaderSize(tc, 16<<10)
+	st := tc.ConnectionState()
+	c.g.event("tls", fmt.Sprintf("gateway %s: %s %s", c.method, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
 	return nil
 }

@@ -61,9 +61,11 @@ func (c *gwChannel) challenge(ctx context.Context, upgrade bool) error {
 			}
 		}
 	}
-	switch resp.Status {
-	case 401:
-	case 200, 101:
+	switch {
+	case resp.Status == 401:
+	case webPage(resp):
+		return c.notGateway(resp)
+	case resp.Status == 200 || resp.Status == 101:
 		// No authentication asked for.
 		c.final = resp
 		return c.checkFinal()
@@ -135,11 +137,13 @@ func (c *gwChannel) authenticate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	switch resp.Status {
-	case 200, 101:
+	switch {
+	case webPage(resp):
+		return c.notGateway(resp)
+	case resp.Status == 200 || resp.Status == 101:
 		c.final = resp
 		return c.checkFinal()
-	case 401:
+	case resp.Status == 401:
 		return &GatewayAuthError{Channel: c.method, Status: 401, Schemes: c.g.schemes(), Attempted: true}
 	}
 	return c.notGateway(resp)
@@ -227,7 +231,7 @@ func (c *gwChannel) roundTrip(req *gwhttp.Request, note string, secret bool) (*g
 		}
 	}
 	c.g.mu.Unlock()
-	opens := resp.Status == 101 || resp.Status == 200 && c.layer == LayerHTTPOut
+	opens := resp.Status == 101 || resp.Status == 200 && c.layer == LayerHTTPOut && !webPage(resp)
 	var body []byte
 	if !opens {
 		if body, err = c.readBody(resp); err != nil {
@@ -270,6 +274,22 @@ func (c *gwChannel) readBody(resp *gwhttp.Response) ([]byte, error) {
 		return nil, fmt.Errorf("gateway: %w: %s answered with a body over %d bytes", tsgu.ErrMalformed, c.method, maxGatewayBody)
 	}
 	return b[:min(len(b), maxGatewayBodyKept)], nil
+}
+
+// webPage: a 200 that carries a document (a portal's login form), not a
+// gateway's channel. A channel has no media type, and no length or one
+// far beyond a page's; a length beyond a seed's but a document's size
+// gives a page away too.
+func webPage(resp *gwhttp.Response) bool {
+	if resp.Status != 200 {
+		return false
+	}
+	ct := strings.ToLower(resp.Get("Content-Type"))
+	if strings.Contains(ct, "html") || strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json") {
+		return true
+	}
+	n, ok, _ := resp.ContentLength()
+	return ok && n > 100 && n < 1<<20
 }
 
 var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
