@@ -74,6 +74,30 @@ const (
 	ServerInsufficientPrivileges ID = "server_insufficient_privileges"
 	ServerDeniedConnection       ID = "server_denied_connection"
 	FreshCredentialsRequired     ID = "fresh_credentials_required"
+
+	// An RD Gateway's refusals (the gateway_* phases, issue 16).
+	GatewayUnreachable       ID = "gateway_unreachable"
+	GatewayTLSFailed         ID = "gateway_tls_failed"
+	GatewayCertNotTrusted    ID = "gateway_cert_not_trusted"
+	GatewayNotRDG            ID = "gateway_not_rdg"
+	GatewayAuthFailed        ID = "gateway_auth_failed"
+	GatewayCAPDenied         ID = "gateway_cap_denied"
+	GatewayRAPDenied         ID = "gateway_rap_denied"
+	GatewayTargetUnreachable ID = "gateway_target_unreachable"
+	GatewayQuarantine        ID = "gateway_quarantine"
+	GatewayMaxConnections    ID = "gateway_max_connections"
+	GatewayError             ID = "gateway_error"
+	GatewayProtocolError     ID = "gateway_protocol_error"
+)
+
+// Words the gateway classes share.
+const (
+	msgGatewayUnavailable = "Your computer can't connect to the remote computer because the Remote Desktop Gateway server is " +
+		"temporarily unavailable. Try reconnecting later or contact your network administrator for assistance."
+	gatewayLog = "The gateway's log (Event Viewer > Applications and Services Logs > Microsoft > Windows > " +
+		"TerminalServices-Gateway > Operational) has an event for every decision: "
+	gatewayPolicies = "RD Gateway Manager > the server > Policies (or, when the policies are kept centrally, " +
+		"the Network Policy Server's Network Policies)"
 )
 
 // Classes is the table: every way a probe ends, with what Windows shows,
@@ -382,6 +406,160 @@ var Classes = []Class{
 		Fix: "Add the account or its group to Remote Desktop Users on the server (lusrmgr.msc > Groups > Remote Desktop Users, " +
 			"or System Properties > Remote > Select Users), check 'Allow log on through Remote Desktop Services', or connect " +
 			"with an administrator account.",
+	},
+	{
+		ID: GatewayUnreachable, Group: GroupUnreachable, Phase: probe.PhaseGatewayConnect,
+		Title: "The RD Gateway does not answer",
+		WindowsSays: "Remote Desktop can't connect to the remote computer \"<computer>\" because the Remote Desktop Gateway " +
+			"server address is unreachable or incorrect. Type a valid Remote Desktop Gateway server address.",
+		Cause: "The gateway's name does not resolve, or nothing accepts HTTPS at its address: the name is mistyped or only " +
+			"resolves inside the company, the Remote Desktop Gateway service (TSGateway) or IIS is stopped, a firewall or the " +
+			"load balancer in front of it drops TCP 443, or the gateway listens on another port.",
+		Fix: "Check the gateway's name and port in the client (Advanced > Settings, or gatewayhostname:s: in the .rdp file) and " +
+			"that it resolves from where the user is (nslookup). On the gateway, check that the Remote Desktop Gateway service " +
+			"runs and that TCP 443 (and UDP 3391 if used) is open on its firewall and on every device in front of it.",
+	},
+	{
+		ID: GatewayTLSFailed, Group: GroupNegotiation, Phase: probe.PhaseGatewayTLS,
+		Title:       "TLS with the RD Gateway failed",
+		WindowsSays: msgGatewayUnavailable,
+		Cause: "The gateway accepted TCP but TLS did not come up: no TLS version or cipher suite in common (a gateway " +
+			"hardened to TLS 1.2 or 1.3 only, an old client), the SSL certificate binding of the gateway was removed " +
+			"(event 102 in the gateway's log says it needs one), or a proxy or TLS-inspecting firewall in between interferes.",
+		Fix: "In RD Gateway Manager > the server > Properties > SSL Certificate, check that a certificate is bound; compare " +
+			"the TLS versions and suites enabled on the gateway (SCHANNEL, IIS Crypto) with the client's; try from a network " +
+			"without TLS inspection.",
+	},
+	{
+		ID: GatewayCertNotTrusted, Group: GroupNegotiation, Phase: probe.PhaseGatewayTLS,
+		Title: "The RD Gateway's certificate is not trusted",
+		WindowsSays: "This computer can't verify the identity of the RD Gateway \"<gateway>\". It's not safe to connect to " +
+			"servers that can't be identified. Contact your network administrator for assistance.",
+		Cause: "mstsc refuses a gateway whose certificate it does not trust, with no way to go on: a self-signed certificate " +
+			"(RD Gateway Manager's default), one from an internal CA the client does not have, a name that is not the one the " +
+			"client uses (gateway.corp.local on the certificate, gw.example.com in the client), an expired certificate, or a " +
+			"missing intermediate. The probe sends nothing to such a gateway, credentials least of all.",
+		Fix: "Give the gateway a certificate from a public CA (or the company's CA, deployed to every client) whose subject " +
+			"alternative names include exactly the name clients use, with its intermediates (RD Gateway Manager > Properties > " +
+			"SSL Certificate, or Server Manager > Remote Desktop Services > Deployment Properties > Certificates). The detail " +
+			"says which check failed.",
+	},
+	{
+		ID: GatewayNotRDG, Group: GroupNegotiation, Phase: probe.PhaseGatewayAuth,
+		Title:       "The address is an HTTPS server, but not an RD Gateway",
+		WindowsSays: msgGatewayUnavailable,
+		Cause: "Something answers HTTPS at the gateway's address, but not as an RD Gateway answers RDG_OUT_DATA on " +
+			"/remoteDesktopGateway/: IIS without the RD Gateway role (404), a reverse proxy or web application firewall that " +
+			"does not pass the RD Gateway's methods, a login page of an SSO portal, or an RDP listener on 443 instead of a " +
+			"gateway. The detail says what answered.",
+		Fix: "Point the client at the RD Gateway itself (its name, not the RD Web Access site's or the portal's). If a proxy or " +
+			"load balancer is in front, make it pass the RDG_OUT_DATA and RDG_IN_DATA methods and the WebSocket upgrade to " +
+			"/remoteDesktopGateway/ untouched (no pre-authentication, no buffering). Check that the gateway role is installed " +
+			"(Get-WindowsFeature RDS-Gateway).",
+	},
+	{
+		ID: GatewayAuthFailed, Group: GroupAuthentication, Phase: probe.PhaseGatewayAuth, LocksAccount: true, AccountLevel: true,
+		Title: "The RD Gateway refused the logon, or needs one",
+		WindowsSays: "mstsc asks again: \"Enter your credentials. These credentials will be used to connect to <gateway> " +
+			"(Remote Desktop Gateway server)\", with \"The logon attempt failed\" under the fields.",
+		Cause: "The gateway answered HTTP 401 after the gateway credentials: a wrong password or user name for the " +
+			"gateway (which checks them against its domain, not against the target), an account the gateway's domain does not " +
+			"know, a gateway that requires Extended Protection the client does not do, or a gateway set to smart card logon " +
+			"only. Without credentials, the gateway simply needs some. A failed gateway logon counts toward the account's " +
+			"lockout like any other, and every target behind the gateway would fail the same way, so no more logons are made " +
+			"through it.",
+		Fix: "Check the gateway account (--gateway-user; mstsc uses the computer's credentials for the gateway unless " +
+			"'Use my RD Gateway credentials for the remote computer' says otherwise) and its password, and its domain part: the " +
+			"gateway's domain must know it. " + gatewayLog + "a failed logon shows in the Security log of the gateway and its " +
+			"domain controller (4625), and event 305 names an authentication method the gateway does not allow " +
+			"(RD Gateway Manager > Properties > the CAP's Requirements: password or smart card).",
+	},
+	{
+		ID: GatewayCAPDenied, Group: GroupAuthentication, Phase: probe.PhaseGatewayTunnel,
+		Title: "The RD Gateway's connection authorization policy (CAP) refuses the user",
+		WindowsSays: "Remote Desktop can't connect to the remote computer \"<computer>\" for one of these reasons: 1) Your user " +
+			"account is not authorized to access the RD Gateway \"<gateway>\" 2) Your computer is not authorized to access the " +
+			"RD Gateway \"<gateway>\" 3) You are using an incompatible authentication method (for example, the RD Gateway might " +
+			"be expecting a smart card but you provided a password) Contact your network administrator for assistance.",
+		Cause: "The password was right, but no connection authorization policy lets this user (or this client computer) use " +
+			"the gateway: the user is not in a user group a CAP names, the CAP also requires a computer group the client is " +
+			"not in, the CAP is disabled, or it demands a smart card. The gateway answered E_PROXY_NAP_ACCESSDENIED " +
+			"(0x800759DB) to the tunnel authorization and logged event 201 with error 23003.",
+		Fix: "In " + gatewayPolicies + " > Connection Authorization Policies, add the user's group to an enabled CAP (and " +
+			"check its computer groups and the Supported Windows authentication methods). " + gatewayLog + "event 200 when " +
+			"a CAP lets a user in, 201 when none does.",
+	},
+	{
+		ID: GatewayRAPDenied, Group: GroupAuthentication, Phase: probe.PhaseGatewayChannel,
+		Title: "The RD Gateway's resource authorization policy (RAP) refuses this computer to the user",
+		WindowsSays: "Remote Desktop can't connect to the remote computer \"<computer>\" for one of these reasons: 1) Your user " +
+			"account is not listed in the RD Gateway's permission list 2) You might have specified the remote computer in " +
+			"NetBIOS format (for example, computer1), but the RD Gateway is expecting an FQDN or IP address format (for " +
+			"example, computer1.fabrikam.com or 157.60.0.1). Contact your network administrator for assistance.",
+		Cause: "The user may use the gateway, but no resource authorization policy lets them reach this computer by the name " +
+			"given, on this port: the computer is not in the RAP's computer group (or the group lists its FQDN while the " +
+			"client typed the short name or the address, or the other way round), the user is not in the RAP's user groups, " +
+			"or the RAP allows only port 3389. The gateway answered E_PROXY_RAP_ACCESSDENIED (0x800759DA) to the channel " +
+			"request and logged event 301 with error 23002.",
+		Fix: "In " + gatewayPolicies + " > Resource Authorization Policies, put the computer (under every name clients use: " +
+			"short name, FQDN, address) in the network resource group of a RAP for the user's group, and allow its port (Allowed " +
+			"Ports). " + gatewayLog + "event 300 when a RAP allows the resource, 301 when none does.",
+	},
+	{
+		ID: GatewayTargetUnreachable, Group: GroupUnreachable, Phase: probe.PhaseGatewayChannel,
+		Title:       "The RD Gateway cannot reach the remote computer",
+		WindowsSays: msgCantConnect,
+		Cause: "The policies allow the connection, but the gateway itself could not connect to the computer's RDP port: the " +
+			"computer is off, its name does not resolve on the gateway (a name only the client's DNS knows), Remote Desktop is " +
+			"disabled or listens on another port, or a firewall between the gateway and the computer (the computer's own " +
+			"Windows Firewall included) drops it. The gateway answered E_PROXY_TS_CONNECTFAILED (0x800759DD) to the channel " +
+			"request and logged event 304.",
+		Fix: "From the gateway itself, check the computer: Resolve-DnsName <computer> and Test-NetConnection <computer> " +
+			"-Port 3389. Enable Remote Desktop on it and allow TCP 3389 from the gateway's address in its firewall " +
+			"('Remote Desktop - User Mode (TCP-In)'). " + gatewayLog + "event 304 names the resource and the error.",
+	},
+	{
+		ID: GatewayQuarantine, Group: GroupAuthentication, Phase: probe.PhaseGatewayTunnel,
+		Title: "The RD Gateway's health policy (NAP) refuses the client computer",
+		WindowsSays: "Remote Desktop can't connect to the remote computer \"<computer>\" because your computer does not meet " +
+			"the health requirements of the RD Gateway \"<gateway>\". Contact your network administrator for assistance.",
+		Cause: "The gateway's CAP requires a Network Access Protection statement of health from the client, and the client " +
+			"sent none or an unhealthy one: the gateway answered E_PROXY_QUARANTINE_ACCESSDENIED (0x800759ED) and logged event " +
+			"204. NAP was removed from Windows Server 2016 and Windows 10, so current clients can never satisfy it.",
+		Fix: "In " + gatewayPolicies + ", clear 'Only allow clients to connect to RD Gateway servers that have Network Access " +
+			"Protection (NAP) enabled' (the CAP's Requirements), or the NPS health policy that demands it.",
+	},
+	{
+		ID: GatewayMaxConnections, Group: GroupServer, Phase: probe.PhaseGatewayTunnel,
+		Title: "The RD Gateway is at its connection limit",
+		WindowsSays: "Your computer can't connect to the remote computer because the Remote Desktop Gateway server has " +
+			"reached its maximum number of allowed connections. Try reconnecting later or contact your network administrator for assistance.",
+		Cause: "The gateway refused the tunnel with E_PROXY_MAXCONNECTIONSREACHED: it already carries as many connections as " +
+			"its limit allows (RD Gateway Manager > Properties > General > Maximum connections), or it was set to allow no new " +
+			"connections (drain mode). The gateway logged event 203.",
+		Fix: "Raise or remove the limit (Allow the maximum supported simultaneous connections), turn off 'Disable new " +
+			"connections' after maintenance, or add gateways behind the load balancer.",
+	},
+	{
+		ID: GatewayError, Group: GroupServer,
+		Title:       "The RD Gateway refused the connection with an error code",
+		WindowsSays: msgGatewayUnavailable + " (or a dialog with the RD Gateway's error code)",
+		Cause: "A gateway response carried an error code (MS-TSGU 2.2.6) this table has no class of its own for; the detail " +
+			"names it and the step it answered. E_PROXY_INTERNALERROR to the channel request often means that the target " +
+			"refused or dropped the gateway's connection (a closed port), which some gateways report that way.",
+		Fix: "Look the code up in the detail; the gateway's log (TerminalServices-Gateway > Operational) and its System log " +
+			"have the matching event. For E_PROXY_INTERNALERROR at the channel, check the target's RDP port from the gateway " +
+			"(Test-NetConnection <computer> -Port 3389).",
+	},
+	{
+		ID: GatewayProtocolError, Group: GroupProtocol,
+		Title:       "The RD Gateway broke the protocol",
+		WindowsSays: msgGatewayUnavailable,
+		Cause: "The gateway (or something in front of it) sent what MS-TSGU does not allow at that step: a malformed or " +
+			"unexpected packet, a WebSocket upgrade that does not match the request, a connection cut in the middle of the " +
+			"tunnel's set-up without an error code.",
+		Fix: "Check any proxy, load balancer or web application firewall between the client and the gateway (it must pass " +
+			"the channels untouched and unbuffered); record the conversation (--record) and compare with the gateway's log.",
 	},
 	{
 		ID: ServerClosed, Group: GroupServer,

@@ -31,8 +31,9 @@ func Classify(r *probe.Result) Verdict {
 		ph = r.Failed
 		id, detail = failure(r)
 	}
+	detail = throughGateway(r, id, detail)
 	v := Verdict{Class: class(id), Phase: ph, OK: id == OK, Detail: detail}
-	v.Findings = findings(r, id)
+	v.Findings = append(findings(r, id), gatewayFindings(r)...)
 	if blamesAccount[id] {
 		if m, ok := domainMismatch(r); ok {
 			v.Detail += "; likely cause: " + m
@@ -172,6 +173,9 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 
 // failure classifies a run that ended with r.Err, first match wins.
 func failure(r *probe.Result) (id ID, detail string) {
+	if id, detail, ok := gatewayFailure(r); ok {
+		return id, detail
+	}
 	err, ph := r.Err, r.Failed
 	if ph == probe.PhaseConnect {
 		if id, detail, ok := connectFailure(r, err); ok {
@@ -470,6 +474,16 @@ func phaseWords(ph probe.Phase) string {
 		return "the logon"
 	case probe.PhaseSession:
 		return "the session start (MCS, Client Info, licensing)"
+	case probe.PhaseGatewayConnect:
+		return "the TCP connect to the RD Gateway"
+	case probe.PhaseGatewayTLS:
+		return "the TLS handshake with the RD Gateway"
+	case probe.PhaseGatewayAuth:
+		return "the RD Gateway's HTTP authentication"
+	case probe.PhaseGatewayTunnel:
+		return "the RD Gateway's tunnel set-up (handshake, tunnel, tunnel authorization)"
+	case probe.PhaseGatewayChannel:
+		return "the RD Gateway's channel to the target"
 	}
 	return "the probe"
 }
@@ -509,6 +523,8 @@ func reachedWords(r *probe.Result) string {
 		return "the logon"
 	case probe.PhaseSession:
 		return "the session start"
+	case probe.PhaseGatewayConnect, probe.PhaseGatewayTLS, probe.PhaseGatewayAuth, probe.PhaseGatewayTunnel, probe.PhaseGatewayChannel:
+		return phaseWords(r.Reached)
 	}
 	return "no phase"
 }

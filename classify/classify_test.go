@@ -32,11 +32,11 @@ func failed(ph probe.Phase, err error) *probe.Result {
 		Failed:  ph, Err: err,
 	}
 	idx := phaseIndex(ph)
-	for _, p := range probe.Phases[:idx+1] {
+	for _, p := range directPhases[:idx+1] {
 		r.Timings = append(r.Timings, probe.PhaseTiming{Phase: p, Duration: 20 * time.Millisecond})
 	}
 	if idx > 0 {
-		r.Reached = probe.Phases[idx-1]
+		r.Reached = directPhases[idx-1]
 		r.Addr = "192.0.2.10:3389"
 	}
 	if idx > phaseIndex(probe.PhaseNegotiate) {
@@ -55,8 +55,20 @@ func failed(ph probe.Phase, err error) *probe.Result {
 	return r
 }
 
+// directPhases are the phases of a probe without a gateway.
+var directPhases = func() []probe.Phase {
+	var ps []probe.Phase
+	for _, p := range probe.Phases {
+		if !strings.HasPrefix(string(p), "gateway_") {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}()
+
+// phaseIndex is ph's place among directPhases.
 func phaseIndex(ph probe.Phase) int {
-	for i, p := range probe.Phases {
+	for i, p := range directPhases {
 		if p == ph {
 			return i
 		}
@@ -67,7 +79,7 @@ func phaseIndex(ph probe.Phase) int {
 // succeeded builds a successful run that got to phase reached with selected
 // as the server's choice.
 func succeeded(reached probe.Phase, sel negotiate.Protocol, creds bool) *probe.Result {
-	r := failed(probe.Phases[min(phaseIndex(reached)+1, len(probe.Phases)-1)], nil)
+	r := failed(directPhases[min(phaseIndex(reached)+1, len(directPhases)-1)], nil)
 	r.Failed, r.Reached, r.Credentials = "", reached, creds
 	if !creds {
 		r.User = ""

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/fixture"
-	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 )
 
@@ -56,16 +55,10 @@ func TestFixtures(t *testing.T) {
 			if !strings.Contains(fx.Header["source"], "(recorded") && !strings.Contains(fx.Header["source"], "built from") {
 				t.Errorf("source %q says neither \"(recorded...)\" nor \"built from <spec section>\"", fx.Header["source"])
 			}
-			opt, err := rdptest.ReplayOptions(fx)
+			r, _, err := rdptest.ProbeReplay(context.Background(), fx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rp, err := rdptest.NewReplay(fx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rp.Close()
-			r := probe.Run(context.Background(), rp.Addr, opt)
 			v := classify.Classify(r)
 			if string(v.Class.ID) != fx.Header["class"] || string(v.Phase) != fx.Header["phase"] {
 				t.Errorf("replay gives %s at %s, fixture says %s at %s (err %v)", v.Class.ID, v.Phase, fx.Header["class"], fx.Header["phase"], r.Err)
@@ -82,6 +75,8 @@ var noFixture = map[string]string{
 	"tcp_refused":     "no TCP connection: no conversation to record",
 	"tcp_timeout":     "no TCP connection: no conversation to record",
 	"tcp_unreachable": "no TCP connection: no conversation to record",
+	"gateway_unreachable": "no TCP connection to the gateway: no conversation to record; rdptest scenario gateway-unreachable " +
+		"covers it with a gateway that is down",
 	"pubkey_auth_mismatch": "a replayed pubKeyAuth never matches the new session, so such a fixture would pass without proving anything; " +
 		"rdptest scenario pubkeyauth-tampered covers it with a live server",
 	"no_rdp_signin_right": "the Early User Authorization Result comes only after a pubKeyAuth that depends on this run's keys; " +

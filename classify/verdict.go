@@ -15,22 +15,26 @@
 //	ok                 0  OK        ok
 //	unverified         1  WARNING   credentials_not_verified
 //	(usage)            2  UNKNOWN   reserved for the command line's usage errors (Nagios: 3)
-//	unreachable        3  CRITICAL  dns_failure, tcp_refused, tcp_timeout, tcp_unreachable
+//	unreachable        3  CRITICAL  dns_failure, tcp_refused, tcp_timeout, tcp_unreachable,
+//	                                gateway_unreachable, gateway_target_unreachable
 //	negotiation        4  CRITICAL  not_rdp, nla_required, tls_required, tls_not_allowed,
 //	                                no_server_certificate, tls_client_auth_required,
 //	                                security_layer_mismatch, tls_failed,
-//	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch
+//	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch,
+//	                                gateway_tls_failed, gateway_cert_not_trusted, gateway_not_rdg
 //	authentication     5  CRITICAL  logon_failed, account_locked_out, account_disabled,
 //	                                account_expired, password_expired, password_must_change,
 //	                                account_restriction, invalid_logon_hours,
 //	                                invalid_workstation, logon_type_not_granted,
 //	                                credentials_rejected_no_reason, logon_rejected,
 //	                                no_rdp_signin_right, server_insufficient_privileges,
-//	                                fresh_credentials_required
+//	                                fresh_credentials_required, gateway_auth_failed,
+//	                                gateway_cap_denied, gateway_rap_denied, gateway_quarantine
 //	server             6  CRITICAL  no_logon_servers, trust_relationship_failure,
 //	                                server_closed, timeout, no_license_server,
-//	                                license_error, server_denied_connection
-//	protocol           7  CRITICAL  protocol_error
+//	                                license_error, server_denied_connection,
+//	                                gateway_max_connections, gateway_error
+//	protocol           7  CRITICAL  protocol_error, gateway_protocol_error
 //
 // The licensing and post-logon classes (no_license_server, license_error,
 // server_insufficient_privileges, server_denied_connection,

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/negotiate/tsgu"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
 
@@ -31,6 +32,9 @@ type Entry struct {
 	// NoFixture says why this conversation cannot be replayed from a
 	// recording ("" when it can).
 	NoFixture string
+	// GatewayTransport is the probe's --gateway-transport when the
+	// scenario has a gateway ("" = auto).
+	GatewayTransport probe.GatewayTransport
 }
 
 const noReplayKeys = "pubKeyAuth and the sealed messages depend on this run's NTLM session key and TLS key, so a recording cannot be replayed; the scenario test covers it"
@@ -212,7 +216,91 @@ func Catalog() []Entry {
 			Scenario: tlsSession(Session{LogonError: logonErr(negotiate.StatusPasswordMustChange, negotiate.LogonFailedUpdatePassword)}),
 			Depth:    ses, Password: TestPassword, Class: "password_must_change", Phase: ses},
 	)
-	return es
+	return append(es, gatewayCatalog()...)
+}
+
+// gatewayCatalog: the RD Gateway's outcomes, each a gateway emulator in
+// front of a scenario server (MS-TSGU, HTTP transport unless said).
+func gatewayCatalog() []Entry {
+	const (
+		http    = "MS-TSGU 3.3.5.1 (HTTP transport: RDG_OUT_DATA, RDG_IN_DATA, NTLM in HTTP)"
+		tunnel  = "MS-TSGU 3.3.5.2-3.3.5.4 (HTTP_HANDSHAKE, HTTP_TUNNEL, HTTP_TUNNEL_AUTH), 2.2.6 (E_PROXY_*)"
+		channel = "MS-TSGU 3.3.5.5 (HTTP_CHANNEL_PACKET, HTTP_CHANNEL_RESPONSE), 2.2.6 (E_PROXY_*)"
+		ws      = "MS-TSGU 2.1.2, RFC 6455 (the WebSocket transport)"
+	)
+	gw := func(g GatewayScenario) Scenario { return Scenario{Accounts: accounts(), Gateway: &g} }
+	errs := func(e GatewayErrors) Scenario { return gw(GatewayScenario{Errors: e}) }
+	gwd := probe.PhaseGatewayChannel
+	return []Entry{
+		{Name: "gateway-ok-logon", Spec: http + ", " + channel + ", then MS-CSSP 3.1.5 through the tunnel",
+			Scenario: gw(GatewayScenario{}), GatewayTransport: probe.GatewayHTTP, Password: TestPassword, Class: "ok", Phase: probe.PhaseLogon, NoFixture: noReplayKeys},
+		{Name: "gateway-ok-logon-websocket", Spec: ws + ", " + channel, Scenario: gw(GatewayScenario{StrictWebSocketKey: true}),
+			GatewayTransport: probe.GatewayWebSocket, Password: TestPassword, Class: "ok", Phase: probe.PhaseLogon, NoFixture: noReplayKeys},
+		{Name: "gateway-ok-auto-old-gateway", Spec: http + " (a gateway without WebSocket answers the upgrade with 200)",
+			Scenario: gw(GatewayScenario{NoWebSocket: true, ChunkedOut: true, Seed: 100}), Password: TestPassword, Class: "ok", Phase: probe.PhaseLogon, NoFixture: noReplayKeys},
+		{Name: "gateway-depth-gateway", Spec: http + ", " + channel, Scenario: gw(GatewayScenario{ConsentMessage: "Authorized use only.", Keepalive: true}),
+			GatewayTransport: probe.GatewayHTTP, Password: TestPassword, Depth: gwd, Class: "ok", Phase: gwd},
+		{Name: "gateway-unreachable", Spec: "RFC 9293 (nothing listens at the gateway's port)", Scenario: gw(GatewayScenario{Down: true}),
+			Password: TestPassword, Class: "gateway_unreachable", Phase: probe.PhaseGatewayConnect,
+			NoFixture: "no TCP connection: no conversation to record"},
+		{Name: "gateway-tls-reset", Spec: "RFC 8446 (the gateway resets the TLS handshake)",
+			Scenario: gw(GatewayScenario{Fault: Fault{At: probe.PhaseGatewayTLS, Kind: FaultReset}}), Password: TestPassword,
+			Class: "gateway_tls_failed", Phase: probe.PhaseGatewayTLS},
+		{Name: "gateway-cert-self-signed", Spec: "RFC 5280 6 (a self-signed gateway certificate, which mstsc refuses)",
+			Scenario: gw(GatewayScenario{Certificate: mustDefaultCert()}), Password: TestPassword,
+			Class: "gateway_cert_not_trusted", Phase: probe.PhaseGatewayTLS},
+		{Name: "gateway-not-rdg-iis-404", Spec: "RFC 9110 15.5.5 (IIS without the RD Gateway role)", Scenario: gw(GatewayScenario{NotRDG: IIS404}),
+			Password: TestPassword, Class: "gateway_not_rdg", Phase: probe.PhaseGatewayAuth},
+		{Name: "gateway-not-rdg-login-page", Spec: "RFC 9110 15.3.1 (a portal's login page answers 200)",
+			Scenario: gw(GatewayScenario{NotRDG: &HTTPAnswer{Status: 200, ContentType: "text/html; charset=utf-8",
+				Body: "<html><head><title>Sign in - Corp Portal</title></head><body><form></form></body></html>"}}),
+			Password: TestPassword, Class: "gateway_not_rdg", Phase: probe.PhaseGatewayAuth},
+		{Name: "gateway-auth-wrong-password", Spec: http + ", MS-NLMP 3.2.5.1.2 (the gateway's NTLM logon fails: 401)",
+			Scenario: gw(GatewayScenario{}), Password: WrongPass, Class: "gateway_auth_failed", Phase: probe.PhaseGatewayAuth},
+		{Name: "gateway-auth-no-credentials", Spec: http + " (401 and the NTLM CHALLENGE; no credentials to answer it)",
+			Scenario: gw(GatewayScenario{}), Class: "gateway_auth_failed", Phase: probe.PhaseGatewayAuth},
+		{Name: "gateway-auth-channel-binding-required", Spec: http + ", RFC 5929 4.1 (Extended Protection: the logon must bind TLS)",
+			Scenario: gw(GatewayScenario{RequireChannelBinding: true}), Password: TestPassword, Depth: gwd, Class: "ok", Phase: gwd},
+		{Name: "gateway-cap-denied", Spec: tunnel + " (the CAP names another user: E_PROXY_NAP_ACCESSDENIED)",
+			Scenario: gw(GatewayScenario{CAP: []Policy{{Name: "RDG_CAP_Admins", Users: []string{`CORPob`}}}}), Password: TestPassword,
+			Class: "gateway_cap_denied", Phase: probe.PhaseGatewayTunnel},
+		{Name: "gateway-rap-denied", Spec: channel + " (the RAP allows another computer: E_PROXY_RAP_ACCESSDENIED)",
+			Scenario: gw(GatewayScenario{RAP: []Policy{{Name: "RDG_RAP_Servers", Users: []string{"*"}, Computers: []string{"rds02.corp.example.com"}}}}),
+			Password: TestPassword, Class: "gateway_rap_denied", Phase: probe.PhaseGatewayChannel},
+		{Name: "gateway-target-unreachable", Spec: channel + " (the target's port is closed: E_PROXY_TS_CONNECTFAILED)",
+			Scenario: gw(GatewayScenario{Unreachable: true}), Password: TestPassword, Class: "gateway_target_unreachable", Phase: probe.PhaseGatewayChannel},
+		{Name: "gateway-target-unreachable-win32-code", Spec: channel + " (E_PROXY_TS_CONNECTFAILED as the bare Win32 code 0x000059DD)",
+			Scenario: errs(GatewayErrors{Channel: 0x000059DD}), Password: TestPassword, Class: "gateway_target_unreachable", Phase: probe.PhaseGatewayChannel},
+		{Name: "gateway-internal-error-closed-port", Spec: channel + " (a gateway that says E_PROXY_INTERNALERROR when the target refuses)",
+			Scenario: gw(GatewayScenario{Unreachable: true, ConnectFailure: tsgu.EProxyInternalError}), Password: TestPassword,
+			Class: "gateway_error", Phase: probe.PhaseGatewayChannel},
+		{Name: "gateway-quarantine", Spec: tunnel + " (E_PROXY_QUARANTINE_ACCESSDENIED: a NAP health policy)",
+			Scenario: errs(GatewayErrors{TunnelAuth: tsgu.EProxyQuarantineAccessDenied}), Password: TestPassword, Class: "gateway_quarantine", Phase: probe.PhaseGatewayTunnel},
+		{Name: "gateway-max-connections", Spec: tunnel + " (E_PROXY_MAXCONNECTIONSREACHED)",
+			Scenario: errs(GatewayErrors{Tunnel: tsgu.EProxyMaxConnectionsReached}), Password: TestPassword, Class: "gateway_max_connections", Phase: probe.PhaseGatewayTunnel},
+		{Name: "gateway-capability-mismatch", Spec: tunnel + " (E_PROXY_CAPABILITYMISMATCH: the gateway wants an extended authentication)",
+			Scenario: errs(GatewayErrors{Handshake: tsgu.EProxyCapabilityMismatch}), Password: TestPassword, Class: "gateway_error", Phase: probe.PhaseGatewayTunnel},
+		{Name: "gateway-garbage", Spec: tunnel + " (a packet of no known type where the HANDSHAKE_RESPONSE is due)",
+			Scenario: gw(GatewayScenario{Garbage: []byte{0x42, 0, 0, 0, 0x0c, 0, 0, 0, 1, 2, 3, 4}}), Password: TestPassword,
+			Class: "gateway_protocol_error", Phase: probe.PhaseGatewayTunnel},
+		{Name: "gateway-stall-channel", Spec: channel + " (the gateway never answers the channel request)",
+			Scenario: gw(GatewayScenario{Fault: Fault{At: probe.PhaseGatewayChannel, Kind: FaultStall}}), Password: TestPassword,
+			Class: "timeout", Phase: probe.PhaseGatewayChannel},
+		{Name: "gateway-target-logon-failed", Spec: channel + ", then MS-CSSP 2.2.1 (the target refuses the logon behind the gateway)",
+			Scenario: Scenario{Accounts: accounts(), AfterAuthenticate: Outcome{ErrorCode: negotiate.StatusLogonFailure}, Gateway: &GatewayScenario{}},
+			Password: TestPassword, GatewayTransport: probe.GatewayHTTP, Class: "logon_failed", Phase: probe.PhaseLogon},
+		{Name: "gateway-target-nla-required", Spec: channel + ", then MS-RDPBCGR 2.2.1.2.2 (HYBRID_REQUIRED_BY_SERVER behind the gateway)",
+			Scenario: gw(GatewayScenario{}), Offer: "tls", Password: TestPassword, GatewayTransport: probe.GatewayWebSocket,
+			Class: "nla_required", Phase: probe.PhaseNegotiate},
+	}
+}
+
+func mustDefaultCert() *tls.Certificate {
+	c, err := DefaultCertificate()
+	if err != nil {
+		panic("rdptest: certificate: " + err.Error())
+	}
+	return &c
 }
 
 var ecdsaOnce = sync.OnceValue(func() *tls.Certificate {

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -77,6 +78,9 @@ type GatewayScenario struct {
 	// loopback address the gateway connects to; a name not listed is
 	// connected to as sent, if it is a loopback address.
 	Hosts map[string]string
+	// Unreachable: the gateway cannot connect to any target (every target
+	// refuses it, as a computer whose RDP port is closed does).
+	Unreachable bool
 	// ConnectFailure is the channel response's code when the gateway
 	// cannot connect to the target; zero is Windows'
 	// E_PROXY_TS_CONNECTFAILED (rdpgw sends E_PROXY_INTERNALERROR).
@@ -92,6 +96,8 @@ type GatewayScenario struct {
 	ConsentMessage, ServiceMessage string
 	// Keepalive sends a KEEPALIVE before every response.
 	Keepalive bool
+	// Garbage is sent instead of the HANDSHAKE_RESPONSE.
+	Garbage []byte
 
 	// NotRDG makes the server an HTTPS server that is not an RD Gateway:
 	// every request gets this answer.
@@ -214,7 +220,7 @@ func NewGateway(sc GatewayScenario) (*Gateway, error) {
 	g.srv = &http.Server{
 		Handler:     g,
 		ConnContext: g.connContext,
-		ErrorLog:    nil,
+		ErrorLog:    log.New(io.Discard, "", 0), // a client's TLS failure is a scenario's point, not noise
 		ReadTimeout: time.Minute,
 	}
 	g.wg.Add(1)
@@ -715,4 +721,10 @@ func (g *Gateway) in(w http.ResponseWriter, r *http.Request, st *gwConnState) {
 		return
 	}
 	g.tunnel(st.id, st.user, httputil.NewChunkedReader(brw.Reader), sess.out)
+}
+
+// ProbeOptions are the probe's options to go through g with creds (nil
+// for none), trusting its certificate as a client with rdptest's CA does.
+func (g *Gateway) ProbeOptions(creds *probe.Credentials) *probe.GatewayOptions {
+	return &probe.GatewayOptions{Address: g.Addr, Credentials: creds, Roots: TestRoots()}
 }

@@ -81,6 +81,11 @@ func (g *Gateway) tunnel(conn int, user string, r io.Reader, w *packetWriter) {
 	if stalls(probe.PhaseGatewayTunnel) {
 		return
 	}
+	if sc.Garbage != nil {
+		w.write(sc.Garbage)
+		io.Copy(io.Discard, r)
+		return
+	}
 	code := sc.Errors.Handshake
 	if hs.VersionMajor != 1 {
 		code = tsgu.EProxyCapabilityMismatch
@@ -235,6 +240,9 @@ func (g *Gateway) dial(name string, port int) (net.Conn, error) {
 	if err := loopbackAddr(addr); err != nil {
 		return nil, fmt.Errorf("%s is not a name this gateway knows", name)
 	}
+	if g.scenario.Unreachable {
+		addr = closedAddr()
+	}
 	return net.DialTimeout("tcp", addr, 5*time.Second)
 }
 
@@ -280,4 +288,15 @@ func matchAny(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// closedAddr is a loopback port where nothing listens: one just released.
+func closedAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:1"
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

@@ -1,6 +1,7 @@
 package rdptest_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -49,7 +50,14 @@ func TestGenerateFixtures(t *testing.T) {
 				"source": fmt.Sprintf("rdptest scenario %q, built from %s", e.Name, e.Spec),
 				"target": "rdptest",
 			}
-			record(t, "rdptest-"+e.Name, srv.Addr, e.Offer, e.Password != "", probeOptions(t, e), header, e.Class)
+			if g := e.Scenario.Gateway; g != nil {
+				header["gateway"] = string(cmp.Or(e.GatewayTransport, probe.GatewayAuto))
+				header["gateway-credentials"] = map[bool]string{true: "yes", false: "no"}[e.Password != ""]
+				if g.Certificate != nil {
+					header["gateway-trust"] = "no"
+				}
+			}
+			record(t, "rdptest-"+e.Name, srv.Addr, e.Offer, e.Password != "", probeOptions(t, e, srv), header, e.Class)
 		})
 	}
 	lab := []struct {

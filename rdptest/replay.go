@@ -30,6 +30,8 @@ type Replay struct {
 
 	mu   sync.Mutex
 	errs []error // what went differently from the fixture, per connection
+
+	gw *gwReplay // a fixture recorded through an RD Gateway
 }
 
 // NewReplay starts a replay server of f on 127.0.0.1.
@@ -43,6 +45,12 @@ func NewReplay(f *fixture.Fixture) (*Replay, error) {
 		return nil, err
 	}
 	r := &Replay{Addr: ln.Addr().String(), ln: ln, f: f, cert: cert}
+	if gatewayFixture(f) {
+		if r.gw, err = newGWReplay(r); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	r.wg.Add(1)
 	go r.serve()
 	return r, nil
@@ -73,7 +81,11 @@ func (r *Replay) serve() {
 		go func() {
 			defer r.wg.Done()
 			defer c.Close()
-			if err := r.play(c); err != nil {
+			play := r.play
+			if r.gw != nil {
+				play = r.gw.serveConn
+			}
+			if err := play(c); err != nil {
 				r.mu.Lock()
 				r.errs = append(r.errs, err)
 				r.mu.Unlock()
@@ -141,7 +153,11 @@ func ProbeReplay(ctx context.Context, f *fixture.Fixture) (*probe.Result, probe.
 		return nil, opt, err
 	}
 	defer rp.Close()
-	return probe.Run(ctx, rp.Addr, opt), opt, nil
+	target := rp.Addr
+	if opt.Gateway != nil {
+		opt.Gateway.Address, target = rp.Addr, ReplayTarget
+	}
+	return probe.Run(ctx, target, opt), opt, nil
 }
 
 // ReplayCredentials are what a replay logs on with when the fixture was
@@ -150,7 +166,8 @@ func ProbeReplay(ctx context.Context, f *fixture.Fixture) (*probe.Result, probe.
 var ReplayCredentials = probe.Credentials{User: "replay", Domain: "REPLAY", Password: "x"}
 
 // ReplayOptions are the probe options to replay f with: its "offer:" header
-// (default probe.DefaultOffer), its "depth:" header (default none),
+// (default probe.DefaultOffer), its "depth:" header (default none), its
+// gateway (see gatewayReplayOptions; ProbeReplay fills in the address),
 // ReplayCredentials when "credentials: yes", and short
 // deadlines (a replay answers at once or never).
 func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
@@ -168,6 +185,11 @@ func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 			return opt, fmt.Errorf("fixture depth: %w", err)
 		}
 		opt.Depth = p
+	}
+	if gatewayFixture(f) {
+		if err := gatewayReplayOptions(f, &opt); err != nil {
+			return opt, err
+		}
 	}
 	switch f.Header["credentials"] {
 	case "yes":
