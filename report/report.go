@@ -4,7 +4,6 @@
 package report
 
 import (
-	"crypto/tls"
 	"fmt"
 	"strings"
 	"time"
@@ -44,6 +43,7 @@ type Report struct {
 	NTLMJSON       *NTLMJSON        `json:"ntlm,omitempty"`
 	CredSSP        *CredSSPJSON     `json:"credssp,omitempty"`
 	Session        *SessionJSON     `json:"session,omitempty"`
+	Gateway        *GatewayJSON     `json:"gateway,omitempty"`
 	WindowsSays    string           `json:"windows_says,omitempty"`
 	Cause          string           `json:"cause,omitempty"`
 	Fix            string           `json:"fix,omitempty"`
@@ -235,13 +235,7 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 		rep.Negotiation = nj
 	}
 	if t := r.TLS; t != nil {
-		tj := &TLSJSON{Version: tls.VersionName(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite)}
-		if c := t.Certificate; c != nil {
-			tj.Certificate = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses,
-				NotBefore: c.NotBefore, NotAfter: c.NotAfter, SelfSigned: c.SelfSigned, KeyType: c.KeyType, KeyBits: c.KeyBits,
-				SHA256: c.SHA256, SignatureAlg: c.SignatureAlg}
-		}
-		rep.TLS = tj
+		rep.TLS = tlsJSON(t)
 	}
 	if n := r.NTLM; n != nil {
 		nj := &NTLMJSON{TargetName: n.TargetName, NetBIOSDomain: n.NetBIOSDomain, NetBIOSComputer: n.NetBIOSComputer,
@@ -267,6 +261,9 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 	}
 	if s := r.Session; s != nil {
 		rep.Session = sessionJSON(s)
+	}
+	if g := r.Gateway; g != nil {
+		rep.Gateway = gatewayJSON(g)
 	}
 	for _, f := range v.Findings {
 		rep.Findings = append(rep.Findings, FindingJSON{ID: f.ID, Severity: string(f.Severity), Text: f.Text})

@@ -54,6 +54,9 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 		}
 		kv("Account", "%s (%s)", rep.User, tried)
 	}
+	if g := rep.Gateway; g != nil {
+		writeGatewayText(g, kv)
+	}
 	if n := rep.Negotiation; n != nil {
 		switch {
 		case n.FailureCode != "":

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	flag "github.com/spf13/pflag"
@@ -57,6 +58,8 @@ Examples:
   rdpprobe [::1]:33891 --protocols tls       would a client that offers only TLS get in?
   rdpprobe host --enumerate                  which security layers (RDP, TLS, NLA...) does it accept?
   rdpprobe host -u 'CORP\alice' --depth session   does licensing pass, and what does the server say after logon?
+  rdpprobe rds01.corp.internal -u 'CORP\alice' --gateway gw.corp.example.com   the same, through an RD Gateway
+  rdpprobe rds01.corp.internal -u 'CORP\alice' --gateway gw.corp.example.com --depth gateway   can the gateway reach it?
 
 --enumerate first maps the security layers, like nmap's rdp-enum-encryption
 but right: one short connection per protocol (PROTOCOL_RDP, _SSL, _HYBRID,
@@ -69,9 +72,19 @@ what it means, then runs the normal probe, whose class sets the exit code.
 --output json the map is in security_layers, rdp_encryption and
 security_meaning.
 
+--gateway HOST[:PORT] goes through an RD Gateway (HTTPS, port 443) as mstsc
+does: TLS to the gateway (a certificate mstsc would not trust ends the probe
+there), its HTTP logon (NTLM), the tunnel and the channel to the target, then
+the whole probe of the target inside the channel. --depth gateway stops once
+the gateway has connected to the target. The gateway logs on as
+--gateway-user (default -u), with the password from --gateway-password-file,
+RDPPROBE_GATEWAY_PASSWORD, else the -u password, else a prompt.
+
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
 variable, or a no-echo prompt, never from a flag. Exactly one logon attempt is
-made per run and none is retried: account lockout is a real harm.
+made per run and none is retried: account lockout is a real harm. Through a
+gateway there are two logons, the gateway's and the target's, each at most
+once; a failed gateway logon means no target logon.
 
 Flags:
 `
@@ -96,6 +109,7 @@ type config struct {
 	noColor      bool
 	version      bool
 	enumerate    bool
+	gateway      gatewayFlags
 }
 
 func main() {
@@ -126,6 +140,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
 	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
+	c.gateway.register(fs)
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
 	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -179,6 +194,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	} else if c.passwordFile != "" {
 		return usageErr("--password-file needs -u")
 	}
+	if opt.Gateway, err = c.gateway.options(opt.Credentials, stdin, stderr); err != nil {
+		return usageErr("%v", err)
+	}
+	if opt.Gateway == nil && strings.HasPrefix(string(opt.Depth), "gateway_") {
+		return usageErr("--depth %s needs --gateway", c.depth)
+	}
 
 	var rec *recording
 	if c.record != "" {
@@ -197,6 +218,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	out := report.Prober{}.Probe(ctx, target, opt)
 	if opt.Credentials != nil {
 		opt.Credentials.Password = ""
+	}
+	if opt.Gateway != nil && opt.Gateway.Credentials != nil {
+		opt.Gateway.Credentials.Password = ""
 	}
 	res, v, rep := out.Result, out.Verdict, out.Report
 	if layers != nil {
