@@ -54,6 +54,8 @@ type Module struct {
 	// LogonCacheTTL is how long a logon's result answers scrapes before the
 	// next logon attempt (default 5m). Only modules that log on use it.
 	LogonCacheTTL time.Duration `yaml:"logon_cache_ttl,omitempty"`
+	// Gateway, if set, probes every target through this RD Gateway.
+	Gateway *Gateway `yaml:"gateway,omitempty"`
 
 	// Resolved at load time.
 	name        string
@@ -61,7 +63,26 @@ type Module struct {
 	offer       negotiate.Protocol
 	allowRDP    bool
 	password    string
-	fingerprint string // changes whenever anything about the module does, the password included
+	gateway     *probe.GatewayOptions // Gateway resolved, its password included
+	fingerprint string                // changes whenever anything about the module does, the passwords included
+}
+
+// Gateway is a module's RD Gateway: its address, how to reach it, and the
+// account it logs on with (default: the module's credentials, as mstsc's
+// "use my RD Gateway credentials for the remote computer").
+type Gateway struct {
+	// Address is host or host:port (443).
+	Address string `yaml:"address"`
+	// User, PasswordFile, PasswordEnv: as in Credentials. Without User the
+	// module's account logs on to the gateway, with its password unless
+	// one of PasswordFile and PasswordEnv gives another.
+	User         string `yaml:"user,omitempty"`
+	PasswordFile string `yaml:"password_file,omitempty"`
+	PasswordEnv  string `yaml:"password_env,omitempty"`
+	// Transport: auto (default), http or websocket.
+	Transport string `yaml:"transport,omitempty"`
+	// AllowBasic answers a gateway that offers only Basic authentication.
+	AllowBasic bool `yaml:"allow_basic,omitempty"`
 }
 
 // Credentials name an account and where its password comes from. The
@@ -76,11 +97,15 @@ type Credentials struct {
 	PasswordEnv string `yaml:"password_env,omitempty"`
 }
 
-// Logon reports whether a probe with this module may send credentials: the
-// lockout rules (cache, block after a bad password) apply to it.
+// Logon reports whether a probe with this module may send credentials (to
+// the target, or to its gateway): the lockout rules (cache, block after a
+// bad password) apply to it.
 func (m *Module) Logon() bool {
-	return m.Credentials != nil && (m.depth == "" || m.depth == probe.PhaseLogon || m.depth == probe.PhaseSession)
+	return m.Credentials != nil && (m.depth == "" || m.depth == probe.PhaseLogon || m.depth == probe.PhaseSession) || m.gatewayLogon()
 }
+
+// gatewayLogon: the module logs on to an RD Gateway.
+func (m *Module) gatewayLogon() bool { return m.gateway != nil && m.gateway.Credentials != nil }
 
 // Name is the module's name in the config file.
 func (m *Module) Name() string { return m.name }
@@ -98,6 +123,14 @@ func (m *Module) options() probe.Options {
 	if m.Credentials != nil {
 		user, domain, _ := probe.ParseAccount(m.Credentials.User) // checked at load
 		opt.Credentials = &probe.Credentials{User: user, Domain: domain, Password: m.password}
+	}
+	if g := m.gateway; g != nil {
+		gw := *g
+		if c := g.Credentials; c != nil {
+			cc := *c
+			gw.Credentials = &cc
+		}
+		opt.Gateway = &gw
 	}
 	return opt
 }
@@ -214,13 +247,72 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 		}
 	}
 
-	// The fingerprint covers the module as written plus the password, so
+	if err := m.resolveGateway(dir, lookupEnv); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+
+	// The fingerprint covers the module as written plus the passwords, so
 	// that fixing a password file and reloading lifts a logon block.
 	desc, _ := json.Marshal(m)
 	h := sha256.New()
 	h.Write(desc)
 	h.Write([]byte{0})
 	h.Write([]byte(m.password))
+	if m.gatewayLogon() {
+		h.Write([]byte{0})
+		h.Write([]byte(m.gateway.Credentials.Password))
+	}
 	m.fingerprint = hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// resolveGateway checks the gateway's settings and reads its password.
+func (m *Module) resolveGateway(dir string, lookupEnv func(string) (string, bool)) error {
+	g := m.Gateway
+	if g == nil {
+		return nil
+	}
+	if _, _, err := probe.SplitTarget(g.Address, probe.DefaultGatewayPort); err != nil {
+		return fmt.Errorf("address: %w", err)
+	}
+	tr, err := probe.ParseGatewayTransport(g.Transport)
+	if err != nil {
+		return fmt.Errorf("transport: %w", err)
+	}
+	o := &probe.GatewayOptions{Address: g.Address, Transport: tr, AllowBasic: g.AllowBasic}
+	m.gateway = o
+	account := g.User
+	if account == "" && m.Credentials != nil {
+		account = m.Credentials.User
+	}
+	switch {
+	case account == "" && (g.PasswordFile != "" || g.PasswordEnv != ""):
+		return errors.New("a password but no account: give user, or credentials to the module")
+	case account == "":
+		return nil // no logon: the gateway will say it needs one
+	case g.PasswordFile != "" && g.PasswordEnv != "":
+		return errors.New("give at most one of password_file and password_env")
+	}
+	user, domain, err := probe.ParseAccount(account)
+	if err != nil {
+		return fmt.Errorf("user: %w", err)
+	}
+	o.Credentials = &probe.Credentials{User: user, Domain: domain, Password: m.password}
+	if g.PasswordFile == "" && g.PasswordEnv == "" {
+		if g.User != "" {
+			return errors.New("user needs password_file or password_env (a password is never written in the config)")
+		}
+		return nil // the module's account and password
+	}
+	src, key := secret.Sources{Env: g.PasswordEnv, LookupEnv: lookupEnv}, "password_env"
+	if g.PasswordFile != "" {
+		src, key = secret.Sources{File: g.PasswordFile}, "password_file"
+		if !filepath.IsAbs(src.File) {
+			src.File = filepath.Join(dir, src.File)
+		}
+	}
+	if o.Credentials.Password, _, err = secret.Password(src); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +80,12 @@ type Exporter struct {
 // key names what a probe is for. Targets are normalised to host:port, so
 // "h" and "h:3389" share a cache and a lockout block.
 type key struct{ module, target string }
+
+// gatewayKey is the target of a module's gateway logon block: no target
+// is spelled so.
+const gatewayKey = "(the module's RD Gateway)"
+
+func gatewayLogonAttempted(r *probe.Result) bool { return r.Gateway != nil && r.Gateway.LogonAttempted }
 
 // flight is one probe in progress; scrapes of the same key wait for it.
 type flight struct {
@@ -285,8 +292,17 @@ type answer struct {
 // scrape answers one /probe request for target with module m, within ctx.
 func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer {
 	k := key{m.name, normalizeTarget(target)}
+	gk := key{m.name, gatewayKey}
 	now := e.opt.Now()
 	e.mu.Lock()
+	if m.gatewayLogon() {
+		// A failed gateway logon stops the module's logons for every
+		// target: they all go through that gateway, with that account.
+		if ent := e.logons[gk]; ent != nil && ent.blocked && ent.fingerprint == m.fingerprint {
+			e.mu.Unlock()
+			return answer{out: ent.out, source: SourceBlocked, cacheAge: now.Sub(ent.out.end), blocked: true}
+		}
+	}
 	if m.Logon() {
 		if ent := e.logons[k]; ent != nil && ent.fingerprint == m.fingerprint {
 			age := now.Sub(ent.out.end)
@@ -334,9 +350,12 @@ func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer 
 
 	e.mu.Lock()
 	blocked := false
-	if m.Logon() && out.res != nil && out.res.LogonAttempted {
+	if m.Logon() && out.res != nil && (out.res.LogonAttempted || gatewayLogonAttempted(out.res)) {
 		blocked = out.verdict.Class.LocksAccount
 		e.logons[k] = &logonEntry{fingerprint: m.fingerprint, out: out, blocked: blocked}
+		if blocked && strings.HasPrefix(string(out.res.Failed), "gateway_") {
+			e.logons[gk] = &logonEntry{fingerprint: m.fingerprint, out: out, blocked: true}
+		}
 		e.pruneLocked(now)
 	}
 	f.out = out
@@ -446,6 +465,9 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	e.m.probes.WithLabelValues(m.name, string(v.Class.ID)).Inc()
 	if res.LogonAttempted {
 		e.m.logons.WithLabelValues(m.name).Inc()
+	}
+	if gatewayLogonAttempted(res) {
+		e.m.logons.WithLabelValues(m.name).Inc() // the gateway's logon counts as one too
 	}
 	return &outcome{res: res, verdict: v, report: judged.Report, start: start, end: end, log: buf.Bytes()}
 }

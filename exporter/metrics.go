@@ -2,8 +2,11 @@ package exporter
 
 import (
 	"crypto/tls"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rdpprobe/rdpprobe/probe"
 )
 
 // probeRegistry holds the metrics of one scrape: made for the request,
@@ -41,10 +44,21 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	phases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "probe_rdp_phase_duration_seconds", Help: "Duration of each phase of the probe that started.",
 	}, []string{"phase"})
+	gwPhases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "probe_rdp_gateway_phase_duration_seconds", Help: "Duration of each of the RD Gateway's phases that started (a module with a gateway).",
+	}, []string{"phase"})
 	for _, t := range res.Timings {
+		if strings.HasPrefix(string(t.Phase), "gateway_") {
+			gwPhases.WithLabelValues(string(t.Phase)).Set(t.Duration.Seconds())
+			continue
+		}
 		phases.WithLabelValues(string(t.Phase)).Set(t.Duration.Seconds())
 	}
 	reg.MustRegister(phases)
+	if g := res.Gateway; g != nil {
+		reg.MustRegister(gwPhases)
+		gauge("probe_rdp_gateway_logon_attempted", "Whether the reported probe sent the RD Gateway its credentials (one logon attempt).", b2f(g.LogonAttempted))
+	}
 	if res.Failed != "" {
 		info("probe_rdp_failed_phase", "The phase that ended the probe with an error; the value is 1.", prometheus.Labels{"phase": string(res.Failed)})
 	}
@@ -54,10 +68,8 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	}
 	if t := res.TLS; t != nil {
 		info("probe_tls_version_info", "The TLS version negotiated; the value is 1.", prometheus.Labels{"version": tls.VersionName(t.Version)})
-		if c := t.Certificate; c != nil {
-			gauge("probe_ssl_earliest_cert_expiry", "Expiry of the server's certificate, Unix seconds.", float64(c.NotAfter.Unix()))
-		}
 	}
+	certExpiry(reg, res)
 	if c := res.CredSSP; c != nil && c.ServerVersion > 0 {
 		gauge("probe_rdp_credssp_version", "The CredSSP version the server speaks; below 5 lacks the CVE-2018-0886 fix.", float64(c.ServerVersion))
 	}
@@ -77,4 +89,33 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// certExpiry exports probe_ssl_earliest_cert_expiry as blackbox_exporter
+// does, with no label, for a probe without a gateway; through a gateway
+// the metric has a hop label, "target" and "gateway", so that the
+// gateway's certificate, which mstsc refuses once expired, raises the same
+// alerts.
+func certExpiry(reg *prometheus.Registry, res *probe.Result) {
+	const name, help = "probe_ssl_earliest_cert_expiry", "Expiry of the server's certificate (and, with hop=\"gateway\", of its RD Gateway's), Unix seconds."
+	var target *probe.CertInfo
+	if res.TLS != nil {
+		target = res.TLS.Certificate
+	}
+	if res.Gateway == nil {
+		if target != nil {
+			g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+			g.Set(float64(target.NotAfter.Unix()))
+			reg.MustRegister(g)
+		}
+		return
+	}
+	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"hop"})
+	if target != nil {
+		v.WithLabelValues("target").Set(float64(target.NotAfter.Unix()))
+	}
+	if t := res.Gateway.TLS; t != nil && t.Certificate != nil {
+		v.WithLabelValues("gateway").Set(float64(t.Certificate.NotAfter.Unix()))
+	}
+	reg.MustRegister(v)
 }

@@ -233,7 +233,14 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 	note := LogonNone
 	host := hostKey(target)
 	reserved := false
-	if opt.Credentials != nil {
+	// A gateway's logon is a logon too: the same rules hold for it, but
+	// for the one per host, which is about the host's own logon: through
+	// a gateway alone every target (each port too) is its own.
+	gatewayLogon := opt.Gateway != nil && opt.Gateway.Credentials != nil
+	if opt.Credentials == nil && gatewayLogon {
+		host = "via gateway: " + strings.ToLower(target)
+	}
+	if opt.Credentials != nil || gatewayLogon {
 		use, why, err := s.gate.acquire(ctx, host)
 		if err != nil {
 			return nil, false
@@ -243,6 +250,11 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 		} else {
 			note = why
 			opt.Credentials = nil
+			if gatewayLogon {
+				g := *opt.Gateway
+				g.Credentials = nil
+				opt.Gateway = &g
+			}
 			if opt.Depth == "" || opt.Depth == probe.PhaseLogon {
 				opt.Depth = probe.PhaseNTLMInfo
 			}
@@ -256,14 +268,15 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 	}
 	out := report.Prober{Run: r.Probe, Classify: r.Classify}.Probe(abort, target, opt)
 	res, v := out.Result, out.Verdict
+	attempted := res.LogonAttempted || res.Gateway != nil && res.Gateway.LogonAttempted
 	if reserved {
-		s.gate.release(host, res.LogonAttempted, v.Class)
+		s.gate.release(host, attempted, v.Class)
 		note = LogonNotTried
-		if res.LogonAttempted {
+		if attempted {
 			note = LogonAttempted
 		}
 	}
-	if abort.Err() != nil && res.Err != nil && !res.LogonAttempted {
+	if abort.Err() != nil && res.Err != nil && !attempted {
 		s.mu.Lock()
 		s.stats.Dropped++
 		s.mu.Unlock()

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,4 +103,67 @@ func TestGatewayUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
 	}
+}
+
+// A sweep through the gateway: --phases gateway says which hosts the
+// gateway reaches (RAP and the targets' ports decide), and a wrong gateway
+// password stops the gateway's logons after the first failure: every host
+// behind the gateway would fail the same way.
+func TestGatewaySweep(t *testing.T) {
+	gatewayRoots = rdptest.TestRoots()
+	t.Cleanup(func() { gatewayRoots = nil })
+	accounts := map[string]string{rdptest.TestDomain + `\` + rdptest.TestUser: rdptest.TestPassword}
+	a, err := rdptest.NewServer(rdptest.Scenario{Accounts: accounts, Gateway: &rdptest.GatewayScenario{
+		RAP:   []rdptest.Policy{{Users: []string{"*"}, Computers: []string{"127.0.0.1"}}},
+		Hosts: map[string]string{"rds02.corp.example.com": closedAddr(t)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	gw := a.Gateway
+	closed := closedAddr(t)
+	_, closedPort, _ := strings.Cut(closed, ":")
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name     string
+		password string
+		targets  []string
+		want     map[string]int
+		failed   int // the gateway's failed logons
+	}{
+		{"reach", rdptest.TestPassword, []string{a.Addr, "127.0.0.1:" + closedPort, "rds02.corp.example.com:3389"},
+			map[string]int{"ok": 1, "gateway_target_unreachable": 1, "gateway_rap_denied": 1}, 0},
+		{"wrong password", "wrong", []string{a.Addr, "127.0.0.1:" + closedPort, "127.0.0.2:3389", "127.0.0.3:3389"},
+			map[string]int{"gateway_auth_failed": 4}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(gatewayPasswordEnv, tc.password)
+			before := gw.Count(rdptest.EventGatewayLogon, "failed")
+			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".jsonl")
+			args := append([]string{"sweep", "--gateway", gw.Addr, "--gateway-user", `CORP\alice`, "--phases", "gateway",
+				"--gateway-transport", "websocket", "--progress", "never", "--concurrency", "1", "-o", out}, tc.targets...)
+			code, _, stderr := rdpprobe(t, args...)
+			if code != sweepExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if got := classCounts(readJSONL(t, out)); !maps.Equal(got, tc.want) {
+				t.Errorf("classes %v, want %v\n%s", got, tc.want, stderr)
+			}
+			if n := gw.Count(rdptest.EventGatewayLogon, "failed") - before; n != tc.failed {
+				t.Errorf("%d failed gateway logons, want %d", n, tc.failed)
+			}
+		})
+	}
+}
+
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

@@ -51,6 +51,11 @@ input, is a list: targets separated by white space, "#" comments, or CSV with
 a target/host/address column (and optionally a port column). Targets without
 a port get every --ports. The list streams: a /8 is not built in memory.
 
+--gateway HOST[:PORT] probes every target through that RD Gateway, with the
+main command's --gateway-* flags; --phases gateway checks which hosts the
+gateway can reach, without target credentials (the gateway's logon, from
+--gateway-user, is one logon per host and follows the rules below).
+
 Logons (only with -u) are lockout-aware: one attempt per host, never retried;
 after --max-logon-failures failed logons (or at once if the account is locked
 out, disabled or expired) the remaining hosts are probed without credentials
@@ -89,6 +94,7 @@ type sweepConfig struct {
 	outs             []string
 	output           string
 	progress         string
+	gateway          gatewayFlags
 }
 
 func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -109,6 +115,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
 	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
+	c.gateway.register(fs)
 	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
 	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL file of an earlier sweep has, and append to it")
 	fs.StringArrayVarP(&c.outs, "out", "o", nil, "write a report to FILE (.jsonl, .csv or .html); repeatable; default JSONL on standard output")
@@ -171,6 +178,9 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.user == "" && opt.Depth == probe.PhaseLogon {
 		return usageErr("--phases logon needs -u")
 	}
+	if c.gateway.address == "" && strings.HasPrefix(string(opt.Depth), "gateway_") {
+		return usageErr("--phases %s needs --gateway", c.phases)
+	}
 	if fs.NArg() == 0 && len(c.targetsFiles) == 0 {
 		return usageErr("no targets: give CIDRs, ranges, names, files or - (standard input)")
 	}
@@ -212,6 +222,12 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return usageErr("%v", err)
 		}
 		defer func() { opt.Credentials.Password = "" }()
+	}
+	if opt.Gateway, err = c.gateway.options(opt.Credentials, stdin, stderr); err != nil {
+		return usageErr("%v", err)
+	}
+	if g := opt.Gateway; g != nil && g.Credentials != nil {
+		defer func() { g.Credentials.Password = "" }()
 	}
 
 	runner := &sweep.Runner{
