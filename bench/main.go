@@ -37,7 +37,11 @@ type config struct {
 	rdpprobe  string // built binary
 	lab       labAddrs
 	skipPeers bool
+	only      map[string]bool // sections to run; nil: all
 }
+
+// runs reports whether section is to run.
+func (c *config) runs(section string) bool { return c.only == nil || c.only[section] }
 
 type labAddrs struct {
 	nla, user, domain, password, display string
@@ -58,7 +62,14 @@ func main() {
 	flag.IntVar(&c.fleetSets, "fleet", 4, "the large sweep covers this many sets of 254 loopback hosts")
 	flag.IntVar(&c.ports, "ports", 4, "rdptest listeners per fleet host (ports 3389 up)")
 	flag.StringVar(&c.out, "out", "", "also write the results as Markdown to this file")
+	only := flag.String("only", "", "run only these sections, comma-separated: roundtrips, cpu, sweep, go, gateway (default: all)")
 	flag.Parse()
+	if *only != "" {
+		c.only = map[string]bool{}
+		for _, s := range strings.Split(*only, ",") {
+			c.only[strings.TrimSpace(s)] = true
+		}
+	}
 
 	// The lab describes itself (lab/lab.sh env); these defaults are its own.
 	c.lab = labAddrs{
@@ -95,10 +106,21 @@ func main() {
 	t.loadBefore = loadavg()
 	t.peers = []string{version("dpkg-query", "-W", "-f", "xfreerdp (freerdp2-x11) ${Version}", "freerdp2-x11"), version("nmap", "--version"),
 		"impacket " + version("/usr/bin/python3", "-c", "import importlib.metadata as m; print(m.version('impacket'))")}
-	roundTrips(&c, &t)
-	cpuAndMemory(&c, &t)
-	sweepFleet(&c, &t, tmp)
-	goBenchmarks(&t)
+	if c.runs("roundtrips") {
+		roundTrips(&c, &t)
+	}
+	if c.runs("cpu") {
+		cpuAndMemory(&c, &t)
+	}
+	if c.runs("gateway") {
+		gatewayFlights(&c, &t, tmp)
+	}
+	if c.runs("sweep") {
+		sweepFleet(&c, &t, tmp)
+	}
+	if c.runs("go") {
+		goBenchmarks(&t)
+	}
 	t.loadAfter = loadavg()
 
 	md := t.markdown(c)

@@ -81,9 +81,7 @@ func newMask() *[4]byte {
 // writePacket frames one packet for the transport and sends it; a packet
 // other than DATA is recorded.
 func (t *gwTunnel) writePacket(pkt []byte) error {
-	if h, _ := tsgu.ParseHeader(pkt); h.Type != tsgu.TypeData {
-		t.g.record(Client, LayerTSGU, pkt, tsgu.Describe(pkt), false)
-	}
+	t.record(Client, pkt)
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
 	b := append(t.wbuf[:0], t.pending...)
@@ -98,6 +96,14 @@ func (t *gwTunnel) writePacket(pkt []byte) error {
 		return fmt.Errorf("gateway: send %v: %w", pktType(pkt), typeTLSAlert(err))
 	}
 	return nil
+}
+
+// record notes a packet other than DATA (whose bytes the target's layer
+// records).
+func (t *gwTunnel) record(from Side, pkt []byte) {
+	if pktType(pkt) != tsgu.TypeData {
+		t.g.record(from, LayerTSGU, pkt, tsgu.Describe(pkt), false)
+	}
 }
 
 func pktType(b []byte) tsgu.PacketType {
@@ -139,9 +145,7 @@ func (t *gwTunnel) readPacket() ([]byte, error) {
 	if err != nil {
 		return nil, t.readError(err)
 	}
-	if h, _ := tsgu.ParseHeader(b); h.Type != tsgu.TypeData {
-		t.g.record(Server, LayerTSGU, b, tsgu.Describe(b), false)
-	}
+	t.record(Server, b)
 	return b, nil
 }
 
@@ -252,30 +256,36 @@ func (t *gwTunnel) Write(b []byte) (int, error) {
 // closeGrace bounds the goodbye: CLOSE_CHANNEL and its response.
 const closeGrace = 500 * time.Millisecond
 
-// Close says goodbye (CLOSE_CHANNEL, then the end of the IN channel's body
-// or a WebSocket Close) and ends both connections.
+// Close says goodbye and ends both connections: CLOSE_CHANNEL, sent with
+// the end of our side (the IN channel's last chunk, or a WebSocket Close)
+// in one flight, then a short wait for the gateway's
+// CLOSE_CHANNEL_RESPONSE, so that it logs a clean disconnect.
 func (t *gwTunnel) Close() error {
 	t.closeOnce.Do(func() {
 		g := t.g
 		g.SetDeadline(time.Now().Add(closeGrace))
 		if t.open {
 			t.open = false
-			if t.writePacket((&tsgu.Close{}).Marshal()) == nil && t.rerr == nil {
-				for {
-					b, err := t.readPacket()
-					if err != nil || pktType(b) == tsgu.TypeCloseChannelResponse {
-						break
-					}
+			bye := (&tsgu.Close{}).Marshal()
+			t.record(Client, bye)
+			t.wmu.Lock()
+			b := append(t.wbuf[:0], t.pending...)
+			if t.ws {
+				b = gwhttp.AppendFrame(b, true, gwhttp.OpBinary, newMask(), bye)
+				b = gwhttp.AppendFrame(b, true, gwhttp.OpClose, newMask(), binary.BigEndian.AppendUint16(nil, 1000))
+			} else {
+				b = append(gwhttp.AppendChunk(b, bye), gwhttp.LastChunk...)
+			}
+			_, err := t.w.Write(b)
+			t.pending = nil
+			t.wmu.Unlock()
+			for err == nil && t.rerr == nil {
+				var p []byte
+				if p, err = t.readPacket(); err == nil && pktType(p) == tsgu.TypeCloseChannelResponse {
+					break
 				}
 			}
 		}
-		t.wmu.Lock()
-		if t.ws {
-			t.w.Write(gwhttp.AppendFrame(nil, true, gwhttp.OpClose, newMask(), binary.BigEndian.AppendUint16(nil, 1000)))
-		} else if t.pending == nil {
-			t.w.Write([]byte(gwhttp.LastChunk))
-		}
-		t.wmu.Unlock()
 		for _, c := range []*gwChannel{g.out, g.in} {
 			if c != nil {
 				if err := c.conn().Close(); err != nil && t.closeErr == nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net"
 	"sync"
@@ -177,3 +178,13 @@ var gatewayCert = sync.OnceValues(func() (tls.Certificate, error) {
 	}
 	return tls.Certificate{Certificate: [][]byte{der, ca.Raw}, PrivateKey: key, Leaf: leaf}, nil
 })
+
+// TestCAPEM is rdptest's CA in PEM, for a client in another process (its
+// SSL_CERT_FILE, say) to trust the gateway emulator.
+func TestCAPEM() []byte {
+	ca, _, err := testCA()
+	if err != nil {
+		panic("rdptest: CA: " + err.Error())
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+}
