@@ -102,6 +102,10 @@ type GatewayScenario struct {
 	// NotRDG makes the server an HTTPS server that is not an RD Gateway:
 	// every request gets this answer.
 	NotRDG *HTTPAnswer
+	// Raw answers the first request of a connection whose method is a
+	// key with these bytes, as they are (a hostile gateway), then drains
+	// the connection.
+	Raw map[string][]byte
 	// Fault misbehaves at one of the gateway's phases: FaultReset at
 	// PhaseGatewayTLS resets the handshake; FaultStall at any phase stops
 	// answering there.
@@ -421,6 +425,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sc := &g.scenario
 	auth := r.Header.Get("Authorization")
 	g.event(st.id, EventGatewayRequest, r.Method+" "+authWords(auth))
+	if raw, ok := sc.Raw[r.Method]; ok {
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err != nil || !g.track(c) {
+			return
+		}
+		c.Write(raw)
+		io.Copy(io.Discard, c)
+		g.untrack(c)
+		return
+	}
 	if a := sc.NotRDG; a != nil {
 		for k, v := range a.Header {
 			w.Header().Set(k, v)
