@@ -82,3 +82,34 @@ func TestHostileGateways(t *testing.T) {
 		})
 	}
 }
+
+// A gateway that offers only Basic gets the password itself only when the
+// options allow it; otherwise the probe says so and sends nothing.
+func TestGatewayBasic(t *testing.T) {
+	srv, err := rdptest.NewServer(rdptest.Scenario{Accounts: map[string]string{rdptest.TestDomain + `\` + rdptest.TestUser: rdptest.TestPassword},
+		Gateway: &rdptest.GatewayScenario{Schemes: []string{"Basic"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	creds := &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: rdptest.TestPassword}
+	for _, allow := range []bool{false, true} {
+		opt := probe.Options{PhaseTimeout: time.Second, Depth: probe.PhaseGatewayChannel, Gateway: srv.Gateway.ProbeOptions(creds)}
+		opt.Gateway.AllowBasic = allow
+		r := probe.Run(context.Background(), srv.Addr, opt)
+		v := classify.Classify(r)
+		want := classify.GatewayAuthFailed
+		if allow {
+			want = classify.OK
+		}
+		if v.Class.ID != want || r.Gateway.LogonAttempted != allow {
+			t.Errorf("allow Basic %v: %s (%v), logon attempted %v", allow, v.Class.ID, r.Err, r.Gateway.LogonAttempted)
+		}
+		if !allow && !strings.Contains(v.Detail, "only Basic") {
+			t.Errorf("the detail does not say why: %s", v.Detail)
+		}
+	}
+	if n := srv.Gateway.Count(rdptest.EventGatewayLogon, "ok CORP\\alice (Basic)"); n != 1 {
+		t.Errorf("%d Basic logons at the gateway, want 1", n)
+	}
+}
