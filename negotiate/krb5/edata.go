@@ -12,11 +12,11 @@ import (
 
 // PA-DATA types this package reads or sends (RFC 4120 7.5.2, IANA).
 const (
-	PATGSReq      int32 = 1
+	PATGSReq       int32 = 1
 	PAEncTimestamp int32 = 2
-	PAPWSalt      int32 = 3 // Windows puts its KERB-EXT-ERROR here (MS-KILE 2.2.2)
-	PAETypeInfo   int32 = 11
-	PAETypeInfo2  int32 = 19
+	PAPWSalt       int32 = 3 // Windows puts its KERB-EXT-ERROR here (MS-KILE 2.2.2)
+	PAETypeInfo    int32 = 11
+	PAETypeInfo2   int32 = 19
 )
 
 // KERB_ERR_TYPE_EXTENDED is the data-type of a KERB-ERROR-DATA whose value is

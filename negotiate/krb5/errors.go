@@ -214,13 +214,13 @@ type Step string
 
 // The steps.
 const (
-	StepASNoPreauth Step = "AS-REQ"                    // learns the salt and etypes; no secret
-	StepASPreauth   Step = "AS-REQ+PA-ENC-TIMESTAMP"   // proves the password: counts at the KDC
-	StepTGS         Step = "TGS-REQ"                   // the service ticket for the SPN
-	StepAP          Step = "AP-REQ"                    // at the application server
-	StepAPRep       Step = "AP-REP"                    // the server's proof
-	StepCCache      Step = "ccache"                    // reading the TGT of a ccache
-	StepKDCReply    Step = "KDC reply"                 // a reply that is neither the answer nor a KRB-ERROR
+	StepASNoPreauth Step = "AS-REQ"                  // learns the salt and etypes; no secret
+	StepASPreauth   Step = "AS-REQ+PA-ENC-TIMESTAMP" // proves the password: counts at the KDC
+	StepTGS         Step = "TGS-REQ"                 // the service ticket for the SPN
+	StepAP          Step = "AP-REQ"                  // at the application server
+	StepAPRep       Step = "AP-REP"                  // the server's proof
+	StepCCache      Step = "ccache"                  // reading the TGT of a ccache
+	StepKDCReply    Step = "KDC reply"               // a reply that is neither the answer nor a KRB-ERROR
 	stepUnknown     Step = "krb5"
 )
 
