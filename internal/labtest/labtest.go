@@ -29,6 +29,7 @@ var defaults = map[string]string{
 	"rdp":      "127.0.0.1:33894",
 	"xrdp":     "127.0.0.1:33895",
 	"xrdp-rdp": "127.0.0.1:33896",
+	"kdc":      "127.0.0.1:33898",
 	"closed":   "127.0.0.1:33899",
 }
 
@@ -77,7 +78,7 @@ func envName(peer string) string {
 }
 
 // Peer returns the address of a lab peer ("nla", "nla6", "nla-ext", "tls", "rdp",
-// "xrdp", "xrdp-rdp", "closed"), from RDPLAB_* env vars or the lab's defaults.
+// "xrdp", "xrdp-rdp", "kdc", "closed"), from RDPLAB_* env vars or the lab's defaults.
 // Under -short it calls t.Skip for every peer but "closed" (an address where nothing
 // listens, which needs no lab). If the peer is not listening, it calls t.Skip with
 // a message saying to run `make lab-up` — unless CI=true, where it calls t.Fatal.
@@ -183,4 +184,70 @@ func findTool(name string) toolResult {
 		return toolResult{err: err.Error()}
 	}
 	return toolResult{path: p}
+}
+
+// KerberosLab describes the lab's MIT KDC (lab/lab.sh: realm LAB.TEST).
+type KerberosLab struct {
+	KDC        string // host:port, TCP and UDP
+	Realm      string
+	Krb5Config string // the lab's krb5.conf, for KRB5_CONFIG of MIT's tools
+	KDCProfile string // the lab's kdc.conf, for KRB5_KDC_PROFILE of kadmin.local
+	KDCLog     string // the KDC's log
+	Keytab     string // the keys of SPN
+	SPN        string // TERMSRV/localhost
+	NoSPNHost  string // a host name without a TERMSRV SPN
+	Password   string // every account's
+	// Users maps an account state to its principal name: good, badpw,
+	// locked, disabled, pwexpired, mustchange, expired, rc4.
+	Users map[string]string
+}
+
+// KDCStates are the account states of the lab's Kerberos accounts.
+var KDCStates = []string{"good", "badpw", "locked", "disabled", "pwexpired", "mustchange", "expired", "rc4"}
+
+// Kerberos returns the lab's KDC, from the RDPLAB_* variables of `lab/lab.sh
+// env` or the lab's defaults. Like Peer, it skips the test when the KDC is
+// not listening (fails it under CI=true).
+func Kerberos(t testing.TB) KerberosLab {
+	t.Helper()
+	get := func(key, def string) string {
+		if v := os.Getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	dir := get("RDPLAB_DIR", "/tmp/rdplab") + "/krb5"
+	k := KerberosLab{
+		KDC:        Peer(t, "kdc"),
+		Realm:      get("RDPLAB_REALM", "LAB.TEST"),
+		Krb5Config: get("RDPLAB_KRB5_CONFIG", dir+"/krb5.conf"),
+		KDCProfile: get("RDPLAB_KDC_PROFILE", dir+"/kdc.conf"),
+		KDCLog:     get("RDPLAB_KDC_LOG", dir+"/krb5kdc.log"),
+		Keytab:     get("RDPLAB_KEYTAB", dir+"/termsrv.keytab"),
+		SPN:        get("RDPLAB_SPN", "TERMSRV/localhost"),
+		NoSPNHost:  get("RDPLAB_KRB_NOSPN_HOST", "nospn.lab.test"),
+		Password:   get("RDPLAB_PASSWORD", defaultPassword),
+		Users:      map[string]string{},
+	}
+	defaultUsers := map[string]string{"good": "labuser", "rc4": "rc4only"}
+	for _, st := range KDCStates {
+		def := defaultUsers[st]
+		if def == "" {
+			def = st
+		}
+		k.Users[st] = get("RDPLAB_KRB_"+strings.ToUpper(st)+"_USER", def)
+	}
+	return k
+}
+
+// Env is the environment for MIT's tools against the lab's realm: its
+// krb5.conf and kdc.conf, and the given ccache (never the user's).
+func (k KerberosLab) Env(ccache string) []string {
+	env := []string{"KRB5_CONFIG=" + k.Krb5Config, "KRB5_KDC_PROFILE=" + k.KDCProfile, "KRB5CCNAME=FILE:" + ccache}
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name != "KRB5_CONFIG" && name != "KRB5_KDC_PROFILE" && name != "KRB5CCNAME" {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
