@@ -30,7 +30,8 @@
 # (-allow_tix), pwexpired (-pwexpire in the past), mustchange (+needchange), expired (-expire in the
 # past), rc4only (an RC4-HMAC key only). The service TERMSRV/localhost has its keys in a keytab; the
 # host nospn.lab.test has no SPN. Every principal requires pre-authentication, as in Active Directory.
-# Tools: kinit, kvno, kadmin.local with KRB5_CONFIG=$RDPLAB_KRB5_CONFIG KRB5_KDC_PROFILE=$RDPLAB_KDC_PROFILE.
+# Tools: kinit, kvno, kadmin.local with KRB5_CONFIG=$RDPLAB_KRB5_CONFIG KRB5_KDC_PROFILE=$RDPLAB_KDC_PROFILE,
+# and MIT's GSS-API for /usr/bin/python3 (python3-gssapi).
 # Also installed, for comparing against other clients: xfreerdp (needs DISPLAY set to the lab display),
 # nmap (force its rdp-* scripts onto these ports, e.g. --script +rdp-ntlm-info), tshark, and impacket
 # for /usr/bin/python3; prometheus/promtool and chromium, which the exporter and sweep tests drive;
@@ -49,8 +50,9 @@ ACCOUNT_DOMAIN=LAB
 ACCOUNT_PASSWORD=${RDPLAB_PASSWORD:-Lab-Passw0rd!}
 
 # prometheus (with promtool) and chromium are for the exporter and sweep report tests.
-# krb5-kdc, krb5-admin-server (kadmin.local, kdb5_util) and krb5-user (kinit, kvno) are the lab's KDC.
-DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time krb5-kdc krb5-admin-server krb5-user"
+# krb5-kdc, krb5-admin-server (kadmin.local, kdb5_util) and krb5-user (kinit, kvno) are the lab's KDC;
+# python3-gssapi is MIT's GSS-API, the independent peer of our RFC 4121 tokens.
+DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time krb5-kdc krb5-admin-server krb5-user python3-gssapi"
 SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp kdc"
 
 KRB_REALM=LAB.TEST
@@ -318,6 +320,7 @@ EOF
 	dns_lookup_kdc = false
 	dns_lookup_realm = false
 	rdns = false
+	dns_canonicalize_hostname = false
 	# TCP first (as rdpprobe), UDP after it: the KDC listens on both.
 	udp_preference_limit = 1
 	permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 rc4-hmac

@@ -143,10 +143,10 @@ var (
 )
 
 // Tool returns the path of an external tool the lab installs: "xfreerdp",
-// "nmap", "tshark", or "python3" (also "impacket": Debian's /usr/bin/python3,
-// checked to import impacket). Any other name is looked up in PATH. Like Peer, it
-// skips the test under -short, and a missing tool skips the test (fails it under
-// CI=true).
+// "nmap", "tshark", or "python3" (also "impacket" and "python3-gssapi":
+// Debian's /usr/bin/python3, checked to import impacket or gssapi). Any other
+// name is looked up in PATH. Like Peer, it skips the test under -short, and a
+// missing tool skips the test (fails it under CI=true).
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	skipIfShort(t, "tool "+name)
@@ -166,16 +166,21 @@ func Tool(t testing.TB, name string) string {
 
 func findTool(name string) toolResult {
 	switch name {
-	case "python3", "impacket":
-		// Not the first python3 in PATH (a pyenv one, say): impacket is Debian's package.
+	case "python3", "impacket", "python3-gssapi":
+		// Not the first python3 in PATH (a pyenv one, say): impacket and gssapi
+		// (MIT's GSS-API) are Debian's packages.
 		const py = "/usr/bin/python3"
 		if _, err := os.Stat(py); err != nil {
 			return toolResult{err: err.Error()}
 		}
+		module := "impacket"
+		if name == "python3-gssapi" {
+			module = "gssapi"
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if out, err := exec.CommandContext(ctx, py, "-c", "import impacket").CombinedOutput(); err != nil {
-			return toolResult{err: "impacket does not import in " + py + ": " + strings.TrimSpace(string(out))}
+		if out, err := exec.CommandContext(ctx, py, "-c", "import "+module).CombinedOutput(); err != nil {
+			return toolResult{err: module + " does not import in " + py + ": " + strings.TrimSpace(string(out))}
 		}
 		return toolResult{path: py}
 	}
