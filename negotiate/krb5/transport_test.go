@@ -155,4 +155,3 @@ func TestParseKDC(t *testing.T) {
 		}
 	}
 }
-
