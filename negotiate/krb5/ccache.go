@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // maxCCache caps a ccache file read: a few tickets are a few KiB.
@@ -18,12 +19,34 @@ const maxCCache = 1 << 20
 // ErrCCacheNoTGT is wrapped when a ccache holds no usable TGT for the realm.
 var ErrCCacheNoTGT = errors.New("krb5: ccache has no valid TGT")
 
-// CCache is an MIT credential cache (the FILE: type, versions 3 and 4),
-// parsed by gokrb5.
+// CCache is an MIT credential cache file (versions 3 and 4, the FILE:
+// type; MIT's ccache_file_format). Our parser rather than gokrb5's: that one
+// allocates whatever count the file claims (credentials/ccache.go makes
+// []types.HostAddress of the address count read) and slices unchecked.
 type CCache struct {
-	Path string
-	cc   *credentials.CCache
+	Path             string
+	DefaultPrincipal ccPrincipal
+	Credentials      []ccCredential
 }
+
+type ccPrincipal struct {
+	Realm string
+	Name  types.PrincipalName
+}
+
+type ccCredential struct {
+	Client, Server                      ccPrincipal
+	Key                                 types.EncryptionKey
+	AuthTime, StartTime, EndTime, Renew time.Time
+	Ticket                              []byte
+}
+
+// Caps on what a ccache may claim.
+const (
+	maxCCComponents  = 16
+	maxCCCredentials = 256
+	maxCCList        = 64
+)
 
 // CCacheFromEnv is the ccache that KRB5CCNAME names, or "" if it is unset.
 func CCacheFromEnv() string { return os.Getenv("KRB5CCNAME") }
@@ -60,26 +83,129 @@ func LoadCCache(name string) (*CCache, error) {
 }
 
 // ParseCCache parses the bytes of an MIT ccache file.
-func ParseCCache(b []byte) (c *CCache, err error) {
-	defer recoverMalformed("ccache", &err)
-	var cc credentials.CCache
-	if err := cc.Unmarshal(b); err != nil {
-		return nil, errMalformed("ccache", "%v", err)
+func ParseCCache(b []byte) (*CCache, error) {
+	in := cryptobyte.String(b)
+	var version uint16
+	if !in.ReadUint16(&version) || (version != 0x0503 && version != 0x0504) {
+		return nil, errMalformed("ccache", "version %#04x: only 0x0503 and 0x0504 (big-endian) are read", version)
 	}
-	return &CCache{cc: &cc}, nil
+	if version == 0x0504 {
+		var hdr cryptobyte.String
+		if !in.ReadUint16LengthPrefixed(&hdr) {
+			return nil, errMalformed("ccache", "header")
+		}
+	}
+	c := &CCache{}
+	var ok bool
+	if c.DefaultPrincipal, ok = readCCPrincipal(&in); !ok {
+		return nil, errMalformed("ccache", "default principal")
+	}
+	for !in.Empty() {
+		if len(c.Credentials) == maxCCCredentials {
+			return nil, errMalformed("ccache", "more than %d credentials", maxCCCredentials)
+		}
+		cred, ok := readCCCredential(&in, version)
+		if !ok {
+			return nil, errMalformed("ccache", "credential %d", len(c.Credentials))
+		}
+		c.Credentials = append(c.Credentials, cred)
+	}
+	return c, nil
+}
+
+func readCCData(in *cryptobyte.String, v *[]byte) bool {
+	var n uint32
+	if !in.ReadUint32(&n) || int64(n) > int64(len(*in)) {
+		return false
+	}
+	var d []byte
+	if !in.ReadBytes(&d, int(n)) {
+		return false
+	}
+	*v = append([]byte{}, d...)
+	return true
+}
+
+func readCCPrincipal(in *cryptobyte.String) (ccPrincipal, bool) {
+	var p ccPrincipal
+	var nameType, n uint32
+	var realm []byte
+	if !in.ReadUint32(&nameType) || !in.ReadUint32(&n) || n > maxCCComponents || !readCCData(in, &realm) {
+		return p, false
+	}
+	p.Realm, p.Name.NameType = string(realm), int32(nameType)
+	for range n {
+		var comp []byte
+		if !readCCData(in, &comp) {
+			return p, false
+		}
+		p.Name.NameString = append(p.Name.NameString, string(comp))
+	}
+	return p, true
+}
+
+func readCCTime(in *cryptobyte.String, t *time.Time) bool {
+	var v uint32
+	if !in.ReadUint32(&v) {
+		return false
+	}
+	if v != 0 {
+		*t = time.Unix(int64(v), 0).UTC()
+	}
+	return true
+}
+
+func readCCCredential(in *cryptobyte.String, version uint16) (ccCredential, bool) {
+	var c ccCredential
+	var ok bool
+	if c.Client, ok = readCCPrincipal(in); !ok {
+		return c, false
+	}
+	if c.Server, ok = readCCPrincipal(in); !ok {
+		return c, false
+	}
+	var etype uint16
+	if !in.ReadUint16(&etype) || (version == 0x0503 && !in.ReadUint16(&etype)) || !readCCData(in, &c.Key.KeyValue) {
+		return c, false
+	}
+	c.Key.KeyType = int32(etype)
+	var isSKey uint8
+	var flags uint32
+	if !readCCTime(in, &c.AuthTime) || !readCCTime(in, &c.StartTime) || !readCCTime(in, &c.EndTime) ||
+		!readCCTime(in, &c.Renew) || !in.ReadUint8(&isSKey) || !in.ReadUint32(&flags) {
+		return c, false
+	}
+	for range 2 { // addresses, then authdata: a type and data each
+		var n uint32
+		if !in.ReadUint32(&n) || n > maxCCList {
+			return c, false
+		}
+		for range n {
+			var typ uint16
+			var d []byte
+			if !in.ReadUint16(&typ) || !readCCData(in, &d) {
+				return c, false
+			}
+		}
+	}
+	var second []byte
+	if !readCCData(in, &c.Ticket) || !readCCData(in, &second) {
+		return c, false
+	}
+	return c, true
 }
 
 // Principal is the ccache's default principal: the user (components joined
 // by "/") and the realm.
 func (c *CCache) Principal() (user, realm string) {
-	p := c.cc.DefaultPrincipal
-	return strings.Join(p.PrincipalName.NameString, "/"), p.Realm
+	p := c.DefaultPrincipal
+	return strings.Join(p.Name.NameString, "/"), p.Realm
 }
 
 // TGT returns the ccache's krbtgt/REALM@REALM credential, if it is valid at now.
 func (c *CCache) TGT(realm string, now time.Time) (*Credential, error) {
-	for _, e := range c.cc.Credentials {
-		s := e.Server.PrincipalName.NameString
+	for _, e := range c.Credentials {
+		s := e.Server.Name.NameString
 		if len(s) != 2 || s[0] != "krbtgt" || !strings.EqualFold(s[1], realm) || !strings.EqualFold(e.Server.Realm, realm) {
 			continue
 		}
@@ -95,11 +221,18 @@ func (c *CCache) TGT(realm string, now time.Time) (*Credential, error) {
 		}
 		key := e.Key
 		key.KeyValue = append([]byte(nil), key.KeyValue...)
-		return &Credential{CName: e.Client.PrincipalName, CRealm: e.Client.Realm, SName: e.Server.PrincipalName,
+		return &Credential{CName: e.Client.Name, CRealm: e.Client.Realm, SName: e.Server.Name,
 			SRealm: e.Server.Realm, Ticket: tkt, SessionKey: key, AuthTime: e.AuthTime, StartTime: e.StartTime,
 			EndTime: e.EndTime}, nil
 	}
 	return nil, fmt.Errorf("%w for %s", ErrCCacheNoTGT, realm)
+}
+
+// Zero overwrites the session keys the ccache holds in memory.
+func (c *CCache) Zero() {
+	for i := range c.Credentials {
+		clear(c.Credentials[i].Key.KeyValue)
+	}
 }
 
 func unmarshalTicket(t *messages.Ticket, b []byte) (err error) {

@@ -565,6 +565,9 @@ func (c *Client) ServiceTicket(ctx context.Context, spn string) (*Credential, er
 func (c *Client) Zero() {
 	c.Password = ""
 	c.tgt.Zero()
+	if c.CCache != nil {
+		c.CCache.Zero()
+	}
 }
 
 func (c *Client) loadCCache() error {

@@ -195,6 +195,9 @@ func unmarshalEncAPRepPart(p *messages.EncAPRepPart, b []byte) (err error) {
 // NTLM, as mstsc does.
 var ErrNotKerberos = errors.New("krb5: the server selected a mechanism other than Kerberos")
 
+// errRejected: negState reject without a KRB-ERROR to say why.
+var errRejected = errors.New("krb5: the server rejected the SPNEGO negotiation")
+
 // SPNEGOInitiator is Kerberos inside SPNEGO (RFC 4178) the way a Windows
 // client sends it in CredSSP: NegTokenInit offering MS-KRB5, KRB5 and NTLM
 // with the AP-REQ as the optimistic mechToken; then the server's
@@ -248,7 +251,7 @@ func (s *SPNEGOInitiator) Accept(token []byte) error {
 				return err
 			}
 		}
-		return errors.New("krb5: the server rejected the SPNEGO negotiation")
+		return errRejected
 	}
 	if len(resp.ResponseToken) == 0 {
 		return errMalformed("NegTokenResp", "negState %s without the AP-REP", resp.State)
