@@ -28,8 +28,10 @@
 # above and one state each: labuser (good), badpw (for wrong-password tests: a policy that counts
 # failures and never locks), locked (locked out by one wrong password at start), disabled
 # (-allow_tix), pwexpired (-pwexpire in the past), mustchange (+needchange), expired (-expire in the
-# past), rc4only (an RC4-HMAC key only). The service TERMSRV/localhost has its keys in a keytab; the
-# host nospn.lab.test has no SPN. Every principal requires pre-authentication, as in Active Directory.
+# past), rc4only (an RC4-HMAC key only), nopreauth (the one account without pre-authentication:
+# the KDC answers its AS-REQ at once, so only the client can tell a wrong password). The service
+# TERMSRV/localhost has its keys in a keytab; the host nospn.lab.test has no SPN. Every other user
+# requires pre-authentication, as in Active Directory.
 # Tools: kinit, kvno, kadmin.local with KRB5_CONFIG=$RDPLAB_KRB5_CONFIG KRB5_KDC_PROFILE=$RDPLAB_KDC_PROFILE,
 # and MIT's GSS-API for /usr/bin/python3 (python3-gssapi).
 # Also installed, for comparing against other clients: xfreerdp (needs DISPLAY set to the lab display),
@@ -60,7 +62,7 @@ KRB_DIR=$STATE/krb5
 KRB_SPN=TERMSRV/localhost
 KRB_NOSPN_HOST=nospn.lab.test
 # name:state of every Kerberos account; cmd_env exports each as RDPLAB_KRB_<STATE>_USER.
-KRB_ACCOUNTS="labuser:good badpw:badpw locked:locked disabled:disabled pwexpired:pwexpired mustchange:mustchange expired:expired rc4only:rc4"
+KRB_ACCOUNTS="labuser:good badpw:badpw locked:locked disabled:disabled pwexpired:pwexpired mustchange:mustchange expired:expired rc4only:rc4 nopreauth:nopreauth"
 
 port_of() {
 	case $1 in
@@ -369,7 +371,10 @@ create_realm() {
 	kadmin_q "addprinc -pw $pw +needchange mustchange"
 	kadmin_q "addprinc -pw $pw -expire \"$past\" expired"
 	kadmin_q "addprinc -pw $pw -e rc4-hmac:normal rc4only"
-	kadmin_q "addprinc -randkey $KRB_SPN"
+	kadmin_q "addprinc -pw $pw -requires_preauth nopreauth"
+	# A service that requires pre-authentication would refuse tickets to nopreauth's TGT (MIT's
+	# KRB_ERR_GENERIC "NO PREAUTH"); Active Directory has no such flag on services.
+	kadmin_q "addprinc -randkey -requires_preauth $KRB_SPN"
 	kadmin_q "ktadd -k $KRB_DIR/termsrv.keytab $KRB_SPN"
 	chmod 600 "$KRB_DIR/termsrv.keytab"
 }

@@ -203,12 +203,12 @@ type KerberosLab struct {
 	NoSPNHost  string // a host name without a TERMSRV SPN
 	Password   string // every account's
 	// Users maps an account state to its principal name: good, badpw,
-	// locked, disabled, pwexpired, mustchange, expired, rc4.
+	// locked, disabled, pwexpired, mustchange, expired, rc4, nopreauth.
 	Users map[string]string
 }
 
 // KDCStates are the account states of the lab's Kerberos accounts.
-var KDCStates = []string{"good", "badpw", "locked", "disabled", "pwexpired", "mustchange", "expired", "rc4"}
+var KDCStates = []string{"good", "badpw", "locked", "disabled", "pwexpired", "mustchange", "expired", "rc4", "nopreauth"}
 
 // Kerberos returns the lab's KDC, from the RDPLAB_* variables of `lab/lab.sh
 // env` or the lab's defaults. Like Peer, it skips the test when the KDC is

@@ -54,6 +54,10 @@ var ErrPreauthOnce = errors.New("krb5: PA-ENC-TIMESTAMP already sent once by thi
 // anyone; only the client can tell the password was wrong).
 var ErrWrongPassword = errors.New("krb5: AS-REP does not decrypt with the password's key")
 
+// ErrNoCommonEType is returned when the KDC's PA-ETYPE-INFO2 offers no etype
+// this client supports (AES256, AES128, RC4-HMAC): nothing was sent.
+var ErrNoCommonEType = errors.New("krb5: the KDC offers no encryption type we support")
+
 // Credential is a ticket and its session key, from a KDC or a ccache.
 type Credential struct {
 	CName      types.PrincipalName
@@ -248,10 +252,9 @@ func (c *Client) ASWithoutPreauth(ctx context.Context) (*PreauthInfo, error) {
 		info := &PreauthInfo{Required: true, Offered: ke.EData.ETypeInfo2}
 		chosen, ok := chooseEType(info.Offered, 0)
 		if !ok {
-			return nil, fmt.Errorf("krb5: %s: KDC_ERR_PREAUTH_REQUIRED offers no etype we support (offered %s): %w",
-				StepASNoPreauth, etypeList(info.Offered), &KDCError{Step: StepASNoPreauth, KDC: ke.KDC,
-					KRBError: KRBError{Code: KDCErrETypeNoSupp, LocalTime: ke.LocalTime, ServerTime: ke.ServerTime,
-						EText: "no common etype in PA-ETYPE-INFO2"}})
+			// MIT says so with an empty PA-ETYPE-INFO2 (Windows with
+			// KDC_ERR_ETYPE_NOSUPP): the KDC's error stays reachable.
+			return nil, fmt.Errorf("%w (offered: %s): %w", ErrNoCommonEType, etypeList(info.Offered), ke)
 		}
 		info.Chosen = c.withDefaultSalt(chosen)
 		info.RC4Only = info.Chosen.EType == ETypeRC4

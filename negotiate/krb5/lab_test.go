@@ -47,6 +47,9 @@ func TestLabAccountStates(t *testing.T) {
 	k := labtest.Kerberos(t)
 	tests := []struct {
 		state     string
+		name      string
+		etypes    []int32
+		is        error
 		user      string // overrides the state's account
 		password  string
 		spn       string
@@ -64,14 +67,25 @@ func TestLabAccountStates(t *testing.T) {
 		{state: "rc4", code: 0, exchanges: 3},
 		{state: "unknown", user: "no-such-user", code: KDCErrCPrincipalUnknown, step: StepASNoPreauth, exchanges: 1},
 		{state: "nospn", user: k.Users["good"], spn: "TERMSRV/" + k.NoSPNHost, code: KDCErrSPrincipalUnknown, step: StepTGS, exchanges: 3},
+		// AES enforced on the client, an account with an RC4 key only.
+		// MIT answers KDC_ERR_PREAUTH_REQUIRED with an empty PA-ETYPE-INFO2
+		// (Windows: KDC_ERR_ETYPE_NOSUPP); nothing secret is sent.
+		{state: "rc4", name: "rc4 with AES only", etypes: []int32{ETypeAES256, ETypeAES128}, code: KDCErrPreauthRequired, is: ErrNoCommonEType, step: StepASNoPreauth, exchanges: 1},
+		// No pre-authentication required: the KDC answers the first AS-REQ.
+		{state: "nopreauth", code: 0, exchanges: 2},
 	}
 	for _, tt := range tests {
-		t.Run(tt.state, func(t *testing.T) {
+		name := tt.state
+		if tt.name != "" {
+			name = tt.name
+		}
+		t.Run(name, func(t *testing.T) {
 			user := tt.user
 			if user == "" {
 				user = k.Users[tt.state]
 			}
 			c := labClient(k, user)
+			c.ETypes = tt.etypes
 			if tt.password != "" {
 				c.Password = tt.password
 			}
@@ -100,14 +114,17 @@ func TestLabAccountStates(t *testing.T) {
 				if wantRC4 := tt.state == "rc4"; c.Preauth.RC4Only != wantRC4 {
 					t.Errorf("RC4Only = %v, want %v (offered %s)", c.Preauth.RC4Only, wantRC4, etypeList(c.Preauth.Offered))
 				}
-				if !c.Preauth.Required || len(c.Preauth.Offered) == 0 {
-					t.Errorf("pre-auth info %+v: MIT requires pre-auth here and sends PA-ETYPE-INFO2", c.Preauth)
+				if wantPreauth := tt.state != "nopreauth"; c.Preauth.Required != wantPreauth || len(c.Preauth.Offered) == 0 {
+					t.Errorf("pre-auth info %+v: want required=%v and MIT's PA-ETYPE-INFO2", c.Preauth, wantPreauth)
 				}
 				return
 			}
 			var ke *KDCError
 			if !errors.As(err, &ke) {
 				t.Fatalf("error %v (%T), want a *KDCError", err, err)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("error %v, want %v", err, tt.is)
 			}
 			if ke.Code != tt.code || ke.Step != tt.step || ke.KDC != k.KDC {
 				t.Errorf("got %s at %s from %s, want %s at %s", ke.Code, ke.Step, ke.KDC, tt.code, tt.step)
@@ -160,6 +177,23 @@ func TestLabWrongPasswordCountsOnce(t *testing.T) {
 	}
 	if len(c.Exchanges) != 2 {
 		t.Errorf("%d exchanges, want 2", len(c.Exchanges))
+	}
+}
+
+// Without pre-authentication the KDC answers anyone; a wrong password shows
+// only at the client, which cannot decrypt the AS-REP. No failure is counted
+// and nothing more is sent.
+func TestLabNoPreauthWrongPassword(t *testing.T) {
+	k := labtest.Kerberos(t)
+	c := labClient(k, k.Users["nopreauth"])
+	c.Password = "not-the-password"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.ServiceTicket(ctx, k.SPN); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("got %v, want ErrWrongPassword", err)
+	}
+	if len(c.Exchanges) != 1 {
+		t.Fatalf("%d exchanges, want the one AS-REQ", len(c.Exchanges))
 	}
 }
 
