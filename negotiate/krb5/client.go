@@ -91,7 +91,8 @@ type PreauthInfo struct {
 	// uses RC4-HMAC (a finding: the account or the domain lacks AES keys).
 	RC4Only bool
 
-	asRep []byte // the AS-REP when pre-authentication was not required
+	asRep   []byte // the AS-REP when pre-authentication was not required
+	asNonce int    // and the nonce of the AS-REQ it answers
 }
 
 // Client is the Kerberos client side (RFC 4120 3.1, 3.3) as explicit steps:
@@ -238,7 +239,7 @@ func (c *Client) ASWithoutPreauth(ctx context.Context) (*PreauthInfo, error) {
 		if err := unmarshalASRep(&rep, reply); err != nil {
 			return nil, err
 		}
-		info := &PreauthInfo{asRep: reply}
+		info := &PreauthInfo{asRep: reply, asNonce: req.ReqBody.Nonce}
 		info.Offered = etypeInfoOf(rep.PAData)
 		chosen, ok := chooseEType(info.Offered, rep.EncPart.EType)
 		if !ok {
@@ -366,7 +367,7 @@ func (c *Client) ASWithPreauth(ctx context.Context) error {
 		if err := unmarshalASRep(&rep, c.Preauth.asRep); err != nil {
 			return err
 		}
-		return c.takeASRep(&rep, key, nil)
+		return c.takeASRep(&rep, key, c.Preauth.asNonce)
 	}
 	if c.preauthSent {
 		return ErrPreauthOnce
@@ -401,11 +402,11 @@ func (c *Client) ASWithPreauth(ctx context.Context) error {
 	if err := unmarshalASRep(&rep, reply); err != nil {
 		return err
 	}
-	return c.takeASRep(&rep, key, &req)
+	return c.takeASRep(&rep, key, req.ReqBody.Nonce)
 }
 
 // takeASRep decrypts and checks an AS-REP (RFC 4120 3.1.5) and keeps its TGT.
-func (c *Client) takeASRep(rep *messages.ASRep, key types.EncryptionKey, req *messages.ASReq) error {
+func (c *Client) takeASRep(rep *messages.ASRep, key types.EncryptionKey, nonce int) error {
 	if rep.EncPart.EType != key.KeyType {
 		return fmt.Errorf("krb5: AS-REP encrypted with %s, our key is %s", ETypeName(rep.EncPart.EType), ETypeName(key.KeyType))
 	}
@@ -421,7 +422,7 @@ func (c *Client) takeASRep(rep *messages.ASRep, key types.EncryptionKey, req *me
 		return err
 	}
 	clear(plain)
-	if req != nil && enc.Nonce != req.ReqBody.Nonce {
+	if enc.Nonce != nonce {
 		return errors.New("krb5: AS-REP nonce differs from the AS-REQ's: not an answer to our request")
 	}
 	if !strings.EqualFold(rep.CRealm, c.Realm) || !samePrincipal(rep.CName, c.cname()) {
