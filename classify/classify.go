@@ -178,6 +178,9 @@ func failure(r *probe.Result) (id ID, detail string) {
 			return id, detail
 		}
 	}
+	if id, detail, ok := kerberosFailure(r, err); ok {
+		return id, detail
+	}
 
 	var (
 		notTPKT    *negotiate.NotTPKTError
@@ -392,6 +395,7 @@ var statusClass = map[negotiate.NTStatus]ID{
 	negotiate.StatusNoSuchDomain:               NoLogonServers,
 	negotiate.SecENoAuthenticatingAuthority:    NoLogonServers,
 	negotiate.StatusTrustedRelationshipFailure: TrustRelationshipFailure,
+	negotiate.StatusNTLMBlocked:                NTLMBlocked,
 	negotiate.StatusTrustedDomainFailure:       TrustRelationshipFailure,
 	negotiate.StatusNoTrustSAMAccount:          TrustRelationshipFailure,
 }
@@ -404,6 +408,12 @@ func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) 
 	d := fmt.Sprintf("the server answered %v for %s", s, account(r))
 	if r.Failed == probe.PhaseNTLMInfo {
 		d += " before any logon was attempted"
+	}
+	if a := r.Auth; !ok && a != nil && a.Mechanism == probe.MechKerberos && r.CredSSP != nil && !r.CredSSP.PubKeyAuthVerified {
+		d += " in answer to the Kerberos SPNEGO token, before judging the account: it does not seem to accept Kerberos"
+		if a.Requested == probe.AuthKerberos {
+			d += " (--auth negotiate would fall back to NTLM, as mstsc does)"
+		}
 	}
 	return id, d
 }

@@ -96,6 +96,7 @@ type config struct {
 	noColor      bool
 	version      bool
 	enumerate    bool
+	krb          kerberosFlags
 }
 
 func main() {
@@ -118,6 +119,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.SortFlags = false
 	fs.StringVarP(&c.user, "user", "u", "", "account for one logon attempt: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
+	addKerberosFlags(fs, &c.krb)
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
 	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
@@ -171,6 +173,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if opt.Depth, err = probe.ParsePhase(c.depth); err != nil {
 			return usageErr("--depth: %v", err)
 		}
+	}
+	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
+		return usageErr("%v", err)
 	}
 	if c.user != "" {
 		if opt.Credentials, err = credentials(c.user, c.passwordFile, stdin, stderr); err != nil {
