@@ -387,7 +387,7 @@ var Classes = []Class{
 			"elsewhere); the detail gives both clocks. Check the time zone too.",
 	},
 	{
-		ID: KerberosETypeUnsupported, Group: GroupAuthentication, Phase: probe.PhaseKerberos, LocksAccount: true,
+		ID: KerberosETypeUnsupported, Group: GroupAuthentication, Phase: probe.PhaseKerberos,
 		Title:       "The account and the client share no Kerberos encryption type",
 		WindowsSays: "An authentication error has occurred. The encryption type requested is not supported by the KDC.",
 		Cause: "The KDC has no key for the account in an encryption type the client may use (KDC_ERR_ETYPE_NOSUPP, or a PA-ETYPE-INFO2 " +
@@ -398,7 +398,7 @@ var Classes = []Class{
 			"Kerberos' policy on clients and domain controllers.",
 	},
 	{
-		ID: KerberosTicketRejected, Group: GroupServer, Phase: probe.PhaseLogon, LocksAccount: true,
+		ID: KerberosTicketRejected, Group: GroupServer, Phase: probe.PhaseLogon,
 		Title:       "The server cannot use the Kerberos ticket the KDC issued for it",
 		WindowsSays: "An authentication error has occurred. The target principal name is incorrect.",
 		Cause: "The RDP server refused the AP-REQ (KRB_AP_ERR_MODIFIED or its kin): the ticket was encrypted with a key the server " +
@@ -409,7 +409,7 @@ var Classes = []Class{
 			"the right machine; on the server run Test-ComputerSecureChannel -Repair, or rejoin it to the domain.",
 	},
 	{
-		ID: NTLMBlocked, Group: GroupServer, Phase: probe.PhaseLogon, LocksAccount: true,
+		ID: NTLMBlocked, Group: GroupServer, Phase: probe.PhaseLogon,
 		Title:       "NTLM is blocked for this logon",
 		WindowsSays: "An authentication error has occurred. (The logon fails because NTLM is restricted in the domain or on the server.)",
 		Cause: "The server or the domain refuses NTLM (STATUS_NTLM_BLOCKED): the 'Network security: Restrict NTLM' policies " +
