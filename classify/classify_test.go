@@ -488,7 +488,7 @@ var wantExit = map[ID]int{
 	"logon_rejected": 5, "no_rdp_signin_right": 5,
 	"no_logon_servers": 6, "trust_relationship_failure": 6, "server_closed": 6, "timeout": 6, "no_license_server": 6,
 	"license_error": 6, "server_denied_connection": 6, "server_insufficient_privileges": 5, "fresh_credentials_required": 5,
-	"protocol_error": 7,
+	"protocol_error":  7,
 	"account_revoked": 5, "kerberos_etype_unsupported": 5, "kerberos_spn_unknown": 4,
 	"kdc_unreachable": 6, "kerberos_clock_skew": 6, "kerberos_ticket_rejected": 6, "ntlm_blocked": 6,
 }
