@@ -645,8 +645,14 @@ func TestFindings(t *testing.T) {
 		notWant []string
 	}{
 		{"clean", tlsRun(func(r *probe.Result) {}), []string{FindingCredSSPVersion},
-			[]string{FindingTLSWeakVersion, FindingCertSelfSigned, FindingCertExpired, FindingCertExpiring, FindingNLANotEnforced, FindingClockSkew, FindingDomainMismatch}},
+			[]string{FindingTLSWeakVersion, FindingCertSelfSigned, FindingCertExpired, FindingCertExpiring, FindingNLANotEnforced, FindingClockSkew, FindingDomainMismatch, FindingKerberosRC4}},
 		{"self-signed", tlsRun(func(r *probe.Result) { r.TLS.Certificate.SelfSigned = true }), []string{FindingCertSelfSigned}, nil},
+		{"kerberos rc4 only", tlsRun(func(r *probe.Result) {
+			r.Auth = &probe.AuthInfo{Requested: probe.AuthNegotiate, Mechanism: probe.MechKerberos, RC4Only: true}
+		}), []string{FindingKerberosRC4}, nil},
+		{"kerberos aes", tlsRun(func(r *probe.Result) {
+			r.Auth = &probe.AuthInfo{Requested: probe.AuthNegotiate, Mechanism: probe.MechKerberos, EType: "aes256-cts-hmac-sha1-96"}
+		}), nil, []string{FindingKerberosRC4}},
 		{"expiring", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(10 * 24 * time.Hour) }),
 			[]string{FindingCertExpiring}, []string{FindingCertExpired}},
 		{"expired", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),

@@ -35,7 +35,10 @@ func (p *prober) openCredSSP() error {
 	if err != nil {
 		return err
 	}
-	if err := p.conn.writeTSRequest(&negotiate.TSRequest{Version: credSSPVersion, NegoTokens: [][]byte{token}}, "TSRequest: "+p.auth.note(), false); err != nil {
+	// A Kerberos AP-REQ carries a ticket and an authenticator a thief
+	// could replay at the server within minutes: a recording keeps none.
+	secret := p.r.LogonAttempted
+	if err := p.conn.writeTSRequest(&negotiate.TSRequest{Version: credSSPVersion, NegoTokens: [][]byte{token}}, "TSRequest: "+p.auth.note(), secret); err != nil {
 		return err
 	}
 	ts, err := p.conn.readTSRequest()

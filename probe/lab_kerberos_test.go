@@ -124,3 +124,30 @@ func TestLabKerberosEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// A TGT from kinit in a ccache: the probe asks the KDC once (TGS) and
+// needs no password at all.
+func TestLabKerberosCCache(t *testing.T) {
+	k := labtest.Kerberos(t)
+	kinit := labtest.Tool(t, "kinit")
+	cc := filepath.Join(t.TempDir(), "krb5cc")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kinit, k.Users["good"])
+	cmd.Env, cmd.Stdin = k.Env(cc), strings.NewReader(k.Password+"\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit: %v\n%s", err, out)
+	}
+	opt := krbOptions(k, "", "")
+	opt.Credentials, opt.Kerberos.CCache = nil, "FILE:"+cc
+	r := probe.Run(context.Background(), krbTarget(t), opt)
+	if r.Err != nil || r.Reached != probe.PhaseKerberos {
+		t.Fatalf("reached %q, err %v", r.Reached, r.Err)
+	}
+	if a := r.Auth; a.Mechanism != probe.MechKerberos || len(a.Exchanges) != 1 || a.Exchanges[0].Step != "TGS-REQ" || a.CCache == "" {
+		t.Errorf("auth %+v: want one TGS-REQ from the ccache", a)
+	}
+	if r.LogonAttempted {
+		t.Error("a ticket cache made a logon attempt before any server saw it")
+	}
+}
