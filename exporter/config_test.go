@@ -68,6 +68,10 @@ func TestParseConfig(t *testing.T) {
 		{"bad account", "modules:\n  x:\n    credentials: {user: 'LAB\\', password_env: RDP_PW}\n", "expected DOMAIN"},
 		{"password file", "modules:\n  x:\n    phases: [connect, negotiate, tls, ntlm_info, logon]\n    credentials: {user: 'LAB\\u', password_file: good.pw}\n", ""},
 		{"password variable", "modules:\n  x:\n    credentials: {user: u@corp.example, password_env: RDP_PW}\n", ""},
+		{"kerberos", "modules:\n  x:\n    auth: kerberos\n    realm: LAB.TEST\n    kdc: [127.0.0.1:33898, udp/kdc2]\n    spn: TERMSRV/rds01\n", ""},
+		{"unknown auth", "modules:\n  x:\n    auth: spnego\n", `auth: unknown mechanism "spnego"`},
+		{"bad kdc", "modules:\n  x:\n    kdc: [sctp/kdc]\n", "kdc: "},
+		{"ntlm with a realm", "modules:\n  x:\n    auth: ntlm\n    realm: LAB.TEST\n", "realm, kdc and spn are for Kerberos"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), dir, env)

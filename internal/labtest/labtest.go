@@ -256,3 +256,27 @@ func (k KerberosLab) Env(ccache string) []string {
 	}
 	return env
 }
+
+// IsolateKerberos points KRB5_CONFIG at the lab's krb5.conf when the lab
+// is up, else at an empty one, and unsets KRB5CCNAME, so that no test
+// follows the machine's /etc/krb5.conf to a KDC off this host (Debian's
+// default names kerberos.mit.edu). Call it from TestMain; it returns the
+// clean-up.
+func IsolateKerberos() (func(), error) {
+	os.Unsetenv("KRB5CCNAME")
+	conf := os.Getenv("RDPLAB_KRB5_CONFIG")
+	if _, err := os.Stat(conf); conf != "" && err == nil {
+		return func() {}, os.Setenv("KRB5_CONFIG", conf)
+	}
+	dir, err := os.MkdirTemp("", "rdpprobe-krb5")
+	if err != nil {
+		return nil, err
+	}
+	conf = dir + "/krb5.conf"
+	// dns_lookup_kdc off: a realm with no KDC listed stays unlocated.
+	if err := os.WriteFile(conf, []byte("[libdefaults]\n\tdns_lookup_kdc = false\n"), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() { os.RemoveAll(dir) }, os.Setenv("KRB5_CONFIG", conf)
+}
