@@ -77,6 +77,9 @@ type Result struct {
 	// Credentials: the user supplied an account and password, so a logon
 	// was wanted (whether or not the server let us try one).
 	Credentials bool
+	// CertWarnWithin: a certificate expiring sooner is worth a finding
+	// (Options.CertWarnWithin, else DefaultCertWarnWithin).
+	CertWarnWithin time.Duration
 	// LogonAttempted is true once an NTLM AUTHENTICATE carrying the
 	// user's credentials has been sent: the one attempt of this run.
 	LogonAttempted bool
@@ -145,6 +148,12 @@ type CertInfo struct {
 	KeyBits      int
 	SHA256       string // hex fingerprint of the DER certificate
 	SignatureAlg string
+	// ExtKeyUsage lists the OIDs of its extended key usages; nil when it
+	// has none (no restriction of purpose).
+	ExtKeyUsage []string
+	// Trust is how the certificate and its chain fared (VerifyCertificate);
+	// nil when it was not judged.
+	Trust *CertTrust
 }
 
 // NTLMInfo is what the server said about itself in its NTLM CHALLENGE
