@@ -46,9 +46,11 @@ type Options struct {
 	Credentials *Credentials
 	// AutologonWithoutNLA lets the session phase put the password in the
 	// Client Info PDU (INFO_AUTOLOGON) when the server selected TLS without
-	// NLA. Nothing has then authenticated the server: a man in the middle
-	// who strips NLA from the negotiation reads the password. Without it
-	// the password is withheld and SessionInfo.PasswordWithheld says why.
+	// NLA although its certificate is neither trusted nor pinned. Nothing
+	// has then authenticated the server: a man in the middle who strips NLA
+	// from the negotiation reads the password. Without it the password
+	// goes only to a trusted or pinned certificate, and otherwise is
+	// withheld and SessionInfo.PasswordWithheld says why.
 	AutologonWithoutNLA bool
 	// Cert is what the server's certificate is judged against (roots, the
 	// name to check, a pin); see VerifyCertificate. A pin that the

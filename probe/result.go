@@ -194,6 +194,17 @@ type CredSSPInfo struct {
 	EarlyUserAuth *negotiate.EarlyUserAuthResult
 }
 
+// AutologonReason is why the password went in the Client Info PDU of a
+// server that selected TLS without NLA: something proved who the server
+// is, or the caller took the risk.
+type AutologonReason string
+
+const (
+	AutologonTrustedCert AutologonReason = "trusted_certificate" // CertTrust.Trusted
+	AutologonPinnedCert  AutologonReason = "pinned_certificate"  // CertTrust.PinMatches
+	AutologonOptedIn     AutologonReason = "opted_in"            // Options.AutologonWithoutNLA
+)
+
 // LicenseOutcome is how the licensing phase (MS-RDPBCGR 2.2.1.12) ended.
 type LicenseOutcome string
 
@@ -250,6 +261,9 @@ type SessionInfo struct {
 	// Autologon: it carried the user's password with INFO_AUTOLOGON (TLS
 	// without NLA); under NLA it names the account without the password.
 	Autologon bool
+	// AutologonReason says why the password went in the Client Info of a
+	// server without NLA; "" when it did not.
+	AutologonReason AutologonReason
 	// PasswordWithheld says why the Client Info named the account but
 	// carried no password although credentials were given; "" otherwise.
 	PasswordWithheld string
