@@ -138,6 +138,7 @@ type TLSInfo struct {
 // CertInfo holds the facts of the server's leaf certificate.
 type CertInfo struct {
 	Subject      string
+	CommonName   string // the subject's CN, which names a certificate without DNS names
 	Issuer       string
 	DNSNames     []string
 	IPAddresses  []string

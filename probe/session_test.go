@@ -296,12 +296,7 @@ func TestSessionWithholdsPasswordWithoutNLA(t *testing.T) {
 // in; the session facts say which.
 func TestSessionAutologonNeedsTrustedOrPinnedCertificate(t *testing.T) {
 	p := certPKI(t)
-	var byIP certCase
-	for _, c := range p.cases {
-		if c.name == "IP SAN" {
-			byIP = c
-		}
-	}
+	byIP := p.Entry("IP SAN")
 	untrusted, err := rdptest.DefaultCertificate()
 	if err != nil {
 		t.Fatal(err)
@@ -313,13 +308,13 @@ func TestSessionAutologonNeedsTrustedOrPinnedCertificate(t *testing.T) {
 		optIn  bool
 		reason probe.AutologonReason
 	}{
-		{"trusted", byIP.cert, func(o *probe.Options, _ string) { o.Cert.Roots = p.rootsOf(t, byIP) }, false, probe.AutologonTrustedCert},
-		{"trusted, opted in too", byIP.cert, func(o *probe.Options, _ string) { o.Cert.Roots = p.rootsOf(t, byIP) }, true, probe.AutologonTrustedCert},
+		{"trusted", byIP.Cert, func(o *probe.Options, _ string) { o.Cert.Roots = p.Roots(byIP) }, false, probe.AutologonTrustedCert},
+		{"trusted, opted in too", byIP.Cert, func(o *probe.Options, _ string) { o.Cert.Roots = p.Roots(byIP) }, true, probe.AutologonTrustedCert},
 		{"pinned", untrusted, func(o *probe.Options, sha string) { o.Cert.SHA256 = sha }, false, probe.AutologonPinnedCert},
 		{"opted in", untrusted, func(*probe.Options, string) {}, true, probe.AutologonOptedIn},
 		{"neither", untrusted, func(*probe.Options, string) {}, false, ""},
-		{"trusted CA, wrong name", byIP.cert, func(o *probe.Options, _ string) {
-			o.Cert.Roots, o.Cert.ServerName = p.rootsOf(t, byIP), "rds09.corp.example.com"
+		{"trusted CA, wrong name", byIP.Cert, func(o *probe.Options, _ string) {
+			o.Cert.Roots, o.Cert.ServerName = p.Roots(byIP), "rds09.corp.example.com"
 		}, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

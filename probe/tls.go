@@ -77,6 +77,7 @@ func allCipherSuites() []uint16 {
 func certInfo(c *x509.Certificate) *CertInfo {
 	ci := &CertInfo{
 		Subject:      c.Subject.String(),
+		CommonName:   c.Subject.CommonName,
 		Issuer:       c.Issuer.String(),
 		DNSNames:     c.DNSNames,
 		NotBefore:    c.NotBefore,
