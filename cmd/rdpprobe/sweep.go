@@ -89,6 +89,7 @@ type sweepConfig struct {
 	outs             []string
 	output           string
 	progress         string
+	caFile           string
 }
 
 func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -107,6 +108,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
 	fs.StringVar(&c.phases, "phases", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
+	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM file (an enterprise root) when judging servers' certificates")
 	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
 	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
@@ -140,6 +142,11 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.phases != "" {
 		if opt.Depth, err = parsePhases(c.phases); err != nil {
 			return usageErr("--phases: %v", err)
+		}
+	}
+	if c.caFile != "" {
+		if opt.Cert.Roots, err = probe.LoadRoots(c.caFile); err != nil {
+			return usageErr("--ca-file: %v", err)
 		}
 	}
 	if c.concurrency < 1 {
