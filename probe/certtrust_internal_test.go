@@ -109,6 +109,7 @@ func TestParseFingerprint(t *testing.T) {
 		{strings.Repeat("ab", 31), "", "62 hex digits"},
 		{strings.Repeat("zz", 32), "", "not hexadecimal"},
 		{"", "", "0 hex digits"},
+		{"abc", "", "3 hex digits"},
 	} {
 		got, err := ParseFingerprint(tc.in)
 		switch {
