@@ -39,8 +39,9 @@ ACCOUNT_USER=labuser
 ACCOUNT_DOMAIN=LAB
 ACCOUNT_PASSWORD=${RDPLAB_PASSWORD:-Lab-Passw0rd!}
 
-# prometheus (with promtool) and chromium are for the exporter and sweep report tests.
-DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time"
+# prometheus (with promtool) and chromium are for the exporter and sweep report tests;
+# openssl cross-checks the probe's certificate verdicts.
+DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time openssl"
 SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp"
 
 port_of() {

@@ -145,7 +145,7 @@ var (
 )
 
 // Tool returns the path of an external tool the lab installs: "xfreerdp",
-// "nmap", "tshark", or "python3" (also "impacket": Debian's /usr/bin/python3,
+// "nmap", "tshark", "openssl", or "python3" (also "impacket": Debian's /usr/bin/python3,
 // checked to import impacket). Any other name is looked up in PATH. Like Peer, it
 // skips the test under -short, and a missing tool skips the test (fails it under
 // CI=true).
