@@ -153,7 +153,7 @@ func chainWords(c *probe.CertInfo) string {
 // excludes Remote Desktop's purposes.
 func purposeWords(t *probe.CertTrust) string {
 	for i, cc := range t.Chain {
-		if cc.ExtKeyUsage == nil || allowsRDP(cc.ExtKeyUsage, i > 0) {
+		if cc.PurposeOK {
 			continue
 		}
 		what := "the certificate's extended key usage is"
@@ -164,15 +164,6 @@ func purposeWords(t *probe.CertTrust) string {
 			what, ekuNames(cc.ExtKeyUsage), probe.OIDServerAuth, probe.OIDRemoteDesktopAuth)
 	}
 	return "its extended key usage is neither Server Authentication nor Remote Desktop Authentication"
-}
-
-func allowsRDP(oids []string, ca bool) bool {
-	for _, o := range oids {
-		if o == probe.OIDServerAuth.String() || o == probe.OIDRemoteDesktopAuth.String() || ca && o == "2.5.29.37.0" {
-			return true
-		}
-	}
-	return false
 }
 
 // ekuName names the usual extended key usages (RFC 5280 4.2.1.12, and

@@ -115,6 +115,10 @@ type ChainCert struct {
 	NotBefore, NotAfter time.Time
 	SHA256              string   // hex fingerprint of its DER
 	ExtKeyUsage         []string // OIDs of its extended key usages; nil when it restricts none
+	// PurposeOK: its extended key usage allows Server Authentication or
+	// Remote Desktop Authentication (a CA's: or any purpose), or it
+	// restricts none.
+	PurposeOK bool
 }
 
 // ChainNotAfter is the earliest expiry of the chain checked: when the chain
@@ -175,8 +179,10 @@ func VerifyCertificate(chain []*x509.Certificate, host string, pol CertPolicy) C
 	}
 	t.PurposeOK = true
 	for i, c := range checked {
-		t.Chain = append(t.Chain, chainCert(c))
-		t.PurposeOK = t.PurposeOK && purposeOK(c, i > 0)
+		cc := chainCert(c)
+		cc.PurposeOK = purposeOK(c, i > 0)
+		t.Chain = append(t.Chain, cc)
+		t.PurposeOK = t.PurposeOK && cc.PurposeOK
 		t.Expired = t.Expired || now.After(c.NotAfter)
 		t.NotYetValid = t.NotYetValid || now.Before(c.NotBefore)
 	}
