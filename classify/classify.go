@@ -156,9 +156,15 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
 		if s := r.Session; s != nil && s.ClientInfoSent {
+			if !s.Autologon && s.PasswordWithheld != "" {
+				return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
+					"without the password, withheld because the server's certificate is neither trusted nor pinned: nothing "+
+					"proved the server is the one meant, and a man in the middle who strips NLA would read it; so nothing "+
+					"checked the credentials", sel, account(r))
+			}
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
-				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
-				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r))
+				"to it in the Client Info PDU%s, but it gave no verdict on them before the probe stopped (a server without "+
+				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r), autologonWords(r))
 		}
 		return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA, so nothing checks the "+
 			"credentials for %s before a session starts: they were not verified", sel, account(r))
@@ -186,6 +192,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		notTPKT    *negotiate.NotTPKTError
 		negFail    *negotiate.NegotiationFailure
 		mismatch   *probe.ProtocolMismatchError
+		notTrusted *probe.CertNotTrustedError
 		credssp    *probe.CredSSPVersionError
 		pubKey     *probe.PubKeyAuthError
 		status     *probe.ServerErrorCode
@@ -213,6 +220,9 @@ func failure(r *probe.Result) (id ID, detail string) {
 			d += ": it supports none of the offered protocols"
 		}
 		return SecurityLayerMismatch, d
+
+	case errors.As(err, &notTrusted):
+		return CertNotTrusted, certNotTrustedDetail(r, notTrusted)
 
 	case errors.As(err, &credssp):
 		return CredSSPOracleServerUnpatched, fmt.Sprintf("the server speaks CredSSP version %d; the CVE-2018-0886 fix "+
