@@ -10,7 +10,8 @@ import (
 	"github.com/rdpprobe/rdpprobe/probe"
 )
 
-// credSSP is the server side of MS-CSSP 3.1.5 with NTLM.
+// credSSP is the server side of MS-CSSP 3.1.5 with NTLM, or with Kerberos
+// inside SPNEGO when the scenario has a KerberosAcceptor (kerberos.go).
 func (c *conn) credSSP(selected negotiate.Protocol) error {
 	sc := &c.s.scenario
 	v := sc.CredSSPVersion
@@ -20,6 +21,9 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 	}
 	if len(ts.NegoTokens) != 1 {
 		return fmt.Errorf("first TSRequest has %d negoTokens, want 1", len(ts.NegoTokens))
+	}
+	if c.s.krb != nil && isSPNEGO(ts.NegoTokens[0]) {
+		return c.kerberos(selected, ts)
 	}
 	c.event(EventNegotiate, fmt.Sprintf("client CredSSP version %d", ts.Version))
 	id := c.s.ntlmID
