@@ -4,7 +4,7 @@ package rdptest_test
 // gets a real ticket for TERMSRV/localhost from the lab's MIT KDC,
 // krb5.SPNEGOInitiator makes the tokens, and cssp below speaks TSRequests
 // over TLS to the rdptest server. The probe is not used: these tests are
-// about the server.
+// about the server (probe is imported for its phase names only).
 
 import (
 	"bytes"
@@ -30,6 +30,7 @@ import (
 	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 	"github.com/rdpprobe/rdpprobe/negotiate/ntlm"
 	"github.com/rdpprobe/rdpprobe/negotiate/spnego"
+	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 )
 
@@ -522,6 +523,7 @@ func TestKerberosFailures(t *testing.T) {
 			status negotiate.NTStatus // the errorCode it got
 			creds  bool               // the credentials were sent all the same
 			eua    negotiate.EarlyUserAuthResult
+			fault  string // the server's fault event: the client only sees the connection break
 			check  func(t *testing.T, ae *krb5.APError)
 		}{
 			{name: "ticket rejected", sc: rdptest.KerberosTicketRejected, code: krb5.KRBAPErrModified,
@@ -558,6 +560,8 @@ func TestKerberosFailures(t *testing.T) {
 				status: negotiate.StatusTrustedRelationshipFailure},
 			{name: "no remote desktop right", sc: rdptest.KerberosNoSignInRight, offer: negotiate.ProtocolHybridEx,
 				creds: true, eua: negotiate.EarlyUserAuthAccessDenied},
+			{name: "reset instead of the AP-REP", sc: rdptest.KerberosLogon, fault: "reset at logon",
+				edit: func(s *rdptest.Scenario) { s.Fault = rdptest.Fault{At: probe.PhaseLogon, Kind: rdptest.FaultReset} }},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				sc := e.scenario(tt.sc)
@@ -591,6 +595,10 @@ func TestKerberosFailures(t *testing.T) {
 				case tt.creds:
 					if res.err != nil || !res.euaRead || res.eua != tt.eua {
 						t.Fatalf("client error %v, Early User Authorization %s (read %v), want %s", res.err, res.eua, res.euaRead, tt.eua)
+					}
+				case tt.fault != "":
+					if res.err == nil || errors.As(res.err, &ae) || !srv.Saw(rdptest.EventFault, tt.fault) {
+						t.Fatalf("client error %v\n%s", res.err, events(srv))
 					}
 				}
 				if tt.status == 0 && res.status != nil {
