@@ -10,6 +10,7 @@ import (
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 )
@@ -149,5 +150,56 @@ func TestLabKerberosCCache(t *testing.T) {
 	}
 	if r.LogonAttempted {
 		t.Error("a ticket cache made a logon attempt before any server saw it")
+	}
+}
+
+// A whole Kerberos logon against the lab KDC and rdptest's acceptor, and
+// each refusal the server can give after the KDC issued the ticket.
+func TestLabKerberosServer(t *testing.T) {
+	k := labtest.Kerberos(t)
+	for _, tc := range []struct {
+		name   string
+		sc     rdptest.Scenario
+		offer  string
+		class  classify.ID
+		creds  bool // the server received the credentials
+		fallen bool
+	}{
+		{"logon", rdptest.KerberosLogon(k.Keytab, k.SPN), "", classify.OK, true, false},
+		{"ticket rejected", rdptest.KerberosTicketRejected(k.Keytab, k.SPN), "", classify.KerberosTicketRejected, false, false},
+		{"wrong host", rdptest.KerberosWrongHost(k.Keytab, k.SPN), "", classify.KerberosTicketRejected, false, false},
+		{"server clock", rdptest.KerberosClockSkew(k.Keytab, k.SPN), "", classify.KerberosClockSkew, false, false},
+		{"trust relationship", rdptest.KerberosStatus(k.Keytab, k.SPN, negotiate.StatusTrustedRelationshipFailure), "", classify.TrustRelationshipFailure, false, false},
+		{"no sign-in right", rdptest.KerberosNoSignInRight(k.Keytab, k.SPN), "nla-ext", classify.NoRDPSignInRight, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := rdptest.NewServer(tc.sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			_, port, _ := strings.Cut(srv.Addr, ":")
+			opt := krbOptions(k, k.Users["good"], k.Password)
+			opt.Depth = ""
+			if tc.offer != "" {
+				opt.Protocols, _, _ = probe.ParseOffer(tc.offer)
+			}
+			r := probe.Run(context.Background(), "localhost:"+port, opt)
+			srv.WaitConns(1, 2*time.Second)
+			v := classify.Classify(r)
+			if v.Class.ID != tc.class {
+				t.Fatalf("class %s (%s), want %s; server saw:\n%v", v.Class.ID, v.Detail, tc.class, srv.Events())
+			}
+			if r.Auth.Mechanism != probe.MechKerberos {
+				t.Errorf("mechanism %s (%s)", r.Auth.Mechanism, r.Auth.Why)
+			}
+			got := srv.Saw(rdptest.EventCredentials, "received credentials for")
+			if got != tc.creds {
+				t.Errorf("server received credentials: %v, want %v\n%v", got, tc.creds, srv.Events())
+			}
+			if tc.creds && !srv.Saw(rdptest.EventCredentials, k.Realm+`\`+k.Users["good"]) {
+				t.Errorf("credentials not for %s\\%s:\n%v", k.Realm, k.Users["good"], srv.Events())
+			}
+		})
 	}
 }
