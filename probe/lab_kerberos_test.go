@@ -1,7 +1,10 @@
 package probe_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -9,10 +12,13 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/fixture"
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // krbTarget is an rdptest NLA server addressed by the name the lab KDC has
@@ -201,5 +207,44 @@ func TestLabKerberosServer(t *testing.T) {
 				t.Errorf("credentials not for %s\\%s:\n%v", k.Realm, k.Users["good"], srv.Events())
 			}
 		})
+	}
+}
+
+// A recorded Kerberos logon holds no password (in any encoding), no
+// AP-REQ and no sealed credentials, and neither do its reports.
+func TestLabKerberosRecordingHoldsNoSecret(t *testing.T) {
+	k := labtest.Kerberos(t)
+	srv, err := rdptest.NewServer(rdptest.KerberosLogon(k.Keytab, k.SPN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, port, _ := strings.Cut(srv.Addr, ":")
+	rec := &fixture.Recorder{}
+	var keylog bytes.Buffer
+	opt := krbOptions(k, k.Users["good"], k.Password)
+	opt.Depth, opt.Recorder, opt.KeyLogWriter = "", rec, &keylog
+	r := probe.Run(context.Background(), "localhost:"+port, opt)
+	v := classify.Classify(r)
+	if v.Class.ID != classify.OK {
+		t.Fatalf("class %s: %s", v.Class.ID, v.Detail)
+	}
+	var fx bytes.Buffer
+	if err := rec.Fixture(map[string]string{"class": string(v.Class.ID)}).Write(&fx); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(report.New(r, v))
+	var text bytes.Buffer
+	report.WriteText(&text, report.New(r, v), false)
+	pw := []byte(k.Password)
+	pw16 := utf16le.Encode(k.Password)
+	for what, b := range map[string][]byte{"fixture": fx.Bytes(), "key log": keylog.Bytes(), "json": js, "text": text.Bytes()} {
+		if bytes.Contains(b, pw) || bytes.Contains(b, pw16) || bytes.Contains(b, []byte(fmt.Sprintf("%x", pw))) ||
+			bytes.Contains(b, []byte(fmt.Sprintf("%x", pw16))) {
+			t.Errorf("the password is in the %s", what)
+		}
+	}
+	if n := strings.Count(fx.String(), "redacted"); n < 2 {
+		t.Errorf("%d redacted steps, want the AP-REQ's and the credentials':\n%s", n, fx.String())
 	}
 }
