@@ -391,16 +391,41 @@ var statusClass = map[negotiate.NTStatus]ID{
 	negotiate.StatusNoTrustSAMAccount:          TrustRelationshipFailure,
 }
 
+// serverStatus classifies a TSRequest.errorCode. Only an answer to a
+// credential speaks of the account: a code before any went out (the answer
+// to the NTLM NEGOTIATE, which names no account) is the server refusing
+// CredSSP, whatever account state the code names.
 func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) {
+	if !r.LogonAttempted {
+		return CredSSPRefused, fmt.Sprintf("the server answered %s with errorCode %s before any credential was sent: "+
+			"no logon was attempted, so the code says nothing about %s%s", codeAnswered(r.Failed), statusText(s), account(r),
+			accountStateHint(s))
+	}
 	id, ok := statusClass[s]
 	if !ok {
 		id = LogonRejected
 	}
-	d := fmt.Sprintf("the server answered %s for %s", statusText(s), account(r))
-	if r.Failed == probe.PhaseNTLMInfo {
-		d += " before any logon was attempted"
+	return id, fmt.Sprintf("the server answered %s for %s", statusText(s), account(r))
+}
+
+// codeAnswered names the message a CredSSP error code answered.
+func codeAnswered(ph probe.Phase) string {
+	if ph == probe.PhaseNTLMInfo {
+		return "the NTLM NEGOTIATE"
 	}
-	return id, d
+	return "CredSSP during " + phaseWords(ph)
+}
+
+// accountStateHint warns when a code before any credential names an account
+// state: a genuine server cannot know one yet.
+func accountStateHint(s negotiate.NTStatus) string {
+	if c, ok := statusClass[s]; ok {
+		if cl := class(c); cl.LocksAccount || cl.AccountLevel {
+			return fmt.Sprintf(" (it names an account state, %s, which no server can know before it is told the account: "+
+				"the account is not affected and no logon was made; check that this address is the intended server)", cl.ID)
+		}
+	}
+	return ""
 }
 
 // statusText is "STATUS_LOGON_FAILURE (0xC000006D)", or the hex alone for a

@@ -178,7 +178,8 @@ var cases = []classCase{
 	{"closed after NEGOTIATE", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: read TSRequest: %w", io.ErrUnexpectedEOF)), "server_closed", probe.PhaseNTLMInfo, 6},
 	{"reset after NEGOTIATE", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: send TSRequest: %w", syscallErr("write", syscall.EPIPE))), "server_closed", probe.PhaseNTLMInfo, 6},
 	{"malformed TSRequest", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: %w: expected one NTLM CHALLENGE, got 0 negoTokens", negotiate.ErrMalformed)), "protocol_error", probe.PhaseNTLMInfo, 7},
-	{"errorCode before logon", failed(probe.PhaseNTLMInfo, status(0xC0001234)), "logon_rejected", probe.PhaseNTLMInfo, 5},
+	{"errorCode before logon", failed(probe.PhaseNTLMInfo, status(0xC0001234)), "credssp_refused", probe.PhaseNTLMInfo, 4},
+	{"fake lockout before logon", failed(probe.PhaseNTLMInfo, status(negotiate.StatusAccountLockedOut)), "credssp_refused", probe.PhaseNTLMInfo, 4},
 
 	// logon
 	{"pubKeyAuth mismatch", failed(probe.PhaseLogon, &probe.PubKeyAuthError{Reason: "hash differs"}), "pubkey_auth_mismatch", probe.PhaseLogon, 4},
@@ -376,6 +377,9 @@ func TestDetails(t *testing.T) {
 		{succeeded(probe.PhaseTLS, negotiate.ProtocolSSL, true), []string{`CORP\alice`, "not verified"}},
 		{failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)), []string{"0xC000006D", `CORP\alice`}},
 		{failed(probe.PhaseLogon, status(0xC0001234)), []string{"0xC0001234"}},
+		{failed(probe.PhaseNTLMInfo, status(0xC0001234)), []string{"NTLM NEGOTIATE", "0xC0001234", "before any credential was sent", "no logon was attempted"}},
+		{failed(probe.PhaseNTLMInfo, status(negotiate.StatusAccountLockedOut)), []string{"STATUS_ACCOUNT_LOCKED_OUT (0xC0000234)",
+			"says nothing about CORP\\alice", "names an account state, account_locked_out", "the account is not affected"}},
 		{failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), []string{"(5)"}},
 		{failed(probe.PhaseNegotiate, &negotiate.NotTPKTError{First: []byte("SSH-")}), []string{"an SSH banner", "3389"}},
 		{failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), []string{"version 3"}},
@@ -456,7 +460,7 @@ var wantExit = map[ID]int{
 	"dns_failure":              3, "tcp_refused": 3, "tcp_timeout": 3, "tcp_unreachable": 3,
 	"not_rdp": 4, "nla_required": 4, "tls_required": 4, "tls_not_allowed": 4, "no_server_certificate": 4,
 	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "tls_failed": 4,
-	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4,
+	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4, "credssp_refused": 4,
 	"logon_failed": 5, "account_locked_out": 5, "account_disabled": 5, "account_expired": 5,
 	"password_expired": 5, "password_must_change": 5, "account_restriction": 5, "invalid_logon_hours": 5,
 	"invalid_workstation": 5, "logon_type_not_granted": 5, "credentials_rejected_no_reason": 5,

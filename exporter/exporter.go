@@ -332,7 +332,7 @@ func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer 
 
 	e.mu.Lock()
 	blocked := false
-	if m.Logon() && out.res != nil && out.res.LogonAttempted {
+	if m.Logon() && out.res != nil && out.res.CredentialsUsed() {
 		blocked = out.verdict.Class.LocksAccount
 		e.logons[k] = &logonEntry{fingerprint: m.fingerprint, out: out, blocked: blocked}
 		e.pruneLocked(now)
@@ -442,7 +442,7 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	plog.Info("verdict", "class", v.Class.ID, "ok", v.OK, "phase", string(v.Phase), "detail", v.Detail,
 		"logon_attempted", res.LogonAttempted, "success", m.expects(v.Class.ID))
 	e.m.probes.WithLabelValues(m.name, string(v.Class.ID)).Inc()
-	if res.LogonAttempted {
+	if res.CredentialsUsed() {
 		e.m.logons.WithLabelValues(m.name).Inc()
 	}
 	return &outcome{res: res, verdict: v, start: start, end: end, log: buf.Bytes()}

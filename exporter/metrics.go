@@ -36,7 +36,7 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	if id := out.verdict.Class.ID; id != "" {
 		info("probe_rdp_result", "The probe's class (a stable ID, see the README); the value is 1.", prometheus.Labels{"class": string(id)})
 	}
-	gauge("probe_rdp_logon_attempted", "Whether the reported probe sent credentials (one logon attempt).", b2f(res.LogonAttempted))
+	gauge("probe_rdp_logon_attempted", "Whether the reported probe gave the server the credentials (one logon attempt: NTLM AUTHENTICATE, or autologon in the Client Info).", b2f(res.CredentialsUsed()))
 
 	phases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "probe_rdp_phase_duration_seconds", Help: "Duration of each phase of the probe that started.",

@@ -100,6 +100,17 @@ type Result struct {
 	Session *SessionInfo
 }
 
+// CredentialsUsed reports whether the server was given the user's
+// credentials, so that its answer may count toward the account's lockout:
+// an NTLM AUTHENTICATE went out (LogonAttempted), or the password went in
+// the Client Info for autologon. Every lockout rule (the sweep's cap and
+// one logon per host, the exporter's cache and block) counts only these
+// runs: an error a server sends before either says nothing about the
+// account.
+func (r *Result) CredentialsUsed() bool {
+	return r.LogonAttempted || r.Session != nil && r.Session.Autologon
+}
+
 // PhaseTiming is the duration of one phase.
 type PhaseTiming struct {
 	Phase    Phase

@@ -22,6 +22,13 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 		return fmt.Errorf("first TSRequest has %d negoTokens, want 1", len(ts.NegoTokens))
 	}
 	c.event(EventNegotiate, fmt.Sprintf("client CredSSP version %d", ts.Version))
+	if code := sc.NegotiateErrorCode; code != 0 {
+		c.event(EventLogon, "refused before the CHALLENGE: errorCode "+code.String())
+		if err := c.writeTS(probe.PhaseNTLMInfo, &negotiate.TSRequest{Version: v, ErrorCode: &code}); err != nil {
+			return err
+		}
+		return c.drain()
+	}
 	id := c.s.ntlmID
 	srv := &ntlm.Server{
 		TargetName: id.TargetName,

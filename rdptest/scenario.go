@@ -33,6 +33,13 @@ type Scenario struct {
 	// 10.0.17763).
 	NTLM *NTLMIdentity
 
+	// NegotiateErrorCode, if not zero, answers the NTLM NEGOTIATE with a
+	// TSRequest carrying this errorCode (MS-CSSP 2.2.1, version 3 and
+	// later) instead of the CHALLENGE: before any credential, so it can
+	// say nothing about an account (a hostile server faking a lockout
+	// sends STATUS_ACCOUNT_LOCKED_OUT here).
+	NegotiateErrorCode negotiate.NTStatus
+
 	// AfterAuthenticate is the answer to an AUTHENTICATE with the RIGHT
 	// password (a locked-out account still knows its password).
 	AfterAuthenticate Outcome

@@ -111,6 +111,13 @@ type CredSSPJSON struct {
 	EarlyUserAuth      string     `json:"early_user_authorization,omitempty"`
 }
 
+// CredentialsUsed is probe.Result.CredentialsUsed read back from a report
+// (a resumed sweep's lines): a logon was attempted, or the password went
+// in the Client Info for autologon.
+func (r *Report) CredentialsUsed() bool {
+	return r.LogonAttempted || r.Session != nil && r.Session.Autologon
+}
+
 // SessionJSON is the session phase (--depth session): how far the session
 // start got and what the server answered.
 type SessionJSON struct {

@@ -323,7 +323,7 @@ func termWidth(w io.Writer) int {
 }
 
 func resumedLogonNote(rep *report.Report) string {
-	if rep.LogonAttempted {
+	if rep.CredentialsUsed() {
 		return sweep.LogonAttempted
 	}
 	return ""
