@@ -69,9 +69,11 @@ type Options struct {
 	Now func() time.Time
 }
 
+// DefaultTimeout and DefaultPhaseTimeout are the deadlines Run uses when
+// Options leaves them zero.
 const (
-	defaultTimeout      = 15 * time.Second
-	defaultPhaseTimeout = 5 * time.Second
+	DefaultTimeout      = 15 * time.Second
+	DefaultPhaseTimeout = 5 * time.Second
 )
 
 // Run probes target ("host", "host:port", "[v6]:port", "v6") and returns what
@@ -86,10 +88,10 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 		opt.Protocols = DefaultProtocols
 	}
 	if opt.Timeout <= 0 {
-		opt.Timeout = defaultTimeout
+		opt.Timeout = DefaultTimeout
 	}
 	if opt.PhaseTimeout <= 0 {
-		opt.PhaseTimeout = defaultPhaseTimeout
+		opt.PhaseTimeout = DefaultPhaseTimeout
 	}
 	p := &prober{opt: opt, now: now, r: &Result{
 		Target:           target,
