@@ -31,6 +31,10 @@ func Classify(r *probe.Result) Verdict {
 		ph = r.Failed
 		id, detail = failure(r)
 	}
+	if s := r.Session; s != nil && s.PasswordWithheld != "" && r.Err != nil {
+		// The server answered a Client Info without the password.
+		detail += "; the Client Info carried no password: " + s.PasswordWithheld + withheldHint
+	}
 	v := Verdict{Class: class(id), Phase: ph, OK: id == OK, Detail: detail}
 	v.Findings = findings(r, id)
 	if blamesAccount[id] {
@@ -155,6 +159,10 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
+		if s := r.Session; s != nil && s.ClientInfoSent && s.PasswordWithheld != "" {
+			return CredentialsNotVerified, fmt.Sprintf("the Client Info PDU named %s without the password, which was "+
+				"withheld: %s; so nothing checked the credentials", account(r), s.PasswordWithheld) + withheldHint
+		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
 				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
@@ -169,6 +177,11 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 	}
 	return OK, fmt.Sprintf("reached %s; no logon was tried (%s)", reachedWords(r), why)
 }
+
+// withheldHint says how to send a withheld password anyway, and at what
+// risk: the rule for credentials without NLA (probe's passwordInClientInfo).
+const withheldHint = " (to send it for autologon anyway, at that risk, opt in with --autologon-without-nla, or " +
+	"autologon_without_nla in an exporter module)"
 
 // failure classifies a run that ended with r.Err, first match wins.
 func failure(r *probe.Result) (id ID, detail string) {

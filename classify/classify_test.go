@@ -416,6 +416,13 @@ func TestDetails(t *testing.T) {
 		}), []string{"STATUS_VALID_CLIENT in answer to the probe's NEW_LICENSE_REQUEST"}},
 		{sessionOver(negotiate.ProtocolSSL, true, fmt.Errorf("mcs: read server PDU: %w", io.EOF), func(s *probe.SessionInfo) { s.License = validClient() }),
 			[]string{"session start", "licensing had passed"}},
+		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+			s.License, s.DemandActive, s.PasswordWithheld = validClient(), true, "nothing authenticated it"
+		}), []string{`named CORP\alice without the password, which was withheld: nothing authenticated it`,
+			"nothing checked the credentials", "--autologon-without-nla", "autologon_without_nla", "at that risk"}},
+		{sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.LogonErrorType(negotiate.StatusLogonFailure), negotiate.LogonFailedBadPassword),
+			func(s *probe.SessionInfo) { s.PasswordWithheld = "nothing authenticated it" }),
+			[]string{"LOGON_FAILED_BAD_PASSWORD", "the Client Info carried no password: nothing authenticated it", "--autologon-without-nla"}},
 		{with(succeeded(probe.PhaseNegotiate, 0, false), func(r *probe.Result) { r.Session = &probe.SessionInfo{Skipped: "standard RDP security"} }),
 			[]string{"session phase was skipped: standard RDP security"}},
 	}

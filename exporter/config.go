@@ -54,6 +54,11 @@ type Module struct {
 	// LogonCacheTTL is how long a logon's result answers scrapes before the
 	// next logon attempt (default 5m). Only modules that log on use it.
 	LogonCacheTTL time.Duration `yaml:"logon_cache_ttl,omitempty"`
+	// AutologonWithoutNLA puts the password in the Client Info of a server
+	// without NLA (probe.Options.AutologonWithoutNLA): nothing authenticated
+	// that server, and a man in the middle who strips NLA reads it. Needs
+	// credentials and the session phase.
+	AutologonWithoutNLA bool `yaml:"autologon_without_nla,omitempty"`
 
 	// Resolved at load time.
 	name        string
@@ -94,6 +99,8 @@ func (m *Module) options() probe.Options {
 		Depth:            m.depth,
 		Timeout:          m.Timeout,
 		PhaseTimeout:     m.PhaseTimeout,
+
+		AutologonWithoutNLA: m.AutologonWithoutNLA,
 	}
 	if m.Credentials != nil {
 		user, domain, _ := probe.ParseAccount(m.Credentials.User) // checked at load
@@ -164,6 +171,10 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 	if m.Credentials != nil && m.depth != "" && m.depth != probe.PhaseLogon && m.depth != probe.PhaseSession {
 		return fmt.Errorf("credentials given but phases stop at %s: add logon to phases or remove the credentials", m.depth)
+	}
+
+	if m.AutologonWithoutNLA && (m.Credentials == nil || m.depth != probe.PhaseSession) {
+		return errors.New("autologon_without_nla needs credentials and the session phase")
 	}
 
 	protocols := m.Protocols

@@ -68,6 +68,9 @@ func TestParseConfig(t *testing.T) {
 		{"bad account", "modules:\n  x:\n    credentials: {user: 'LAB\\', password_env: RDP_PW}\n", "expected DOMAIN"},
 		{"password file", "modules:\n  x:\n    phases: [connect, negotiate, tls, ntlm_info, logon]\n    credentials: {user: 'LAB\\u', password_file: good.pw}\n", ""},
 		{"password variable", "modules:\n  x:\n    credentials: {user: u@corp.example, password_env: RDP_PW}\n", ""},
+		{"autologon without credentials", "modules:\n  x:\n    phases: [session]\n    autologon_without_nla: true\n", "autologon_without_nla needs credentials and the session phase"},
+		{"autologon without the session phase", "modules:\n  x:\n    autologon_without_nla: true\n    credentials: {user: u, password_env: RDP_PW}\n",
+			"autologon_without_nla needs credentials and the session phase"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), dir, env)
@@ -108,6 +111,12 @@ modules:
     credentials:
       user: 'LAB\labuser'
       password_file: pw
+  autologon:
+    phases: [session]
+    autologon_without_nla: true
+    credentials:
+      user: 'LAB\labuser'
+      password_file: pw
 `), dir, noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +141,14 @@ modules:
 
 	// A session module sends the credentials too (in CredSSP or the Client
 	// Info), so the lockout rules apply to it.
-	if ses := c.Modules["session"]; !ses.Logon() || ses.options().Depth != probe.PhaseSession || ses.options().Credentials == nil {
+	if ses := c.Modules["session"]; !ses.Logon() || ses.options().Depth != probe.PhaseSession || ses.options().Credentials == nil ||
+		ses.options().AutologonWithoutNLA {
 		t.Errorf("session: logon %v, options %+v", ses.Logon(), ses.options())
+	}
+	// Only the module that says so puts the password in the Client Info
+	// of a server without NLA; the key is part of its fingerprint.
+	if a := c.Modules["autologon"]; !a.Logon() || !a.options().AutologonWithoutNLA || a.fingerprint == c.Modules["session"].fingerprint {
+		t.Errorf("autologon: logon %v, options %+v", a.Logon(), a.options())
 	}
 
 	// A new password (same file, new content) is a config change: the

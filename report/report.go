@@ -131,6 +131,7 @@ type SessionJSON struct {
 	MCSFailure       string          `json:"mcs_failure,omitempty"` // "Connect-Response: rt-user-rejected"
 	ClientInfoSent   bool            `json:"client_info_sent"`
 	Autologon        bool            `json:"autologon"`
+	PasswordWithheld string          `json:"password_withheld,omitempty"`
 	License          *LicenseJSON    `json:"license,omitempty"`
 	ErrorInfo        []ErrorInfoJSON `json:"error_info,omitempty"`
 	LogonErrors      []LogonJSON     `json:"logon_errors,omitempty"`
@@ -284,7 +285,7 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func sessionJSON(s *probe.SessionInfo) *SessionJSON {
-	sj := &SessionJSON{Skipped: s.Skipped, ClientInfoSent: s.ClientInfoSent, Autologon: s.Autologon,
+	sj := &SessionJSON{Skipped: s.Skipped, ClientInfoSent: s.ClientInfoSent, Autologon: s.Autologon, PasswordWithheld: s.PasswordWithheld,
 		LoggedOn: s.LoggedOn, DemandActive: s.DemandActive, DisconnectSent: s.DisconnectSent,
 		IOChannel: int(s.IOChannel), UserChannel: int(s.UserChannel)}
 	if s.ServerVersion != 0 {

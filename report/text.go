@@ -51,6 +51,8 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 			tried = "one logon attempted"
 		case rep.Session != nil && rep.Session.Autologon:
 			tried = "credentials sent once, for autologon in the Client Info"
+		case rep.Session != nil && rep.Session.PasswordWithheld != "":
+			tried = "no logon attempted: the password was withheld from a server nothing authenticated"
 		}
 		kv("Account", "%s (%s)", rep.User, tried)
 	}
@@ -175,9 +177,12 @@ func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
 		mcs = "MCS refused: " + s.MCSFailure
 	}
 	if s.ClientInfoSent {
-		if s.Autologon {
+		switch {
+		case s.Autologon:
 			mcs += "; Client Info with credentials (autologon)"
-		} else {
+		case s.PasswordWithheld != "":
+			mcs += "; Client Info without password (withheld: " + s.PasswordWithheld + ")"
+		default:
 			mcs += "; Client Info without password"
 		}
 	}

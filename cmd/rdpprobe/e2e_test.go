@@ -137,6 +137,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"h:99999"}, "port"},
 		{[]string{"--password-file", "/nonexistent", "h"}, "needs -u"},
 		{[]string{"--password", "x", "h"}, "unknown flag"},
+		{[]string{"--autologon-without-nla", "--depth", "session", "h"}, "--autologon-without-nla needs -u and --depth session"},
+		{[]string{"--autologon-without-nla", "-u", "x", "h"}, "--autologon-without-nla needs -u and --depth session"},
 	} {
 		code, _, stderr := rdpprobe(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

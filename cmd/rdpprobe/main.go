@@ -41,11 +41,11 @@ OS build, clock) → with -u, one logon attempt. The verdict is one stable class
 
 --depth session goes one step further, opening the first steps of a session:
 MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
-carries the -u credentials for autologon), then it reads the licensing answer
-(a licence request gets a NEW_LICENSE_REQUEST naming the user, never the
-password; a PLATFORM_CHALLENGE is not answered, so no client licence is
-issued) and any Set Error Info or logon report, and disconnects (Disconnect
-Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
+names the -u account; its password only with --autologon-without-nla), then
+it reads the licensing answer (a licence request gets a NEW_LICENSE_REQUEST
+naming the user, never the password; a PLATFORM_CHALLENGE is not answered,
+so no client licence is issued) and any Set Error Info or logon report, and
+disconnects (Disconnect Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
 available" and other licensing and post-logon refusals; it creates a session
 on the server for a moment, so it is never the default.
 
@@ -70,8 +70,12 @@ what it means, then runs the normal probe, whose class sets the exit code.
 security_meaning.
 
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
-variable, or a no-echo prompt, never from a flag. Exactly one logon attempt is
-made per run and none is retried: account lockout is a real harm.
+variable, or a no-echo prompt, never from a flag. It goes only to a server
+that proved who it is: under NLA, CredSSP's pubKeyAuth. A server without NLA
+(TLS only, standard RDP security) gets the account name in the Client Info
+but not the password, unless --autologon-without-nla says otherwise. Exactly
+one logon attempt is made per run and none is retried: account lockout is a
+real harm.
 
 Flags:
 `
@@ -82,6 +86,12 @@ Exit codes:
   4 negotiation / security policy   5 authentication   6 server-side   7 protocol error
   With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line.
 `
+
+// autologonHelp says what --autologon-without-nla risks; the sweep's flag
+// shares it.
+const autologonHelp = "with --depth session, put the password in the Client Info (autologon) of a server that selected TLS or " +
+	"standard RDP security without NLA. RISK: nothing authenticated that server, so the password goes to whoever answers, " +
+	"and a man in the middle who strips NLA from the negotiation reads it. Without it the Client Info names the account only"
 
 type config struct {
 	user         string
@@ -96,6 +106,7 @@ type config struct {
 	noColor      bool
 	version      bool
 	enumerate    bool
+	autologon    bool
 }
 
 func main() {
@@ -124,6 +135,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
 	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
 		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
+	fs.BoolVar(&c.autologon, "autologon-without-nla", false, autologonHelp)
 	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
@@ -172,6 +184,10 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return usageErr("--depth: %v", err)
 		}
 	}
+	if c.autologon && (c.user == "" || opt.Depth != probe.PhaseSession) {
+		return usageErr("--autologon-without-nla needs -u and --depth session")
+	}
+	opt.AutologonWithoutNLA = c.autologon
 	if c.user != "" {
 		if opt.Credentials, err = credentials(c.user, c.passwordFile, stdin, stderr); err != nil {
 			return usageErr("%v", err)

@@ -3,6 +3,7 @@ package exporter
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/negotiate"
@@ -47,4 +48,50 @@ func eventKinds(s *rdptest.Server) []string {
 		out = append(out, e.Kind)
 	}
 	return out
+}
+
+// TestAutologonFailureBlocks: a module with autologon_without_nla gives a
+// TLS-only server the password in the Client Info; when the server refuses
+// it (a Save Session Info bad password), that was a logon: the result is
+// cached and blocks, so scrapes make one attempt, not one each.
+func TestAutologonFailureBlocks(t *testing.T) {
+	srv, err := rdptest.NewServer(rdptest.Scenario{Negotiation: rdptest.Negotiation{Accept: negotiate.ProtocolSSL}, Session: &rdptest.Session{
+		LogonError: &negotiate.LogonErrorsInfo{Type: negotiate.LogonErrorType(negotiate.StatusLogonFailure), Data: uint32(negotiate.LogonFailedBadPassword)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	h := newHarness(t, testPassword, Options{})
+	writeFile(t, h.dir, "rdpprobe.yml", `
+modules:
+  autologon:
+    phases: [session]
+    autologon_without_nla: true
+    credentials:
+      user: 'LAB\labuser'
+      password_file: pw
+`, 0o600)
+	if code, body := h.post("/-/reload"); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	h.exp.opt.Run, h.exp.opt.Classify = probe.Run, classify.Classify
+	for range 3 {
+		m := h.probe(srv.Addr, "autologon")
+		wantSample(t, m, `probe_rdp_result{class="logon_failed"}`, "1")
+		wantSample(t, m, "probe_rdp_logon_attempted", "1")
+		wantSample(t, m, "probe_rdp_logon_blocked", "1")
+	}
+	srv.WaitConns(1, 2*time.Second)
+	n := 0
+	for _, e := range srv.Events() {
+		if e.Kind == rdptest.EventClientInfo {
+			n++
+			if !strings.Contains(e.Detail, "with a password") {
+				t.Errorf("Client Info %q: the module opted in to autologon", e.Detail)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Client Info PDUs reached the server, want exactly 1 (the failure blocks the next logons)", n)
+	}
 }
