@@ -634,7 +634,12 @@ func TestFindings(t *testing.T) {
 		{"expiring", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(10 * 24 * time.Hour) }),
 			[]string{FindingCertExpiring}, []string{FindingCertExpired}},
 		{"expired", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),
-			[]string{FindingCertExpired}, []string{FindingCertExpiring}},
+			[]string{FindingCertExpired}, []string{FindingCertExpiring, FindingCertNotYetValid}},
+		{"not yet valid", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotBefore = t0.Add(3 * 24 * time.Hour) }),
+			[]string{FindingCertNotYetValid}, []string{FindingCertExpired, FindingCertExpiring}},
+		{"not yet valid, short-lived", tlsRun(func(r *probe.Result) {
+			r.TLS.Certificate.NotBefore, r.TLS.Certificate.NotAfter = t0.Add(time.Hour), t0.Add(10*24*time.Hour)
+		}), []string{FindingCertNotYetValid}, []string{FindingCertExpired, FindingCertExpiring}},
 		{"no clock", tlsRun(func(r *probe.Result) { r.Start = time.Time{}; r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),
 			nil, []string{FindingCertExpired, FindingCertExpiring}},
 		{"TLS 1.0", tlsRun(func(r *probe.Result) { r.TLS.Version = tls.VersionTLS10 }), []string{FindingTLSWeakVersion}, nil},

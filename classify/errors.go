@@ -47,6 +47,12 @@ func tlsHint(err error) string {
 		return " (no TLS version in common)"
 	case strings.Contains(msg, "handshake failure"), strings.Contains(msg, "no cipher suite"):
 		return " (no TLS version or cipher suite in common)"
+	case strings.Contains(msg, "certificate containing RSA key larger than"):
+		// crypto/tls refuses such a key before any signature is checked
+		// (Go's default limit, 8192 bits), and says so only in its text.
+		return " (the server's certificate has an RSA key larger than the 8192 bits Go's TLS client accepts, so rdpprobe " +
+			"cannot set up TLS with it although other clients may; run it with GODEBUG=tlsmaxrsasize=16384 (or the key's " +
+			"size) to raise the limit, or give the server a 2048-4096-bit key, which every client handles quickly)"
 	}
 	return ""
 }

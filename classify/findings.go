@@ -20,15 +20,16 @@ const (
 
 // Finding IDs, stable like class IDs.
 const (
-	FindingTLSWeakVersion = "tls_weak_version"
-	FindingCertSelfSigned = "cert_self_signed"
-	FindingCertExpired    = "cert_expired"
-	FindingCertExpiring   = "cert_expiring"
-	FindingNLANotEnforced = "nla_not_enforced"
-	FindingClockSkew      = "clock_skew"
-	FindingDomainMismatch = "domain_mismatch"
-	FindingCredSSPVersion = "credssp_version"
-	FindingAccountChecked = "account_checked"
+	FindingTLSWeakVersion  = "tls_weak_version"
+	FindingCertSelfSigned  = "cert_self_signed"
+	FindingCertExpired     = "cert_expired"
+	FindingCertExpiring    = "cert_expiring"
+	FindingCertNotYetValid = "cert_not_yet_valid"
+	FindingNLANotEnforced  = "nla_not_enforced"
+	FindingClockSkew       = "clock_skew"
+	FindingDomainMismatch  = "domain_mismatch"
+	FindingCredSSPVersion  = "credssp_version"
+	FindingAccountChecked  = "account_checked"
 )
 
 // findings lists the facts worth a line, whatever the class (classID only
@@ -52,6 +53,11 @@ func findings(r *probe.Result, classID ID) []Finding {
 			// The clock is the probe's start, so Classify stays pure.
 			if now := r.Start; !now.IsZero() && !c.NotAfter.IsZero() {
 				switch left := c.NotAfter.Sub(now); {
+				case !c.NotBefore.IsZero() && now.Before(c.NotBefore):
+					add(FindingCertNotYetValid, SeverityWarning, fmt.Sprintf("the certificate is not valid before %s, %s "+
+						"from now by this machine's clock: clients refuse or warn about it (check the clock of the server, "+
+						"which made or installed it, and of this machine)", c.NotBefore.UTC().Format(time.RFC3339),
+						c.NotBefore.Sub(now).Round(time.Minute)))
 				case left < 0:
 					add(FindingCertExpired, SeverityWarning, fmt.Sprintf("the certificate expired on %s, %d days ago: "+
 						"clients warn about it (Remote Desktop renews its own self-signed certificate; a CA-issued one must be renewed)",

@@ -137,6 +137,12 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 	if len(c.Modules) == 0 {
 		return nil, errors.New("no modules")
 	}
+	// Which keys each module spells out: a timeout written as 0s is an
+	// error, not the default (the strict pass above checked the file).
+	var written struct {
+		Modules map[string]map[string]any `yaml:"modules"`
+	}
+	yaml.Unmarshal(b, &written)
 	names := make([]string, 0, len(c.Modules))
 	for name := range c.Modules {
 		names = append(names, name)
@@ -149,11 +155,28 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 			c.Modules[name] = m
 		}
 		m.name = name
+		if err := m.checkDeadlines(written.Modules[name]); err != nil {
+			return nil, fmt.Errorf("module %q: %w", name, err)
+		}
 		if err := m.resolve(dir, lookupEnv); err != nil {
 			return nil, fmt.Errorf("module %q: %w", name, err)
 		}
 	}
 	return &c, nil
+}
+
+// checkDeadlines refuses a timeout or phase_timeout that is written but
+// not positive: only a key left out takes the default.
+func (m *Module) checkDeadlines(written map[string]any) error {
+	for _, d := range []struct {
+		key   string
+		value time.Duration
+	}{{"timeout", m.Timeout}, {"phase_timeout", m.PhaseTimeout}} {
+		if _, ok := written[d.key]; ok && d.value <= 0 {
+			return fmt.Errorf("%s must be positive, not %v (leave it out for the default)", d.key, d.value)
+		}
+	}
+	return nil
 }
 
 func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) error {

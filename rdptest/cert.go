@@ -1,6 +1,7 @@
 package rdptest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,6 +23,14 @@ type CertOptions struct {
 	RSABits    int           // default 2048
 	NotBefore  time.Time     // default an hour ago
 	Validity   time.Duration // default a year; negative makes it expired
+	// HugeRSAKeyBits, if set, puts an RSA public key of this many bits in
+	// the certificate (16384, say) for a client to refuse: generating a
+	// real one takes minutes, so it is a random odd modulus with no
+	// private key, the certificate is signed by a 2048-bit key (issuer
+	// "rdptest huge-key issuer") and the server signs the handshake with
+	// that key. Only a client that refuses the key before checking a
+	// signature, as Go's does above 8192 bits, gets that far.
+	HugeRSAKeyBits int
 }
 
 // NewCertificate makes a self-signed certificate.
@@ -53,6 +62,16 @@ func NewCertificate(o CertOptions) (tls.Certificate, error) {
 		}
 		key, pub = k, &k.PublicKey
 	}
+	parent := (*x509.Certificate)(nil)
+	if o.HugeRSAKeyBits > 0 {
+		mod, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(o.HugeRSAKeyBits)))
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		mod.SetBit(mod, o.HugeRSAKeyBits-1, 1).SetBit(mod, 0, 1) // exactly that many bits, odd
+		pub = &rsa.PublicKey{N: mod, E: 65537}
+		parent = &x509.Certificate{Subject: pkix.Name{CommonName: "rdptest huge-key issuer"}, PublicKey: key.(crypto.Signer).Public()}
+	}
 	notAfter := o.NotBefore.Add(o.Validity)
 	if o.Validity < 0 {
 		// Expired: valid for a day, a while ago.
@@ -69,7 +88,10 @@ func NewCertificate(o CertOptions) (tls.Certificate, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, key)
+	if parent == nil {
+		parent = tmpl
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
 	if err != nil {
 		return tls.Certificate{}, err
 	}

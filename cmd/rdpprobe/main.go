@@ -174,6 +174,16 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.output != "text" && c.output != "json" {
 		return usageErr("--output must be text or json, not %q", c.output)
 	}
+	// Zero would mean "the default" to probe.Run: refuse it rather than
+	// silently probe for 15s.
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"--timeout", c.timeout}, {"--phase-timeout", c.phaseTimeout}} {
+		if d.value <= 0 {
+			return usageErr("%s must be positive, not %v", d.flag, d.value)
+		}
+	}
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
