@@ -114,6 +114,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 		p.conn.Close()
 		p.conn.finishRecording()
 	}
+	p.r.bound()
 	return p.r
 }
 

@@ -145,10 +145,13 @@ type TLSInfo struct {
 
 // CertInfo holds the facts of the server's leaf certificate.
 type CertInfo struct {
-	Subject      string
-	Issuer       string
-	DNSNames     []string
-	IPAddresses  []string
+	Subject     string
+	Issuer      string
+	DNSNames    []string
+	IPAddresses []string
+	// NamesNotKept counts the SANs past the first 32 DNS names and 32 IP
+	// addresses: seen, not kept (see bounds.go).
+	NamesNotKept int
 	NotBefore    time.Time
 	NotAfter     time.Time
 	SelfSigned   bool

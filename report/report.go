@@ -78,6 +78,7 @@ type CertJSON struct {
 	Issuer       string    `json:"issuer"`
 	DNSNames     []string  `json:"dns_names,omitempty"`
 	IPAddresses  []string  `json:"ip_addresses,omitempty"`
+	NamesNotKept int       `json:"names_not_kept,omitempty"`
 	NotBefore    time.Time `json:"not_before"`
 	NotAfter     time.Time `json:"not_after"`
 	SelfSigned   bool      `json:"self_signed"`
@@ -245,7 +246,7 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 	if t := r.TLS; t != nil {
 		tj := &TLSJSON{Version: tls.VersionName(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite)}
 		if c := t.Certificate; c != nil {
-			tj.Certificate = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses,
+			tj.Certificate = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses, NamesNotKept: c.NamesNotKept,
 				NotBefore: c.NotBefore, NotAfter: c.NotAfter, SelfSigned: c.SelfSigned, KeyType: c.KeyType, KeyBits: c.KeyBits,
 				SHA256: c.SHA256, SignatureAlg: c.SignatureAlg}
 		}

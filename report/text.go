@@ -83,6 +83,9 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 			if len(c.DNSNames) > 0 {
 				kv("", "names %s", strings.Join(c.DNSNames, ", "))
 			}
+			if c.NamesNotKept > 0 {
+				kv("", "and %d more names, counted but not kept", c.NamesNotKept)
+			}
 		}
 	}
 	if n := rep.NTLMJSON; n != nil {
