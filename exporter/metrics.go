@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // probeRegistry holds the metrics of one scrape: made for the request,
@@ -62,8 +64,12 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 		gauge("probe_rdp_credssp_version", "The CredSSP version the server speaks; below 5 lacks the CVE-2018-0886 fix.", float64(c.ServerVersion))
 	}
 	if n := res.NTLM; n != nil {
+		// The exposition format escapes only \, " and newline in a label:
+		// the server's names get the text form's visible escapes, so a
+		// curl of /probe or a dashboard shows no terminal controls.
 		info("probe_rdp_ntlm_info", "What the server says about itself in its NTLM CHALLENGE; the value is 1.", prometheus.Labels{
-			"netbios_domain": n.NetBIOSDomain, "netbios_computer": n.NetBIOSComputer, "dns_domain": n.DNSDomain, "os_version": n.OSVersion,
+			"netbios_domain": report.Escape(n.NetBIOSDomain), "netbios_computer": report.Escape(n.NetBIOSComputer),
+			"dns_domain": report.Escape(n.DNSDomain), "os_version": report.Escape(n.OSVersion),
 		})
 		if !n.ServerTime.IsZero() {
 			gauge("probe_rdp_clock_skew_seconds", "The server's clock minus the exporter's, from the NTLM CHALLENGE timestamp.", n.ClockSkew.Seconds())
