@@ -18,6 +18,7 @@ import (
 // an RDP server usually has: self-signed RSA 2048 named after the host.
 type CertOptions struct {
 	CommonName string        // default "rdptest"
+	Issuer     string        // the issuer's common name; "" self-signed (the same key signs either way)
 	DNSNames   []string      // SANs
 	ECDSA      bool          // P-256 instead of RSA
 	RSABits    int           // default 2048
@@ -87,6 +88,9 @@ func NewCertificate(o CertOptions) (tls.Certificate, error) {
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if parent == nil && o.Issuer != "" {
+		parent = &x509.Certificate{Subject: pkix.Name{CommonName: o.Issuer}}
 	}
 	if parent == nil {
 		parent = tmpl
