@@ -28,7 +28,7 @@ const maxScrapeBody = (1 << 20) + 64<<10
 // account), and the history pages stay small.
 func TestExporterOverHostileTargets(t *testing.T) {
 	if testing.Short() {
-		t.Skip("20 hostile servers scraped with 3s deadlines")
+		t.Skip("20 hostile servers scraped with 4s deadlines")
 	}
 	targets, servers := hostileFleet(t)
 	dir := t.TempDir()
@@ -41,8 +41,8 @@ func TestExporterOverHostileTargets(t *testing.T) {
 modules:
   session:
     phases: [session]
-    timeout: 3s
-    phase_timeout: 1s
+    timeout: 4s
+    phase_timeout: 2s
     credentials:
       user: 'CORP\alice'
       password_file: pw
@@ -54,7 +54,7 @@ modules:
 	defer srv.Close()
 	get := func(path string) (int, string) {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "4")
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "5")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Error(err)

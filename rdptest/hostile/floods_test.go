@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
@@ -33,7 +34,8 @@ func TestFloods(t *testing.T) {
 					if kind == rdptest.FloodUpdate {
 						f.Size = 60 << 10 // the byte cap of a recording, not its count, must hold
 					}
-					opt := probe.Options{Depth: probe.PhaseSession}
+					// An endless flood runs to the phase's deadline: keep it short.
+					opt := probe.Options{Depth: probe.PhaseSession, Timeout: 2 * time.Second, PhaseTimeout: time.Second}
 					if withCreds {
 						opt.Credentials = creds()
 					}

@@ -94,7 +94,7 @@ func hostileFleet(t *testing.T) (map[string]string, []*rdptest.Server) {
 // key), and --resume reads its JSONL back and has nothing left to do.
 func TestSweepOverHostileTargets(t *testing.T) {
 	if testing.Short() {
-		t.Skip("a sweep of 20 hostile servers with 2s deadlines")
+		t.Skip("a sweep of 20 hostile servers with 4s deadlines")
 	}
 	targets, servers := hostileFleet(t)
 	list := make([]string, 0, len(targets))
@@ -111,7 +111,7 @@ func TestSweepOverHostileTargets(t *testing.T) {
 	var csvBuf, htmlBuf bytes.Buffer
 	writers := []sweep.Writer{sweep.NewJSONL(jf), sweep.NewCSV(&csvBuf, time.Now), sweep.NewHTML(&htmlBuf, time.Now)}
 	opt := probe.Options{Depth: probe.PhaseSession, Credentials: creds(), Timeout: timeout, PhaseTimeout: phaseTimeout}
-	runner := &sweep.Runner{Options: opt, Concurrency: 8, MaxLogonFailures: 1}
+	runner := &sweep.Runner{Options: opt, Concurrency: 8, MaxLogonFailures: 3}
 	start := time.Now()
 	st, err := runner.Run(context.Background(), slices.Values(list), func(o *sweep.Outcome) error {
 		for _, w := range writers {
@@ -125,7 +125,7 @@ func TestSweepOverHostileTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := &sweep.Summary{Stats: st, Total: uint64(len(list)), Targets: "hostile fleet", Credentials: true, User: `CORP\alice`, MaxLogonFailures: 1}
+	sum := &sweep.Summary{Stats: st, Total: uint64(len(list)), Targets: "hostile fleet", Credentials: true, User: `CORP\alice`, MaxLogonFailures: 3}
 	for _, w := range writers {
 		if err := w.Close(sum); err != nil {
 			t.Fatal(err)
@@ -168,7 +168,7 @@ func TestSweepOverHostileTargets(t *testing.T) {
 	if len(res.Done) != len(list) || res.LogonFailures != 0 {
 		t.Errorf("resume: %d done of %d, %d logon failures", len(res.Done), len(list), res.LogonFailures)
 	}
-	again := &sweep.Runner{Options: opt, Concurrency: 8, MaxLogonFailures: 1, Skip: res.Skip,
+	again := &sweep.Runner{Options: opt, Concurrency: 8, MaxLogonFailures: 3, Skip: res.Skip,
 		PriorLogonFailures: res.LogonFailures, PriorLogonHosts: res.LogonHosts}
 	st2, err := again.Run(context.Background(), slices.Values(list), func(*sweep.Outcome) error {
 		t.Error("the resumed sweep probed a target the first one had done")
