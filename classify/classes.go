@@ -77,6 +77,18 @@ const (
 	FreshCredentialsRequired     ID = "fresh_credentials_required"
 )
 
+// The Kerberos classes (the KDC's and the RDP server's refusals of a
+// Kerberos logon that Windows does not already name like NTLM's).
+const (
+	AccountRevoked           ID = "account_revoked"
+	KDCUnreachable           ID = "kdc_unreachable"
+	KerberosSPNUnknown       ID = "kerberos_spn_unknown"
+	KerberosClockSkew        ID = "kerberos_clock_skew"
+	KerberosETypeUnsupported ID = "kerberos_etype_unsupported"
+	KerberosTicketRejected   ID = "kerberos_ticket_rejected"
+	NTLMBlocked              ID = "ntlm_blocked"
+)
+
 // Classes is the table: every way a probe ends, with what Windows shows,
 // why, and what to do, roughly in the order a connection meets them.
 var Classes = []Class{
@@ -348,6 +360,82 @@ var Classes = []Class{
 			"Desktop Services' and no 'Deny log on through Remote Desktop Services'.",
 		Fix: "Check those four rights in secpol.msc (Local Policies > User Rights Assignment) or the GPO that sets them " +
 			"(gpresult /h shows which), and use a domain account if local accounts are denied network logon on purpose.",
+	},
+	{
+		ID: AccountRevoked, Group: GroupAuthentication, Phase: probe.PhaseKerberos, LocksAccount: true, AccountLevel: true,
+		Title: "The KDC refuses the account: locked out or disabled, it did not say which",
+		WindowsSays: "The referenced account is currently locked out and may not be logged on to (or: Your account has been " +
+			"disabled. Please see your system administrator.)",
+		Cause: "The KDC answered KDC_ERR_CLIENT_REVOKED without the NTSTATUS a Windows domain controller adds: the account " +
+			"is locked out, disabled, or outside its logon hours or expiry, and the KDC does not say which (an MIT or Samba KDC " +
+			"answers this way; the e-text in the detail may tell).",
+		Fix: "Look the account up where it lives: Get-ADUser <name> -Properties LockedOut,Enabled,AccountExpirationDate on AD, " +
+			"kadmin getprinc <name> on MIT (its attributes and 'Failed password attempts'). Unlock or enable it, then find " +
+			"what keeps sending a wrong password.",
+	},
+	{
+		ID: KDCUnreachable, Group: GroupServer, Phase: probe.PhaseKerberos,
+		Title:       "No Kerberos KDC answered for the account's realm",
+		WindowsSays: msgLSA,
+		Cause: "Kerberos needs a domain controller (KDC) of the account's realm, and none could be found or none answered: " +
+			"the realm's DNS SRV records (_kerberos._tcp.<realm>) are missing, the KDCs named in krb5.conf or --kdc are down, " +
+			"or a firewall drops TCP/UDP 88 from this client. Where NTLM is allowed, mstsc falls back to it; where it is " +
+			"restricted, the logon fails here.",
+		Fix: "Check the realm's KDCs from this client: nslookup -type=SRV _kerberos._tcp.<realm> and a TCP connection to port 88 " +
+			"(Test-NetConnection <dc> -Port 88), nltest /dsgetdc:<domain> on Windows. Open TCP and UDP 88 to the domain controllers. " +
+			"Give the KDC explicitly with --kdc, or the realm with --realm, when DNS cannot.",
+	},
+	{
+		ID: KerberosSPNUnknown, Group: GroupNegotiation, Phase: probe.PhaseKerberos,
+		Title: "The KDC knows no TERMSRV service principal for this host",
+		WindowsSays: msgCredentialsDidNotWork + " (when NTLM is restricted, or the 'Allow delegating saved credentials' policy " +
+			"names only Kerberos servers; otherwise mstsc silently falls back to NTLM)",
+		Cause: "The KDC answered KDC_ERR_S_PRINCIPAL_UNKNOWN for TERMSRV/<host>: no account in the directory carries that SPN. " +
+			"The name typed is an alias (a CNAME, a load balancer name, a short name where only the FQDN is registered) or the " +
+			"server's machine account lacks the SPN. mstsc then uses NTLM, which some policies forbid or restrict.",
+		Fix: "Connect with the name the server registered (usually its FQDN), or register the alias: setspn -S TERMSRV/<name> " +
+			"<server's computer account> (and HOST/<name>); setspn -L <server> lists what it has. Probe another name with --spn.",
+	},
+	{
+		ID: KerberosClockSkew, Group: GroupServer,
+		Title:       "The clocks of the client and the KDC or server are too far apart for Kerberos",
+		WindowsSays: "An authentication error has occurred. The clocks on the client and server machines are skewed.",
+		Cause: "Kerberos refuses a request whose time differs from its own by more than the allowed skew (5 minutes by " +
+			"default): KRB_AP_ERR_SKEW. One of the clocks is wrong, or a virtual machine's clock drifted or was restored from a snapshot.",
+		Fix: "Synchronise the clocks with the domain's time source (w32tm /resync on Windows, chrony or systemd-timesyncd " +
+			"elsewhere); the detail gives both clocks. Check the time zone too.",
+	},
+	{
+		ID: KerberosETypeUnsupported, Group: GroupAuthentication, Phase: probe.PhaseKerberos,
+		Title:       "The account and the client share no Kerberos encryption type",
+		WindowsSays: "An authentication error has occurred. The encryption type requested is not supported by the KDC.",
+		Cause: "The KDC has no key for the account in an encryption type the client may use (KDC_ERR_ETYPE_NOSUPP, or a PA-ETYPE-INFO2 " +
+			"with nothing in common): typically an account that only has an RC4 key after AES was enforced, or an account " +
+			"restricted to DES or RC4 (msDS-SupportedEncryptionTypes) while clients allow AES only.",
+		Fix: "Reset the account's password once after AES is enabled in the domain (so the KDC derives AES keys), and check " +
+			"msDS-SupportedEncryptionTypes on the account and the 'Network security: Configure encryption types allowed for " +
+			"Kerberos' policy on clients and domain controllers.",
+	},
+	{
+		ID: KerberosTicketRejected, Group: GroupServer, Phase: probe.PhaseLogon,
+		Title:       "The server cannot use the Kerberos ticket the KDC issued for it",
+		WindowsSays: "An authentication error has occurred. The target principal name is incorrect.",
+		Cause: "The RDP server refused the AP-REQ (KRB_AP_ERR_MODIFIED or its kin): the ticket was encrypted with a key the server " +
+			"does not have. The SPN TERMSRV/<host> is registered on another account too (a duplicate SPN), the name points at a " +
+			"different machine than the one holding the SPN, or the server's machine password is out of step with the domain (a " +
+			"restored snapshot, a broken trust relationship).",
+		Fix: "Find duplicate SPNs (setspn -X, setspn -Q TERMSRV/<host>) and remove the wrong one; check that DNS sends the name to " +
+			"the right machine; on the server run Test-ComputerSecureChannel -Repair, or rejoin it to the domain.",
+	},
+	{
+		ID: NTLMBlocked, Group: GroupServer, Phase: probe.PhaseLogon,
+		Title:       "NTLM is blocked for this logon",
+		WindowsSays: "An authentication error has occurred. (The logon fails because NTLM is restricted in the domain or on the server.)",
+		Cause: "The server or the domain refuses NTLM (STATUS_NTLM_BLOCKED): the 'Network security: Restrict NTLM' policies " +
+			"deny it, and the client did not use Kerberos (an IP address, a name without a TERMSRV SPN, no KDC reachable).",
+		Fix: "Use Kerberos: connect by the server's registered host name, check its SPN (setspn -L <server>) and that a KDC is " +
+			"reachable from the client (port 88), then probe with --auth kerberos. Or add the server or client to the NTLM " +
+			"exceptions of the Restrict NTLM policies.",
 	},
 	{
 		ID: NoLogonServers, Group: GroupServer, Phase: probe.PhaseLogon,

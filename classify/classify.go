@@ -191,6 +191,9 @@ func failure(r *probe.Result) (id ID, detail string) {
 			return id, detail
 		}
 	}
+	if id, detail, ok := kerberosFailure(r, err); ok {
+		return id, detail
+	}
 
 	var (
 		notTPKT    *negotiate.NotTPKTError
@@ -206,6 +209,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		logonErr   *probe.SessionLogonError
 		mcsResult  *negotiate.MCSResultError
 		ultimatum  *probe.ServerDisconnectError
+		hungUp     *probe.UltimatumError
 	)
 	switch {
 	case errors.As(err, &notTPKT):
@@ -241,7 +245,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 
 	case errors.As(err, &eua):
 		return NoRDPSignInRight, fmt.Sprintf("the password for %s was accepted, but the Early User Authorization "+
-			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), euaName(eua.Result), uint32(eua.Result))
+			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), eua.Result, uint32(eua.Result))
 
 	case errors.As(err, &license):
 		id, d := licenseFailure(license)
@@ -276,6 +280,10 @@ func failure(r *probe.Result) (id ID, detail string) {
 			d += " (NLA waits on a domain controller: a slow or unreachable one looks like this)"
 		}
 		return Timeout, d + licenseSoFar(r)
+
+	case errors.As(err, &hungUp):
+		return ServerClosed, fmt.Sprintf("the server answered the Connection Request with an MCS Disconnect Provider Ultimatum (%s): "+
+			"it hung up on the request without saying why in an RDP_NEG_FAILURE", hungUp.Reason)
 
 	case errors.Is(err, negotiate.ErrDisconnectRequest):
 		if ph == probe.PhaseSession {
@@ -400,25 +408,43 @@ var statusClass = map[negotiate.NTStatus]ID{
 	negotiate.StatusNoSuchDomain:               NoLogonServers,
 	negotiate.SecENoAuthenticatingAuthority:    NoLogonServers,
 	negotiate.StatusTrustedRelationshipFailure: TrustRelationshipFailure,
+	negotiate.StatusNTLMBlocked:                NTLMBlocked,
 	negotiate.StatusTrustedDomainFailure:       TrustRelationshipFailure,
 	negotiate.StatusNoTrustSAMAccount:          TrustRelationshipFailure,
 }
 
 // serverStatus classifies a TSRequest.errorCode. Only an answer to a
-// credential speaks of the account: a code before any went out (the answer
-// to the NTLM NEGOTIATE, which names no account) is the server refusing
-// CredSSP, whatever account state the code names.
+// credential speaks of the account: a code sent before any went out, or in
+// answer to the NTLM NEGOTIATE (which names no account, even after a
+// Kerberos attempt fell back to NTLM), cannot be about it. Such a code is
+// credssp_refused, the server refusing CredSSP, whenever its class would
+// blame the account (a faked STATUS_ACCOUNT_LOCKED_OUT) or it has none; a
+// code about the server itself (STATUS_NTLM_BLOCKED, no logon servers)
+// keeps its class.
 func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) {
-	if !r.LogonAttempted {
-		return CredSSPRefused, fmt.Sprintf("the server answered %s with errorCode %s before any credential was sent: "+
-			"no logon was attempted, so the code says nothing about %s%s", codeAnswered(r.Failed), statusText(s), account(r),
-			accountStateHint(s))
-	}
 	id, ok := statusClass[s]
+	if !r.LogonAttempted || r.Failed == probe.PhaseNTLMInfo {
+		d := fmt.Sprintf("the server answered %s with errorCode %v before any credential was sent to it", codeAnswered(r.Failed), s)
+		if ok && !class(id).LocksAccount {
+			return id, d
+		}
+		d += fmt.Sprintf(", so the code says nothing about %s", account(r))
+		if !r.LogonAttempted {
+			d += " (no logon was attempted)"
+		}
+		return CredSSPRefused, d + accountStateHint(s)
+	}
 	if !ok {
 		id = LogonRejected
 	}
-	return id, fmt.Sprintf("the server answered %s for %s", statusText(s), account(r))
+	d := fmt.Sprintf("the server answered %v for %s", s, account(r))
+	if a := r.Auth; !ok && a != nil && a.Mechanism == probe.MechKerberos && r.CredSSP != nil && !r.CredSSP.PubKeyAuthVerified {
+		d += " in answer to the Kerberos SPNEGO token, before judging the account: it does not seem to accept Kerberos"
+		if a.Requested == probe.AuthKerberos {
+			d += " (--auth negotiate would fall back to NTLM, as mstsc does)"
+		}
+	}
+	return id, d
 }
 
 // codeAnswered names the message a CredSSP error code answered.
@@ -435,29 +461,10 @@ func accountStateHint(s negotiate.NTStatus) string {
 	if c, ok := statusClass[s]; ok {
 		if cl := class(c); cl.LocksAccount || cl.AccountLevel {
 			return fmt.Sprintf(" (it names an account state, %s, which no server can know before it is told the account: "+
-				"the account is not affected and no logon was made; check that this address is the intended server)", cl.ID)
+				"the account is not affected by it; check that this address is the intended server)", cl.ID)
 		}
 	}
 	return ""
-}
-
-// statusText is "STATUS_LOGON_FAILURE (0xC000006D)", or the hex alone for a
-// status without a known name.
-func statusText(s negotiate.NTStatus) string {
-	if n := s.Name(); n != "" {
-		return fmt.Sprintf("%s (0x%08X)", n, uint32(s))
-	}
-	return fmt.Sprintf("0x%08X", uint32(s))
-}
-
-func euaName(e negotiate.EarlyUserAuthResult) string {
-	switch e {
-	case negotiate.EarlyUserAuthAccessDenied:
-		return "ACCESS_DENIED"
-	case negotiate.EarlyUserAuthSuccess:
-		return "SUCCESS"
-	}
-	return "unknown"
 }
 
 func isHybrid(p negotiate.Protocol) bool {

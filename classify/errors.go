@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"os"
-	"strings"
 	"syscall"
+
+	"github.com/rdpprobe/rdpprobe/probe"
 )
 
 // isTimeout: a deadline passed (the probe's PhaseTimeoutError, a net.Error,
@@ -26,33 +28,42 @@ func isClosed(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
+// isTLSError: the TLS layer failed, in the handshake or on a record.
 func isTLSError(err error) bool {
 	var (
-		alert  tls.AlertError
-		verify *tls.CertificateVerificationError
-		record tls.RecordHeaderError
+		handshake *probe.TLSHandshakeError
+		alert     *probe.TLSAlertError
+		qalert    tls.AlertError
+		verify    *tls.CertificateVerificationError
+		record    tls.RecordHeaderError
 	)
-	return errors.As(err, &alert) || errors.As(err, &verify) || errors.As(err, &record) ||
-		strings.Contains(err.Error(), "tls:")
+	return errors.As(err, &handshake) || errors.As(err, &alert) || errors.As(err, &qalert) ||
+		errors.As(err, &verify) || errors.As(err, &record)
 }
 
-// tlsHint adds what a TLS error usually means, when it is clear.
+// tlsHint adds what a TLS error usually means, when its type makes it
+// clear: the record header was not TLS, the server's RSA key is larger
+// than Go's TLS client takes, or the server's alert (RFC 8446 6.2) said
+// the two sides share no version or no cipher suite.
 func tlsHint(err error) string {
-	var record tls.RecordHeaderError
-	msg := err.Error()
+	var (
+		record tls.RecordHeaderError
+		alert  *probe.TLSAlertError
+		big    *probe.TLSKeyTooLargeError
+	)
 	switch {
 	case errors.As(err, &record):
 		return " (the server did not answer with TLS)"
-	case strings.Contains(msg, "protocol version"):
+	case errors.As(err, &big):
+		return fmt.Sprintf(" (the server's certificate has an RSA key larger than the %d bits Go's TLS client accepts, so "+
+			"rdpprobe cannot set up TLS with it although other clients may; run it with GODEBUG=tlsmaxrsasize=16384 (or the "+
+			"key's size) to raise the limit, or give the server a 2048-4096-bit key, which every client handles quickly)", big.MaxBits)
+	case !errors.As(err, &alert) || !alert.Remote:
+		return ""
+	case alert.Alert == probe.TLSAlertProtocolVersion:
 		return " (no TLS version in common)"
-	case strings.Contains(msg, "handshake failure"), strings.Contains(msg, "no cipher suite"):
+	case alert.Alert == probe.TLSAlertHandshakeFailure, alert.Alert == probe.TLSAlertInsufficientSecurity:
 		return " (no TLS version or cipher suite in common)"
-	case strings.Contains(msg, "certificate containing RSA key larger than"):
-		// crypto/tls refuses such a key before any signature is checked
-		// (Go's default limit, 8192 bits), and says so only in its text.
-		return " (the server's certificate has an RSA key larger than the 8192 bits Go's TLS client accepts, so rdpprobe " +
-			"cannot set up TLS with it although other clients may; run it with GODEBUG=tlsmaxrsasize=16384 (or the key's " +
-			"size) to raise the limit, or give the server a 2048-4096-bit key, which every client handles quickly)"
 	}
 	return ""
 }

@@ -30,6 +30,7 @@ const (
 	FindingDomainMismatch  = "domain_mismatch"
 	FindingCredSSPVersion  = "credssp_version"
 	FindingAccountChecked  = "account_checked"
+	FindingKerberosRC4     = "kerberos_rc4_only"
 )
 
 // findings lists the facts worth a line, whatever the class (classID only
@@ -94,6 +95,11 @@ func findings(r *probe.Result, classID ID) []Finding {
 		add(FindingDomainMismatch, SeverityWarning, m)
 	} else if m, ok := accountChecked(r); ok {
 		add(FindingAccountChecked, SeverityInfo, m)
+	}
+
+	if a := r.Auth; a != nil && a.RC4Only {
+		add(FindingKerberosRC4, SeverityWarning, fmt.Sprintf("the KDC offered only RC4-HMAC for %s (no AES key): the account "+
+			"stops working where RC4 is turned off; reset its password once AES is enabled so the KDC derives AES keys", account(r)))
 	}
 
 	if cs := r.CredSSP; cs != nil && cs.ServerVersion > 0 {

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/krb5conf"
 	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
@@ -59,6 +60,14 @@ type Module struct {
 	// that server, and a man in the middle who strips NLA reads it. Needs
 	// credentials and the session phase.
 	AutologonWithoutNLA bool `yaml:"autologon_without_nla,omitempty"`
+	// Auth is the security package inside NLA: negotiate (default, as
+	// mstsc), kerberos or ntlm.
+	Auth string `yaml:"auth,omitempty"`
+	// Realm, KDC and SPN are as the command's --realm, --kdc, --spn:
+	// empty to choose from the account, krb5.conf and DNS SRV.
+	Realm string   `yaml:"realm,omitempty"`
+	KDC   []string `yaml:"kdc,omitempty"`
+	SPN   string   `yaml:"spn,omitempty"`
 
 	// Resolved at load time.
 	name        string
@@ -66,6 +75,8 @@ type Module struct {
 	offer       negotiate.Protocol
 	allowRDP    bool
 	password    string
+	auth        probe.AuthMode
+	krb5conf    *krb5conf.Config
 	fingerprint string // changes whenever anything about the module does, the password included
 }
 
@@ -99,6 +110,8 @@ func (m *Module) options() probe.Options {
 		Depth:            m.depth,
 		Timeout:          m.Timeout,
 		PhaseTimeout:     m.PhaseTimeout,
+		Auth:             m.auth,
+		Kerberos:         probe.KerberosOptions{Realm: m.Realm, KDCs: m.KDC, SPN: m.SPN, Config: m.krb5conf},
 
 		AutologonWithoutNLA: m.AutologonWithoutNLA,
 	}
@@ -207,6 +220,27 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	var err error
 	if m.offer, m.allowRDP, err = probe.ParseOffer(strings.Join(protocols, ",")); err != nil {
 		return fmt.Errorf("protocols: %w", err)
+	}
+
+	if m.auth, err = probe.ParseAuthMode(m.Auth); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	for _, k := range m.KDC {
+		if _, err := probe.ParseKDC(k); err != nil {
+			return fmt.Errorf("kdc: %w", err)
+		}
+	}
+	if m.auth == probe.AuthNTLM && (m.Realm != "" || len(m.KDC) > 0 || m.SPN != "") {
+		return errors.New("auth: ntlm: realm, kdc and spn are for Kerberos")
+	}
+	if m.auth != probe.AuthNTLM {
+		// krb5.conf (KRB5_CONFIG, else /etc/krb5.conf) is read at load,
+		// like the password: a reload picks up a change.
+		conf, path, err := krb5conf.Load()
+		if err != nil {
+			return fmt.Errorf("krb5.conf %s: %w", path, err)
+		}
+		m.krb5conf = conf
 	}
 
 	if m.Timeout < 0 || m.PhaseTimeout < 0 || m.LogonCacheTTL < 0 {

@@ -75,6 +75,10 @@ func TestParseConfig(t *testing.T) {
 		{"autologon without credentials", "modules:\n  x:\n    phases: [session]\n    autologon_without_nla: true\n", "autologon_without_nla needs credentials and the session phase"},
 		{"autologon without the session phase", "modules:\n  x:\n    autologon_without_nla: true\n    credentials: {user: u, password_env: RDP_PW}\n",
 			"autologon_without_nla needs credentials and the session phase"},
+		{"kerberos", "modules:\n  x:\n    auth: kerberos\n    realm: LAB.TEST\n    kdc: [127.0.0.1:33898, udp/kdc2]\n    spn: TERMSRV/rds01\n", ""},
+		{"unknown auth", "modules:\n  x:\n    auth: spnego\n", `auth: unknown mechanism "spnego"`},
+		{"bad kdc", "modules:\n  x:\n    kdc: [sctp/kdc]\n", "kdc: "},
+		{"ntlm with a realm", "modules:\n  x:\n    auth: ntlm\n    realm: LAB.TEST\n", "realm, kdc and spn are for Kerberos"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), dir, env)

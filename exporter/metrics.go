@@ -60,6 +60,10 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 			gauge("probe_ssl_earliest_cert_expiry", "Expiry of the server's certificate, Unix seconds.", float64(c.NotAfter.Unix()))
 		}
 	}
+	if a := res.Auth; a != nil {
+		info("probe_rdp_auth_mechanism", "The security package CredSSP carried (Kerberos or NTLM, as --auth chose it); the value is 1.",
+			prometheus.Labels{"mechanism": a.Mechanism})
+	}
 	if c := res.CredSSP; c != nil && c.ServerVersion > 0 {
 		gauge("probe_rdp_credssp_version", "The CredSSP version the server speaks; below 5 lacks the CVE-2018-0886 fix.", float64(c.ServerVersion))
 	}

@@ -30,8 +30,9 @@ func TestTLSHugeRSAKey(t *testing.T) {
 	defer srv.Close()
 	r := probe.Run(context.Background(), srv.Addr, probe.Options{Timeout: 5 * time.Second})
 	var hs *probe.TLSHandshakeError
-	if r.Failed != probe.PhaseTLS || !errors.As(r.Err, &hs) {
-		t.Fatalf("failed %q with %v, want a *probe.TLSHandshakeError at tls", r.Failed, r.Err)
+	var big *probe.TLSKeyTooLargeError
+	if r.Failed != probe.PhaseTLS || !errors.As(r.Err, &hs) || !errors.As(r.Err, &big) || big.MaxBits != 8192 {
+		t.Fatalf("failed %q with %v, want a *probe.TLSHandshakeError with a *probe.TLSKeyTooLargeError (8192) at tls", r.Failed, r.Err)
 	}
 	v := classify.Classify(r)
 	for _, want := range []string{"larger than the 8192 bits Go's TLS client accepts", "GODEBUG=tlsmaxrsasize=16384"} {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 )
 
 // DefaultPort is the RDP listener's well-known port.
@@ -44,6 +45,10 @@ type Options struct {
 	AllowStandardRDP bool
 	// Credentials for a logon; nil probes without logging on.
 	Credentials *Credentials
+	// Auth is the security package inside CredSSP; "" is AuthNegotiate.
+	Auth AuthMode
+	// Kerberos says where Kerberos finds its realm, KDCs and ticket.
+	Kerberos KerberosOptions
 	// AutologonWithoutNLA lets the session phase put the password in the
 	// Client Info PDU (INFO_AUTOLOGON) when the server selected TLS without
 	// NLA. Nothing has then authenticated the server: a man in the middle
@@ -93,6 +98,31 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 	if opt.PhaseTimeout <= 0 {
 		opt.PhaseTimeout = DefaultPhaseTimeout
 	}
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	defer cancel()
+	p := newProber(target, opt, now)
+	p.runAndClose(ctx)
+	if why, ok := p.ntlmRetry(); ok {
+		// Negotiate's fallback when the server cannot read SPNEGO at all:
+		// one new connection with NTLM. The Kerberos attempt ended before
+		// the server judged the account, so this is no second try of a
+		// failed logon.
+		first := p.r
+		opt.Auth = AuthNTLM
+		p = newProber(target, opt, now)
+		p.runAndClose(ctx)
+		if p.r.Auth != nil {
+			a := *first.Auth
+			a.Mechanism, a.Why, a.FallbackError = MechNTLM, why, first.Err
+			a.KerberosTimings = first.Timings
+			p.r.Auth = &a
+		}
+		p.r.LogonAttempted = p.r.LogonAttempted || first.LogonAttempted
+	}
+	return p.r
+}
+
+func newProber(target string, opt Options, now func() time.Time) *prober {
 	p := &prober{opt: opt, now: now, r: &Result{
 		Target:           target,
 		Start:            now(),
@@ -107,15 +137,19 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 			p.r.User = c.Domain + `\` + c.User
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-	defer cancel()
+	return p
+}
+
+func (p *prober) runAndClose(ctx context.Context) {
 	p.run(ctx)
+	if z, ok := p.auth.(interface{ zero() }); ok {
+		z.zero() // the Kerberos session keys
+	}
 	if p.conn != nil {
 		p.conn.Close()
 		p.conn.finishRecording()
 	}
 	p.r.bound()
-	return p.r
 }
 
 type prober struct {
@@ -127,6 +161,7 @@ type prober struct {
 	spk     []byte        // the server's SubjectPublicKey, for the CredSSP binding
 	auth    authenticator // the security package inside CredSSP
 	version int           // CredSSP version to speak: min(ours, server's)
+	kdcs    []krb5.KDC    // where Kerberos asks for its ticket
 }
 
 // run is the whole story, in wire order.
@@ -150,12 +185,22 @@ func (p *prober) run(ctx context.Context) {
 		p.runSession(ctx)
 		return
 	}
-	if !p.phase(ctx, PhaseNTLMInfo, p.ntlmInfo) || p.stopAfter(PhaseNTLMInfo) {
+	kerberos, err := p.chooseMechanism(ctx)
+	if err != nil {
+		p.r.Failed, p.r.Err = PhaseKerberos, err
 		return
 	}
-	if p.opt.Credentials == nil {
-		p.skipSession(skippedNoCredentials)
+	if kerberos && (!p.phase(ctx, PhaseKerberos, p.kerberos) || p.stopAfter(PhaseKerberos)) {
 		return
+	}
+	if p.auth == nil { // NTLM, chosen or fallen back to
+		if !p.phase(ctx, PhaseNTLMInfo, p.ntlmInfo) || p.stopAfter(PhaseNTLMInfo) {
+			return
+		}
+		if p.opt.Credentials == nil {
+			p.skipSession(skippedNoCredentials)
+			return
+		}
 	}
 	if !p.phase(ctx, PhaseLogon, p.logon) || p.stopAfter(PhaseLogon) {
 		return
@@ -164,6 +209,35 @@ func (p *prober) run(ctx context.Context) {
 }
 
 func (p *prober) stopAfter(ph Phase) bool { return p.opt.Depth == ph }
+
+// chooseMechanism picks the security package for CredSSP as mstsc's
+// Negotiate does and records why; true means Kerberos is to be tried.
+func (p *prober) chooseMechanism(ctx context.Context) (bool, error) {
+	mode := p.opt.Auth
+	if mode == "" {
+		mode = AuthNegotiate
+	}
+	p.r.Auth = &AuthInfo{Requested: mode, Mechanism: MechNTLM}
+	if mode == AuthNTLM {
+		return false, nil
+	}
+	try, why, err := p.planKerberos(ctx)
+	switch {
+	case err != nil:
+		return false, err
+	case try:
+		return true, nil
+	case mode == AuthKerberos:
+		if why == "" {
+			why = "no credentials and no ticket cache"
+		}
+		return false, &KerberosUnavailableError{Why: why}
+	}
+	if why != "" {
+		p.r.Auth.Why = why + "; used NTLM, as mstsc would"
+	}
+	return false, nil
+}
 
 // runSession runs the session phase when, and only when, it was asked for:
 // it opens a session on the server, which no default probe should do.

@@ -17,8 +17,9 @@ const (
 	PhaseConnect   Phase = "connect"   // name resolution and TCP connect
 	PhaseNegotiate Phase = "negotiate" // X.224 Connection Request/Confirm (MS-RDPBCGR 2.2.1.1-2)
 	PhaseTLS       Phase = "tls"       // TLS handshake (MS-RDPBCGR 5.4.5.1)
+	PhaseKerberos  Phase = "kerberos"  // the KDC exchanges for a TERMSRV ticket (RFC 4120 3.1, 3.3), when Kerberos is tried
 	PhaseNTLMInfo  Phase = "ntlm_info" // CredSSP up to the NTLM CHALLENGE (MS-CSSP 3.1.5 steps 1-2)
-	PhaseLogon     Phase = "logon"     // NTLM AUTHENTICATE, pubKeyAuth, TSCredentials, Early User Authorization
+	PhaseLogon     Phase = "logon"     // NTLM AUTHENTICATE or Kerberos AP-REQ, pubKeyAuth, TSCredentials, Early User Authorization
 	// PhaseSession opens the session up to licensing and the server's
 	// first verdict (MS-RDPBCGR 2.2.1.3-2.2.1.13.1), then disconnects. It
 	// runs only when asked for (Options.Depth == PhaseSession).
@@ -26,7 +27,7 @@ const (
 )
 
 // Phases lists every phase in wire order.
-var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon, PhaseSession}
+var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseKerberos, PhaseNTLMInfo, PhaseLogon, PhaseSession}
 
 // ParsePhase returns the phase named s. It is the one parser of phase
 // names (--depth, sweep --phases, a module's phases:, a fixture's depth:);
@@ -96,14 +97,18 @@ type Result struct {
 	TLS         *TLSInfo
 	NTLM        *NTLMInfo
 	CredSSP     *CredSSPInfo
+	// Auth is how the security package inside CredSSP was chosen; nil
+	// when the probe did not get as far as CredSSP.
+	Auth *AuthInfo
 	// Session is what the session phase saw; nil when it was not asked for.
 	Session *SessionInfo
 }
 
 // CredentialsUsed reports whether the server was given the user's
 // credentials, so that its answer may count toward the account's lockout:
-// an NTLM AUTHENTICATE went out (LogonAttempted), or the password went in
-// the Client Info for autologon. Every lockout rule (the sweep's cap and
+// a logon was attempted (LogonAttempted: an NTLM AUTHENTICATE, a Kerberos
+// pre-authentication), or the password went in the Client Info for
+// autologon. Every lockout rule (the sweep's cap and
 // one logon per host, the exporter's cache and block) counts only these
 // runs: an error a server sends before either says nothing about the
 // account.

@@ -8,12 +8,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
 )
 
 // handshake upgrades to TLS (MS-RDPBCGR 5.4.5.1). RDP servers present
@@ -42,9 +42,9 @@ func (p *prober) handshake(ctx context.Context) error {
 	if len(st.PeerCertificates) > 0 {
 		cert := st.PeerCertificates[0]
 		info.Certificate = certInfo(cert)
-		spk, err := subjectPublicKey(cert)
+		spk, err := negotiate.SubjectPublicKey(cert)
 		if err != nil {
-			return err
+			return fmt.Errorf("tls: server certificate: %w", err)
 		}
 		p.spk = spk
 	}
@@ -83,21 +83,6 @@ func certInfo(c *x509.Certificate) *CertInfo {
 	ci.SHA256 = hex.EncodeToString(sum[:])
 	ci.KeyType, ci.KeyBits = keyTypeAndSize(c)
 	return ci
-}
-
-// subjectPublicKey returns the subjectPublicKey BIT STRING contents of the
-// certificate: what MS-CSSP 3.1.5 binds the logon to (for RSA, the
-// RSAPublicKey DER, not the whole SubjectPublicKeyInfo).
-func subjectPublicKey(c *x509.Certificate) ([]byte, error) {
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	rest, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki)
-	if err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("tls: server certificate: unreadable public key: %v", err)
-	}
-	return spki.PublicKey.Bytes, nil
 }
 
 func keyTypeAndSize(c *x509.Certificate) (string, int) {

@@ -134,6 +134,8 @@ func Catalog() []Entry {
 		{Name: "logon-type-not-granted", Spec: errCode, Scenario: status(negotiate.StatusLogonTypeNotGranted), Password: TestPassword, Class: "logon_type_not_granted", Phase: probe.PhaseLogon},
 		{Name: "no-logon-servers", Spec: errCode, Scenario: status(negotiate.StatusNoLogonServers), Password: TestPassword, Class: "no_logon_servers", Phase: probe.PhaseLogon},
 		{Name: "trust-relationship-failure", Spec: errCode, Scenario: status(negotiate.StatusTrustedRelationshipFailure), Password: TestPassword, Class: "trust_relationship_failure", Phase: probe.PhaseLogon},
+		{Name: "ntlm-blocked", Spec: errCode + " (STATUS_NTLM_BLOCKED: the Restrict NTLM policies)", Scenario: status(negotiate.StatusNTLMBlocked), Password: TestPassword,
+			Class: "ntlm_blocked", Phase: probe.PhaseLogon},
 		{Name: "authentication-firewall-failed", Spec: errCode, Scenario: status(negotiate.StatusAuthenticationFirewallFailed), Password: TestPassword, Class: "logon_rejected", Phase: probe.PhaseLogon},
 		{Name: "close-after-authenticate", Spec: cssp, Scenario: Scenario{Accounts: accounts(), AfterAuthenticate: Outcome{Close: true}}, Password: TestPassword,
 			Class: "credentials_rejected_no_reason", Phase: probe.PhaseLogon},

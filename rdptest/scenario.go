@@ -98,6 +98,9 @@ type TLSOptions struct {
 	// MinVersion/MaxVersion bound the versions; zero is TLS 1.0 to 1.3.
 	// TLS 1.0 only: both tls.VersionTLS10.
 	MinVersion, MaxVersion uint16
+	// CipherSuites, if set, are the only TLS 1.0-1.2 suites the server
+	// takes (an RC4-only server shares none with a current client).
+	CipherSuites []uint16
 	// KeyLogWriter receives the TLS secrets (for tshark).
 	KeyLogWriter io.Writer
 }

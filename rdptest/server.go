@@ -336,6 +336,7 @@ func (c *conn) run() error {
 		Certificates: []tls.Certificate{c.s.cert},
 		MinVersion:   sc.TLS.MinVersion,
 		MaxVersion:   sc.TLS.MaxVersion,
+		CipherSuites: sc.TLS.CipherSuites,
 		KeyLogWriter: sc.TLS.KeyLogWriter,
 	}
 	if cfg.MinVersion == 0 {

@@ -43,6 +43,7 @@ type Report struct {
 	TLS            *TLSJSON         `json:"tls,omitempty"`
 	NTLMJSON       *NTLMJSON        `json:"ntlm,omitempty"`
 	CredSSP        *CredSSPJSON     `json:"credssp,omitempty"`
+	Auth           *AuthJSON        `json:"auth,omitempty"`
 	Session        *SessionJSON     `json:"session,omitempty"`
 	WindowsSays    string           `json:"windows_says,omitempty"`
 	Cause          string           `json:"cause,omitempty"`
@@ -51,6 +52,32 @@ type Report struct {
 	// Enumeration is set by rdpprobe --enumerate (see layers.go); its
 	// fields sit at the top level of the JSON.
 	*Enumeration
+}
+
+// AuthJSON is how the security package inside CredSSP was chosen
+// (--auth) and what Kerberos saw.
+type AuthJSON struct {
+	Requested       string         `json:"requested"`
+	Mechanism       string         `json:"mechanism"`
+	Why             string         `json:"why,omitempty"`
+	SPN             string         `json:"spn,omitempty"`
+	Realm           string         `json:"realm,omitempty"`
+	RealmSource     string         `json:"realm_source,omitempty"`
+	KDCs            []string       `json:"kdcs,omitempty"`
+	KDCSource       string         `json:"kdc_source,omitempty"`
+	KDCTried        []string       `json:"kdc_tried,omitempty"`
+	CCache          string         `json:"ccache,omitempty"`
+	Exchanges       []ExchangeJSON `json:"kdc_exchanges,omitempty"`
+	PreauthRequired bool           `json:"preauth_required,omitempty"`
+	EType           string         `json:"etype,omitempty"`
+	RC4Only         bool           `json:"rc4_only,omitempty"`
+}
+
+// ExchangeJSON is one KDC exchange.
+type ExchangeJSON struct {
+	Step  string  `json:"step"`
+	KDC   string  `json:"kdc"`
+	RTTMS float64 `json:"rtt_ms"`
 }
 
 type PhaseReport struct {
@@ -273,6 +300,15 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 			cj.EarlyUserAuth = c.EarlyUserAuth.String()
 		}
 		rep.CredSSP = cj
+	}
+	if a := r.Auth; a != nil {
+		aj := &AuthJSON{Requested: string(a.Requested), Mechanism: a.Mechanism, Why: a.Why, SPN: a.SPN, Realm: a.Realm,
+			RealmSource: string(a.RealmSource), KDCs: a.KDCs, KDCSource: string(a.KDCSource), KDCTried: a.KDCTried,
+			CCache: a.CCache, PreauthRequired: a.PreauthRequired, EType: a.EType, RC4Only: a.RC4Only}
+		for _, x := range a.Exchanges {
+			aj.Exchanges = append(aj.Exchanges, ExchangeJSON{Step: x.Step, KDC: x.KDC, RTTMS: ms(x.RTT)})
+		}
+		rep.Auth = aj
 	}
 	if s := r.Session; s != nil {
 		rep.Session = sessionJSON(s)

@@ -103,6 +103,9 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 			kv("", "server clock field invalid (%s, more than a century off)", n.ServerTimeInvalid)
 		}
 	}
+	if a := rep.Auth; a != nil {
+		writeAuth(kv, a)
+	}
 	if c := rep.CredSSP; c != nil {
 		s := fmt.Sprintf("server version %d (we speak %d)", c.ServerVersion, c.ClientVersion)
 		if c.ErrorCode != nil {
@@ -241,5 +244,45 @@ func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
 	}
 	if len(end) > 0 {
 		kv("", "%s", strings.Join(end, "; "))
+	}
+}
+
+// writeAuth prints which mechanism CredSSP carried and why, and the
+// Kerberos facts.
+func writeAuth(kv func(k, format string, a ...any), a *AuthJSON) {
+	line := a.Mechanism
+	if a.Requested != "" && !strings.EqualFold(a.Requested, a.Mechanism) {
+		line += " (--auth " + a.Requested + ")"
+	}
+	if a.Why != "" {
+		line += ": " + a.Why
+	}
+	kv("Auth", "%s", line)
+	if a.Realm != "" || a.SPN != "" {
+		s := "SPN " + orDash(a.SPN)
+		if a.Realm != "" {
+			s += ", realm " + a.Realm + " (from " + a.RealmSource + ")"
+		}
+		kv("", "%s", s)
+	}
+	if len(a.KDCs) > 0 {
+		kv("", "KDCs %s (from %s)", strings.Join(a.KDCs, ", "), a.KDCSource)
+	}
+	if a.CCache != "" {
+		kv("", "TGT from the ticket cache %s: no password used", a.CCache)
+	}
+	if len(a.Exchanges) > 0 {
+		var x []string
+		for _, e := range a.Exchanges {
+			x = append(x, fmt.Sprintf("%s %s", e.Step, fmtMS(e.RTTMS)))
+		}
+		kv("", "KDC exchanges: %s", strings.Join(x, " · "))
+	}
+	if a.EType != "" {
+		s := "key " + a.EType
+		if a.RC4Only {
+			s += " (the KDC offered nothing but RC4 for the account)"
+		}
+		kv("", "%s", s)
 	}
 }

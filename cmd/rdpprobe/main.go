@@ -107,6 +107,7 @@ type config struct {
 	version      bool
 	enumerate    bool
 	autologon    bool
+	krb          kerberosFlags
 }
 
 func main() {
@@ -129,6 +130,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.SortFlags = false
 	fs.StringVarP(&c.user, "user", "u", "", "account for one logon attempt: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
+	addKerberosFlags(fs, &c.krb)
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
 	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
@@ -198,6 +200,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return usageErr("--autologon-without-nla needs -u and --depth session")
 	}
 	opt.AutologonWithoutNLA = c.autologon
+	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
+		return usageErr("%v", err)
+	}
 	if c.user != "" {
 		if opt.Credentials, err = credentials(c.user, c.passwordFile, stdin, stderr); err != nil {
 			return usageErr("%v", err)
@@ -220,12 +225,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.enumerate {
 		layers = probe.Enumerate(ctx, target, opt)
 	}
-	res := probe.Run(ctx, target, opt)
+	out := report.Prober{}.Probe(ctx, target, opt)
 	if opt.Credentials != nil {
 		opt.Credentials.Password = ""
 	}
-	v := classify.Classify(res)
-	rep := report.New(res, v)
+	res, v, rep := out.Result, out.Verdict, out.Report
 	if layers != nil {
 		rep.Enumeration = report.NewEnumeration(layers, classify.SecurityLayers(layers))
 	}

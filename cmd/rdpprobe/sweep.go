@@ -90,6 +90,7 @@ type sweepConfig struct {
 	outs             []string
 	output           string
 	progress         string
+	krb              kerberosFlags
 }
 
 func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -110,6 +111,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
 	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
+	addKerberosFlags(fs, &c.krb)
 	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
 	fs.BoolVar(&c.autologon, "autologon-without-nla", false, strings.Replace(autologonHelp, "--depth session", "--phases session", 1))
 	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL file of an earlier sweep has, and append to it")
@@ -143,6 +145,9 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if opt.Depth, err = parsePhases(c.phases); err != nil {
 			return usageErr("--phases: %v", err)
 		}
+	}
+	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
+		return usageErr("%v", err)
 	}
 	if c.concurrency < 1 {
 		return usageErr("--concurrency must be at least 1")

@@ -294,7 +294,7 @@ func TestLabSweepLockout(t *testing.T) {
 // command, once, the rest from the parser below it (sweep --phases once
 // printed "%!w(<nil>)").
 func TestFlagValueErrors(t *testing.T) {
-	const phases = "(use connect, negotiate, tls, ntlm_info, logon, session)"
+	const phases = "(use connect, negotiate, tls, kerberos, ntlm_info, logon, session)"
 	const sweepHelp, help = "\nRun 'rdpprobe sweep --help' for usage.\n", "\nRun 'rdpprobe --help' for usage.\n"
 	for _, tc := range []struct {
 		args []string
