@@ -49,6 +49,7 @@ const (
 	TLSClientAuthRequired        ID = "tls_client_auth_required"
 	SecurityLayerMismatch        ID = "security_layer_mismatch"
 	TLSFailed                    ID = "tls_failed"
+	CertNotTrusted               ID = "cert_not_trusted"
 	CredSSPOracleServerUnpatched ID = "credssp_oracle_server_unpatched"
 	PubKeyAuthMismatch           ID = "pubkey_auth_mismatch"
 	CredSSPRefused               ID = "credssp_refused"
@@ -231,6 +232,31 @@ var Classes = []Class{
 		Fix: "Compare the TLS versions and cipher suites enabled on the server (SCHANNEL settings, IIS Crypto) with the client's. " +
 			"Update old servers so TLS 1.2 works. Check the Remote Desktop certificate and the System event log (Schannel events). " +
 			"Try from a network without TLS inspection.",
+	},
+	{
+		ID: CertNotTrusted, Group: GroupNegotiation, Phase: probe.PhaseTLS,
+		Title: "The server's certificate is not one the probe was told to require",
+		WindowsSays: "The connection has been terminated because an unexpected server authentication certificate was received " +
+			"from the remote computer. (An expired certificate: \"Remote Desktop cannot connect to the remote computer because the " +
+			"authentication certificate received from the remote computer is expired or invalid. In some cases, this error might " +
+			"also be caused by a large time discrepancy between the client and server computers.\" A client that only warns asks: " +
+			"\"The identity of the remote computer cannot be verified. Do you want to connect anyway?\")",
+		Cause: "With --require-trusted-cert the probe, like a client set to 'Do not connect if authentication fails' ('Configure " +
+			"server authentication for client' policy, or authentication level:i:1 in the .rdp file), stops before sending anything " +
+			"when the certificate fails one of its checks: it does not chain to a trusted root (Remote Desktop's own self-signed " +
+			"certificate, an enterprise CA the client lacks, a missing intermediate), it does not hold the name the client connects " +
+			"to, its purpose is neither server nor Remote Desktop authentication, or it is outside its validity period. With " +
+			"--cert-sha256 the certificate is not the pinned one: it was renewed or replaced, or something in between presents its own.",
+		Fix: "Give the server a certificate from the enterprise CA that holds the name users type and the Remote Desktop " +
+			"Authentication (1.3.6.1.4.1.311.54.1.2) or Server Authentication extended key usage: issue it from an RDP certificate " +
+			"template automatically with the policy 'Server authentication certificate template' (Computer Configuration > " +
+			"Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security), or " +
+			"bind an installed one to the listener by its thumbprint: wmic /namespace:\\\\root\\cimv2\\TerminalServices PATH " +
+			"Win32_TSGeneralSetting Set SSLCertificateSHA1Hash=\"<thumbprint>\", or in PowerShell Set-WmiInstance -Path " +
+			"(Get-WmiObject -Class Win32_TSGeneralSetting -Namespace root\\cimv2\\TerminalServices -Filter \"TerminalName='RDP-Tcp'\").__path " +
+			"-Argument @{SSLCertificateSHA1Hash='<thumbprint>'}. Clients need the CA's root (the probe: --ca-file), and must connect " +
+			"by a name the certificate holds (the probe: the host as given, or --tls-server-name). For a pinned certificate that " +
+			"changed, find out why before pinning the new fingerprint (tls.certificate.sha256 in the JSON output).",
 	},
 	{
 		ID: CredSSPOracleServerUnpatched, Group: GroupNegotiation, Phase: probe.PhaseNTLMInfo,

@@ -159,14 +159,16 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
-		if s := r.Session; s != nil && s.ClientInfoSent && s.PasswordWithheld != "" {
-			return CredentialsNotVerified, fmt.Sprintf("the Client Info PDU named %s without the password, which was "+
-				"withheld: %s; so nothing checked the credentials", account(r), s.PasswordWithheld) + withheldHint
-		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
+			if !s.Autologon && s.PasswordWithheld != "" {
+				return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
+					"without the password, withheld because the server's certificate is neither trusted nor pinned: nothing "+
+					"proved the server is the one meant, and a man in the middle who strips NLA would read it; so nothing "+
+					"checked the credentials", sel, account(r)) + withheldHint
+			}
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
-				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
-				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r))
+				"to it in the Client Info PDU%s, but it gave no verdict on them before the probe stopped (a server without "+
+				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r), autologonWords(r))
 		}
 		return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA, so nothing checks the "+
 			"credentials for %s before a session starts: they were not verified", sel, account(r))
@@ -178,10 +180,10 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 	return OK, fmt.Sprintf("reached %s; no logon was tried (%s)", reachedWords(r), why)
 }
 
-// withheldHint says how to send a withheld password anyway, and at what
-// risk: the rule for credentials without NLA (probe's passwordInClientInfo).
-const withheldHint = " (to send it for autologon anyway, at that risk, opt in with --autologon-without-nla, or " +
-	"autologon_without_nla in an exporter module)"
+// withheldHint says how the password can go in the Client Info after all:
+// the rule for credentials without NLA (probe's autologonWithoutNLA).
+const withheldHint = " (trust its certificate, --ca-file, or pin it, --cert-sha256, and the password goes; or take the " +
+	"risk and opt in with --autologon-without-nla, or autologon_without_nla in an exporter module)"
 
 // failure classifies a run that ended with r.Err, first match wins.
 func failure(r *probe.Result) (id ID, detail string) {
@@ -199,6 +201,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		notTPKT    *negotiate.NotTPKTError
 		negFail    *negotiate.NegotiationFailure
 		mismatch   *probe.ProtocolMismatchError
+		notTrusted *probe.CertNotTrustedError
 		credssp    *probe.CredSSPVersionError
 		pubKey     *probe.PubKeyAuthError
 		status     *probe.ServerErrorCode
@@ -226,6 +229,9 @@ func failure(r *probe.Result) (id ID, detail string) {
 			d += ": it supports none of the offered protocols"
 		}
 		return SecurityLayerMismatch, d
+
+	case errors.As(err, &notTrusted):
+		return CertNotTrusted, certNotTrustedDetail(r, notTrusted)
 
 	case errors.As(err, &credssp):
 		return CredSSPOracleServerUnpatched, fmt.Sprintf("the server speaks CredSSP version %d; the CVE-2018-0886 fix "+

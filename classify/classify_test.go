@@ -110,6 +110,19 @@ type classCase struct {
 	exit  int
 }
 
+// certRefused is the TLS phase ending because the certificate is not what
+// the probe was told to require: here a self-signed one.
+func certRefused(err error) *probe.Result {
+	r := failed(probe.PhaseTLS, err)
+	r.TLS = &probe.TLSInfo{Version: tls.VersionTLS12, Certificate: &probe.CertInfo{
+		Subject: "CN=SRV", Issuer: "CN=SRV", CommonName: "SRV", SelfSigned: true, NotBefore: t0.AddDate(0, -1, 0), NotAfter: t0.AddDate(0, 6, 0),
+		SHA256: strings.Repeat("cd", 32),
+		Trust: &probe.CertTrust{Error: probe.TrustUnknownAuthority, ChainError: probe.TrustUnknownAuthority, Name: r.Host,
+			PurposeOK: true, Chain: []probe.ChainCert{{Subject: "CN=SRV", Issuer: "CN=SRV", NotBefore: t0.AddDate(0, -1, 0), NotAfter: t0.AddDate(0, 6, 0)}}},
+	}}
+	return r
+}
+
 // cases is shared by the mapping test, the reachability test and the
 // benchmark.
 var cases = []classCase{
@@ -173,6 +186,8 @@ var cases = []classCase{
 	{"tls reset", failed(probe.PhaseTLS, fmt.Errorf("tls: handshake: %w", syscallErr("read", syscall.ECONNRESET))), "tls_failed", probe.PhaseTLS, 4},
 	{"tls other", failed(probe.PhaseTLS, errors.New("something odd")), "tls_failed", probe.PhaseTLS, 4},
 	{"tls timeout", failed(probe.PhaseTLS, &probe.PhaseTimeoutError{Phase: probe.PhaseTLS, Err: context.DeadlineExceeded}), "timeout", probe.PhaseTLS, 6},
+	{"certificate not trusted, trusted required", certRefused(&probe.CertNotTrustedError{Reason: probe.TrustUnknownAuthority}), "cert_not_trusted", probe.PhaseTLS, 4},
+	{"certificate not the pinned one", certRefused(&probe.CertNotTrustedError{Pinned: strings.Repeat("ab", 32), Got: strings.Repeat("cd", 32)}), "cert_not_trusted", probe.PhaseTLS, 4},
 
 	// ntlm_info
 	{"CredSSP v3", failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), "credssp_oracle_server_unpatched", probe.PhaseNTLMInfo, 4},
@@ -413,6 +428,10 @@ func TestDetails(t *testing.T) {
 		{failed(probe.PhaseNegotiate, &negotiate.NotTPKTError{First: []byte("SSH-")}), []string{"an SSH banner", "3389"}},
 		{failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), []string{"version 3"}},
 		{failed(probe.PhaseTLS, io.EOF), []string{"dropped the TLS handshake"}},
+		{certRefused(&probe.CertNotTrustedError{Reason: probe.TrustUnknownAuthority}),
+			[]string{"CN=SRV", "self-signed and not itself among the trusted roots", "--require-trusted-cert", "before sending anything"}},
+		{certRefused(&probe.CertNotTrustedError{Pinned: strings.Repeat("ab", 32), Got: strings.Repeat("cd", 32)}),
+			[]string{strings.Repeat("ab", 32), strings.Repeat("cd", 32), "--cert-sha256", "not trusted either: it is self-signed"}},
 		{failed(probe.PhaseConnect, syscallErr("connect", syscall.ECONNREFUSED)), []string{"srv.corp.example", "3389"}},
 		{failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon, Err: context.DeadlineExceeded}), []string{"the logon", "20ms"}},
 		{failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}), []string{"ACCESS_DENIED"}},
@@ -446,11 +465,11 @@ func TestDetails(t *testing.T) {
 		{sessionOver(negotiate.ProtocolSSL, true, fmt.Errorf("mcs: read server PDU: %w", io.EOF), func(s *probe.SessionInfo) { s.License = validClient() }),
 			[]string{"session start", "licensing had passed"}},
 		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
-			s.License, s.DemandActive, s.PasswordWithheld = validClient(), true, "nothing authenticated it"
-		}), []string{`named CORP\alice without the password, which was withheld: nothing authenticated it`,
-			"nothing checked the credentials", "--autologon-without-nla", "autologon_without_nla", "at that risk"}},
+			s.License, s.DemandActive, s.Autologon, s.PasswordWithheld = validClient(), true, false, "nothing authenticated it"
+		}), []string{`named CORP\alice without the password, withheld because the server's certificate is neither trusted nor pinned`,
+			"nothing checked the credentials", "--ca-file", "--cert-sha256", "--autologon-without-nla", "autologon_without_nla", "take the risk"}},
 		{sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.LogonErrorType(negotiate.StatusLogonFailure), negotiate.LogonFailedBadPassword),
-			func(s *probe.SessionInfo) { s.PasswordWithheld = "nothing authenticated it" }),
+			func(s *probe.SessionInfo) { s.Autologon, s.PasswordWithheld = false, "nothing authenticated it" }),
 			[]string{"LOGON_FAILED_BAD_PASSWORD", "the Client Info carried no password: nothing authenticated it", "--autologon-without-nla"}},
 		{with(succeeded(probe.PhaseNegotiate, 0, false), func(r *probe.Result) { r.Session = &probe.SessionInfo{Skipped: "standard RDP security"} }),
 			[]string{"session phase was skipped: standard RDP security"}},
@@ -495,7 +514,7 @@ var wantExit = map[ID]int{
 	"credentials_not_verified": 1,
 	"dns_failure":              3, "tcp_refused": 3, "tcp_timeout": 3, "tcp_unreachable": 3,
 	"not_rdp": 4, "nla_required": 4, "tls_required": 4, "tls_not_allowed": 4, "no_server_certificate": 4,
-	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "tls_failed": 4,
+	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "tls_failed": 4, "cert_not_trusted": 4,
 	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4, "credssp_refused": 4,
 	"logon_failed": 5, "account_locked_out": 5, "account_disabled": 5, "account_expired": 5,
 	"password_expired": 5, "password_must_change": 5, "account_restriction": 5, "invalid_logon_hours": 5,

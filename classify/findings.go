@@ -12,25 +12,25 @@ import (
 
 // Thresholds for findings.
 const (
-	// CertExpiringWithin: a certificate expiring sooner gets cert_expiring.
-	CertExpiringWithin = 30 * 24 * time.Hour
+	// CertExpiringWithin: a certificate expiring sooner gets cert_expiring,
+	// unless the Result says otherwise (--cert-warn-days).
+	CertExpiringWithin = probe.DefaultCertWarnWithin
 	// MaxClockSkew is Kerberos' default tolerance; more skew gets clock_skew.
 	MaxClockSkew = 5 * time.Minute
 )
 
 // Finding IDs, stable like class IDs.
 const (
-	FindingTLSWeakVersion  = "tls_weak_version"
-	FindingCertSelfSigned  = "cert_self_signed"
-	FindingCertExpired     = "cert_expired"
-	FindingCertExpiring    = "cert_expiring"
-	FindingCertNotYetValid = "cert_not_yet_valid"
-	FindingNLANotEnforced  = "nla_not_enforced"
-	FindingClockSkew       = "clock_skew"
-	FindingDomainMismatch  = "domain_mismatch"
-	FindingCredSSPVersion  = "credssp_version"
-	FindingAccountChecked  = "account_checked"
-	FindingKerberosRC4     = "kerberos_rc4_only"
+	FindingTLSWeakVersion = "tls_weak_version"
+	FindingCertSelfSigned = "cert_self_signed"
+	FindingCertExpired    = "cert_expired"
+	FindingCertExpiring   = "cert_expiring"
+	FindingNLANotEnforced = "nla_not_enforced"
+	FindingClockSkew      = "clock_skew"
+	FindingDomainMismatch = "domain_mismatch"
+	FindingCredSSPVersion = "credssp_version"
+	FindingAccountChecked = "account_checked"
+	FindingKerberosRC4    = "kerberos_rc4_only"
 )
 
 // findings lists the facts worth a line, whatever the class (classID only
@@ -47,27 +47,7 @@ func findings(r *probe.Result, classID ID) []Finding {
 				"and hardened clients refuse older versions (enable TLS 1.2 on the server)", tls.VersionName(t.Version)))
 		}
 		if c := t.Certificate; c != nil {
-			if c.SelfSigned {
-				add(FindingCertSelfSigned, SeverityInfo, fmt.Sprintf("the certificate (%s) is self-signed, Remote Desktop's "+
-					"default: clients warn about it unless it is trusted or replaced by one from a trusted CA", c.Subject))
-			}
-			// The clock is the probe's start, so Classify stays pure.
-			if now := r.Start; !now.IsZero() && !c.NotAfter.IsZero() {
-				switch left := c.NotAfter.Sub(now); {
-				case !c.NotBefore.IsZero() && now.Before(c.NotBefore):
-					add(FindingCertNotYetValid, SeverityWarning, fmt.Sprintf("the certificate is not valid before %s, %s "+
-						"from now by this machine's clock: clients refuse or warn about it (check the clock of the server, "+
-						"which made or installed it, and of this machine)", c.NotBefore.UTC().Format(time.RFC3339),
-						c.NotBefore.Sub(now).Round(time.Minute)))
-				case left < 0:
-					add(FindingCertExpired, SeverityWarning, fmt.Sprintf("the certificate expired on %s, %d days ago: "+
-						"clients warn about it (Remote Desktop renews its own self-signed certificate; a CA-issued one must be renewed)",
-						c.NotAfter.UTC().Format(time.DateOnly), days(-left)))
-				case left < CertExpiringWithin:
-					add(FindingCertExpiring, SeverityWarning, fmt.Sprintf("the certificate expires on %s, in %d days",
-						c.NotAfter.UTC().Format(time.DateOnly), days(left)))
-				}
-			}
+			certFindings(r, c, add)
 		}
 	}
 

@@ -95,7 +95,7 @@ var noFixture = map[string]string{
 	"kerberos_clock_skew":        kdcOnly,
 	"kerberos_etype_unsupported": kdcOnly,
 	"kerberos_ticket_rejected": "the AP-REQ carries a ticket the lab KDC issues for this run, under keys no replay holds; " +
-		"probe's lab tests cover it with the real KDC and rdptest's Kerberos acceptor",
+		"probe's TestLabKerberosServer covers it with the real KDC and rdptest's Kerberos acceptor",
 }
 
 const kdcOnly = "the KDC's answer is not part of the RDP conversation a fixture records; probe's lab tests cover it " +
@@ -114,7 +114,8 @@ var noScenario = map[string]string{
 	"kerberos_spn_unknown":       kdcScenario,
 	"kerberos_clock_skew":        kdcScenario,
 	"kerberos_etype_unsupported": kdcScenario,
-	"kerberos_ticket_rejected":   kdcScenario,
+	"kerberos_ticket_rejected": "rdptest's Kerberos acceptor refuses the ticket, but only with one the lab KDC issued for the run: " +
+		"probe's TestLabKerberosServer runs rdptest.KerberosTicketRejected and KerberosWrongHost",
 }
 
 const kdcScenario = "the KDC, not the RDP server, gives this answer: probe's TestLabKerberosClasses runs it against the lab's MIT KDC"

@@ -68,6 +68,15 @@ type Module struct {
 	Realm string   `yaml:"realm,omitempty"`
 	KDC   []string `yaml:"kdc,omitempty"`
 	SPN   string   `yaml:"spn,omitempty"`
+	// TLSConfig says how the server's certificate is judged, in
+	// blackbox_exporter's shape.
+	TLSConfig *TLSConfig `yaml:"tls_config,omitempty"`
+	// RequireTrustedCert fails the probe (cert_not_trusted) right after
+	// the TLS handshake when the certificate is neither trusted nor pinned.
+	RequireTrustedCert bool `yaml:"require_trusted_cert,omitempty"`
+	// CertSHA256 pins the certificate: any other fails the probe
+	// (cert_not_trusted).
+	CertSHA256 string `yaml:"cert_sha256,omitempty"`
 
 	// Resolved at load time.
 	name        string
@@ -77,7 +86,20 @@ type Module struct {
 	password    string
 	auth        probe.AuthMode
 	krb5conf    *krb5conf.Config
+	cert        probe.CertPolicy
 	fingerprint string // changes whenever anything about the module does, the password included
+}
+
+// TLSConfig is a module's tls_config: the keys of blackbox_exporter's that
+// mean something for a certificate the probe judges but never refuses in
+// the handshake.
+type TLSConfig struct {
+	// CAFile: PEM certificates (the enterprise root) trusted besides the
+	// system's; relative to the config file, read at load.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// ServerName is the name the certificate must hold (and the SNI),
+	// instead of the target's host.
+	ServerName string `yaml:"server_name,omitempty"`
 }
 
 // Credentials name an account and where its password comes from. The
@@ -105,14 +127,15 @@ func (m *Module) Name() string { return m.name }
 // the scrape.
 func (m *Module) options() probe.Options {
 	opt := probe.Options{
-		Protocols:        m.offer,
-		AllowStandardRDP: m.allowRDP,
-		Depth:            m.depth,
-		Timeout:          m.Timeout,
-		PhaseTimeout:     m.PhaseTimeout,
-		Auth:             m.auth,
-		Kerberos:         probe.KerberosOptions{Realm: m.Realm, KDCs: m.KDC, SPN: m.SPN, Config: m.krb5conf},
-
+		Protocols:           m.offer,
+		AllowStandardRDP:    m.allowRDP,
+		Depth:               m.depth,
+		Timeout:             m.Timeout,
+		PhaseTimeout:        m.PhaseTimeout,
+		Auth:                m.auth,
+		Kerberos:            probe.KerberosOptions{Realm: m.Realm, KDCs: m.KDC, SPN: m.SPN, Config: m.krb5conf},
+		Cert:                m.cert,
+		RequireTrustedCert:  m.RequireTrustedCert,
 		AutologonWithoutNLA: m.AutologonWithoutNLA,
 	}
 	if m.Credentials != nil {
@@ -251,6 +274,24 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 	if m.LogonCacheTTL == 0 {
 		m.LogonCacheTTL = DefaultLogonCacheTTL
+	}
+
+	if tc := m.TLSConfig; tc != nil {
+		if tc.CAFile != "" {
+			file := tc.CAFile
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(dir, file)
+			}
+			if m.cert.Roots, err = probe.LoadRoots(file); err != nil {
+				return fmt.Errorf("tls_config: ca_file: %w", err)
+			}
+		}
+		m.cert.ServerName = tc.ServerName
+	}
+	if m.CertSHA256 != "" {
+		if m.cert.SHA256, err = probe.ParseFingerprint(m.CertSHA256); err != nil {
+			return fmt.Errorf("cert_sha256: %w", err)
+		}
 	}
 
 	if len(m.ExpectClass) == 0 {

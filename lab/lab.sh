@@ -51,10 +51,11 @@ ACCOUNT_USER=labuser
 ACCOUNT_DOMAIN=LAB
 ACCOUNT_PASSWORD=${RDPLAB_PASSWORD:-Lab-Passw0rd!}
 
-# prometheus (with promtool) and chromium are for the exporter and sweep report tests.
+# prometheus (with promtool) and chromium are for the exporter and sweep report tests;
+# openssl cross-checks the probe's certificate verdicts.
 # krb5-kdc, krb5-admin-server (kadmin.local, kdb5_util) and krb5-user (kinit, kvno) are the lab's KDC;
 # python3-gssapi is MIT's GSS-API, the independent peer of our RFC 4121 tokens.
-DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time krb5-kdc krb5-admin-server krb5-user python3-gssapi"
+DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time krb5-kdc krb5-admin-server krb5-user python3-gssapi openssl"
 SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp kdc"
 
 KRB_REALM=LAB.TEST

@@ -17,7 +17,8 @@ const (
 	// bytes: DNS names stop at 253, distinguished names rarely pass 200.
 	maxServerString = 1024
 	// maxKeptNames bounds the SANs kept of a certificate (DNS names and
-	// IP addresses each); CertInfo.NamesNotKept counts the rest.
+	// IP addresses each) and the extended key usages of each certificate
+	// of its chain; CertInfo.NamesNotKept counts the rest.
 	maxKeptNames = 32
 )
 
@@ -26,9 +27,17 @@ const (
 func (r *Result) bound() {
 	if t := r.TLS; t != nil && t.Certificate != nil {
 		c := t.Certificate
-		c.Subject, c.Issuer = capString(c.Subject), capString(c.Issuer)
+		c.Subject, c.CommonName, c.Issuer = capString(c.Subject), capString(c.CommonName), capString(c.Issuer)
 		c.DNSNames = capNames(c, c.DNSNames)
 		c.IPAddresses = capNames(c, c.IPAddresses)
+		c.ExtKeyUsage = capNames(c, c.ExtKeyUsage)
+		if tr := c.Trust; tr != nil {
+			for i := range tr.Chain { // itself at most maxChainKept long
+				cc := &tr.Chain[i]
+				cc.Subject, cc.Issuer = capString(cc.Subject), capString(cc.Issuer)
+				cc.ExtKeyUsage = capNames(c, cc.ExtKeyUsage)
+			}
+		}
 	}
 	if n := r.NTLM; n != nil {
 		for _, s := range []*string{&n.TargetName, &n.NetBIOSDomain, &n.NetBIOSComputer, &n.DNSDomain, &n.DNSComputer, &n.DNSTree} {

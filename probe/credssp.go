@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 )
 
 // errNothingToDelegate: a ccache's ticket logged on, and there is no
@@ -53,6 +54,16 @@ func (p *prober) openCredSSP() error {
 	p.version = min(credSSPVersion, ts.Version)
 	if ts.ErrorCode != nil {
 		cs.ErrorCode = ts.ErrorCode
+		// A KRB-ERROR beside the errorCode says more (KRB_AP_ERR_MODIFIED
+		// beside a generic SEC_E_LOGON_DENIED): the token wins.
+		if len(ts.NegoTokens) == 1 {
+			if err := p.auth.accept(ts.NegoTokens[0]); err != nil {
+				var apErr *krb5.APError
+				if errors.As(err, &apErr) {
+					return err
+				}
+			}
+		}
 		return &ServerErrorCode{Status: *ts.ErrorCode}
 	}
 	if len(ts.NegoTokens) != 1 {

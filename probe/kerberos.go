@@ -299,6 +299,9 @@ func (k *kerberosAuth) unwrap(b []byte) ([]byte, error) {
 // ccache alone, the ticket's client principal.
 func (k *kerberosAuth) account() (string, string) {
 	if c := k.creds; c != nil {
+		if c.Domain == "" && !strings.Contains(c.User, "@") {
+			return k.ticket.CRealm, c.User // "alice" in a realm from --realm or krb5.conf
+		}
 		return c.Domain, c.User
 	}
 	return k.ticket.CRealm, strings.Join(k.ticket.CName.NameString, "/")

@@ -1,7 +1,10 @@
 package probe_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -9,9 +12,13 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/fixture"
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/internal/utf16le"
+	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // krbTarget is an rdptest NLA server addressed by the name the lab KDC has
@@ -149,5 +156,95 @@ func TestLabKerberosCCache(t *testing.T) {
 	}
 	if r.LogonAttempted {
 		t.Error("a ticket cache made a logon attempt before any server saw it")
+	}
+}
+
+// A whole Kerberos logon against the lab KDC and rdptest's acceptor, and
+// each refusal the server can give after the KDC issued the ticket.
+func TestLabKerberosServer(t *testing.T) {
+	k := labtest.Kerberos(t)
+	for _, tc := range []struct {
+		name   string
+		sc     rdptest.Scenario
+		offer  string
+		class  classify.ID
+		creds  bool // the server received the credentials
+		fallen bool
+	}{
+		{"logon", rdptest.KerberosLogon(k.Keytab, k.SPN), "", classify.OK, true, false},
+		{"ticket rejected", rdptest.KerberosTicketRejected(k.Keytab, k.SPN), "", classify.KerberosTicketRejected, false, false},
+		{"wrong host", rdptest.KerberosWrongHost(k.Keytab, k.SPN), "", classify.KerberosTicketRejected, false, false},
+		{"server clock", rdptest.KerberosClockSkew(k.Keytab, k.SPN), "", classify.KerberosClockSkew, false, false},
+		{"trust relationship", rdptest.KerberosStatus(k.Keytab, k.SPN, negotiate.StatusTrustedRelationshipFailure), "", classify.TrustRelationshipFailure, false, false},
+		{"no sign-in right", rdptest.KerberosNoSignInRight(k.Keytab, k.SPN), "nla-ext", classify.NoRDPSignInRight, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := rdptest.NewServer(tc.sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			_, port, _ := strings.Cut(srv.Addr, ":")
+			opt := krbOptions(k, k.Users["good"], k.Password)
+			opt.Depth = ""
+			if tc.offer != "" {
+				opt.Protocols, _, _ = probe.ParseOffer(tc.offer)
+			}
+			r := probe.Run(context.Background(), "localhost:"+port, opt)
+			srv.WaitConns(1, 2*time.Second)
+			v := classify.Classify(r)
+			if v.Class.ID != tc.class {
+				t.Fatalf("class %s (%s), want %s; server saw:\n%v", v.Class.ID, v.Detail, tc.class, srv.Events())
+			}
+			if r.Auth.Mechanism != probe.MechKerberos {
+				t.Errorf("mechanism %s (%s)", r.Auth.Mechanism, r.Auth.Why)
+			}
+			got := srv.Saw(rdptest.EventCredentials, "received credentials for")
+			if got != tc.creds {
+				t.Errorf("server received credentials: %v, want %v\n%v", got, tc.creds, srv.Events())
+			}
+			if tc.creds && !srv.Saw(rdptest.EventCredentials, k.Realm+`\`+k.Users["good"]) {
+				t.Errorf("credentials not for %s\\%s:\n%v", k.Realm, k.Users["good"], srv.Events())
+			}
+		})
+	}
+}
+
+// A recorded Kerberos logon holds no password (in any encoding), no
+// AP-REQ and no sealed credentials, and neither do its reports.
+func TestLabKerberosRecordingHoldsNoSecret(t *testing.T) {
+	k := labtest.Kerberos(t)
+	srv, err := rdptest.NewServer(rdptest.KerberosLogon(k.Keytab, k.SPN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, port, _ := strings.Cut(srv.Addr, ":")
+	rec := &fixture.Recorder{}
+	var keylog bytes.Buffer
+	opt := krbOptions(k, k.Users["good"], k.Password)
+	opt.Depth, opt.Recorder, opt.KeyLogWriter = "", rec, &keylog
+	r := probe.Run(context.Background(), "localhost:"+port, opt)
+	v := classify.Classify(r)
+	if v.Class.ID != classify.OK {
+		t.Fatalf("class %s: %s", v.Class.ID, v.Detail)
+	}
+	var fx bytes.Buffer
+	if err := rec.Fixture(map[string]string{"class": string(v.Class.ID)}).Write(&fx); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(report.New(r, v))
+	var text bytes.Buffer
+	report.WriteText(&text, report.New(r, v), false)
+	pw := []byte(k.Password)
+	pw16 := utf16le.Encode(k.Password)
+	for what, b := range map[string][]byte{"fixture": fx.Bytes(), "key log": keylog.Bytes(), "json": js, "text": text.Bytes()} {
+		if bytes.Contains(b, pw) || bytes.Contains(b, pw16) || bytes.Contains(b, []byte(fmt.Sprintf("%x", pw))) ||
+			bytes.Contains(b, []byte(fmt.Sprintf("%x", pw16))) {
+			t.Errorf("the password is in the %s", what)
+		}
+	}
+	if n := strings.Count(fx.String(), "redacted"); n < 2 {
+		t.Errorf("%d redacted steps, want the AP-REQ's and the credentials':\n%s", n, fx.String())
 	}
 }

@@ -51,10 +51,23 @@ type Options struct {
 	Kerberos KerberosOptions
 	// AutologonWithoutNLA lets the session phase put the password in the
 	// Client Info PDU (INFO_AUTOLOGON) when the server selected TLS without
-	// NLA. Nothing has then authenticated the server: a man in the middle
-	// who strips NLA from the negotiation reads the password. Without it
-	// the password is withheld and SessionInfo.PasswordWithheld says why.
+	// NLA although its certificate is neither trusted nor pinned. Nothing
+	// has then authenticated the server: a man in the middle who strips NLA
+	// from the negotiation reads the password. Without it the password
+	// goes only to a trusted or pinned certificate, and otherwise is
+	// withheld and SessionInfo.PasswordWithheld says why.
 	AutologonWithoutNLA bool
+	// Cert is what the server's certificate is judged against (roots, the
+	// name to check, a pin); see VerifyCertificate. A pin that the
+	// certificate does not match ends the probe after the TLS handshake.
+	Cert CertPolicy
+	// RequireTrustedCert ends the probe after the TLS handshake, before
+	// anything else is sent, when the certificate is neither trusted nor
+	// pinned, as mstsc does when server authentication is "Do not connect".
+	RequireTrustedCert bool
+	// CertWarnWithin is how soon an expiry is worth a finding; zero means
+	// DefaultCertWarnWithin.
+	CertWarnWithin time.Duration
 	// Depth is the last phase to run (zero: as deep as the server allows,
 	// short of PhaseSession, which runs only when Depth names it).
 	Depth Phase
@@ -123,6 +136,9 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 }
 
 func newProber(target string, opt Options, now func() time.Time) *prober {
+	if opt.CertWarnWithin <= 0 {
+		opt.CertWarnWithin = DefaultCertWarnWithin
+	}
 	p := &prober{opt: opt, now: now, r: &Result{
 		Target:           target,
 		Start:            now(),
@@ -130,6 +146,7 @@ func newProber(target string, opt Options, now func() time.Time) *prober {
 		AllowStandardRDP: opt.AllowStandardRDP,
 		Depth:            opt.Depth,
 		Credentials:      opt.Credentials != nil,
+		CertWarnWithin:   opt.CertWarnWithin,
 	}}
 	if c := opt.Credentials; c != nil {
 		p.r.User = c.User

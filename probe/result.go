@@ -78,6 +78,9 @@ type Result struct {
 	// Credentials: the user supplied an account and password, so a logon
 	// was wanted (whether or not the server let us try one).
 	Credentials bool
+	// CertWarnWithin: a certificate expiring sooner is worth a finding
+	// (Options.CertWarnWithin, else DefaultCertWarnWithin).
+	CertWarnWithin time.Duration
 	// LogonAttempted is true once an NTLM AUTHENTICATE carrying the
 	// user's credentials has been sent: the one attempt of this run.
 	LogonAttempted bool
@@ -151,11 +154,13 @@ type TLSInfo struct {
 // CertInfo holds the facts of the server's leaf certificate.
 type CertInfo struct {
 	Subject     string
+	CommonName  string // the subject's CN, which names a certificate without DNS names
 	Issuer      string
 	DNSNames    []string
 	IPAddresses []string
 	// NamesNotKept counts the SANs past the first 32 DNS names and 32 IP
-	// addresses: seen, not kept (see bounds.go).
+	// addresses, and the extended key usages past the first 32: seen, not
+	// kept (see bounds.go).
 	NamesNotKept int
 	NotBefore    time.Time
 	NotAfter     time.Time
@@ -164,6 +169,12 @@ type CertInfo struct {
 	KeyBits      int
 	SHA256       string // hex fingerprint of the DER certificate
 	SignatureAlg string
+	// ExtKeyUsage lists the OIDs of its extended key usages; nil when it
+	// has none (no restriction of purpose).
+	ExtKeyUsage []string
+	// Trust is how the certificate and its chain fared (VerifyCertificate);
+	// nil when it was not judged.
+	Trust *CertTrust
 }
 
 // NTLMInfo is what the server said about itself in its NTLM CHALLENGE
@@ -203,6 +214,17 @@ type CredSSPInfo struct {
 	// 2.2.10.2) when HYBRID_EX was selected; nil otherwise.
 	EarlyUserAuth *negotiate.EarlyUserAuthResult
 }
+
+// AutologonReason is why the password went in the Client Info PDU of a
+// server that selected TLS without NLA: something proved who the server
+// is, or the caller took the risk.
+type AutologonReason string
+
+const (
+	AutologonTrustedCert AutologonReason = "trusted_certificate" // CertTrust.Trusted
+	AutologonPinnedCert  AutologonReason = "pinned_certificate"  // CertTrust.PinMatches
+	AutologonOptedIn     AutologonReason = "opted_in"            // Options.AutologonWithoutNLA
+)
 
 // LicenseOutcome is how the licensing phase (MS-RDPBCGR 2.2.1.12) ended.
 type LicenseOutcome string
@@ -260,6 +282,9 @@ type SessionInfo struct {
 	// Autologon: it carried the user's password with INFO_AUTOLOGON (TLS
 	// without NLA); under NLA it names the account without the password.
 	Autologon bool
+	// AutologonReason says why the password went in the Client Info of a
+	// server without NLA; "" when it did not.
+	AutologonReason AutologonReason
 	// PasswordWithheld says why the Client Info named the account but
 	// carried no password although credentials were given; "" otherwise.
 	PasswordWithheld string

@@ -21,6 +21,11 @@ const disconnectGrace = 500 * time.Millisecond
 const skippedStandardRDP = "the server selected standard RDP security (PROTOCOL_RDP): its Client Info PDU must be " +
 	"RC4-encrypted with keys from the server's RSA certificate (MS-RDPBCGR 5.3), which rdpprobe does not implement"
 
+// passwordWithheld is recorded when the server selected TLS without NLA
+// and the password stayed home: nothing proved who the server is.
+const passwordWithheld = "the server selected TLS without NLA and its certificate is neither trusted nor pinned, so nothing " +
+	"authenticated it before the Client Info; the password was not sent (a man in the middle who strips NLA would read it)"
+
 // skippedNoCredentials is recorded when the session phase is asked for, the
 // server requires NLA, and no credentials were given.
 const skippedNoCredentials = "the server selected NLA, which admits no session without a logon, and no credentials were given"
@@ -329,40 +334,39 @@ func (p *prober) clientInfo(sel negotiate.Protocol) negotiate.ClientInfo {
 		if p.auth != nil {
 			info.Domain, _ = p.auth.account() // ".\user" resolved to the server's name
 		}
-		send, withheld := p.passwordInClientInfo(sel)
-		p.r.Session.PasswordWithheld = withheld
-		if send {
-			info.Password = c.Password
-			info.Flags |= negotiate.InfoAutologon
+		if sel == negotiate.ProtocolSSL {
+			if why := p.autologonWithoutNLA(); why == "" {
+				p.r.Session.PasswordWithheld = passwordWithheld
+			} else {
+				info.Password = c.Password
+				info.Flags |= negotiate.InfoAutologon
+				p.r.Session.AutologonReason = why
+			}
 		}
 	}
 	return info
 }
 
-// passwordInClientInfo is the one place that decides whether the Client
-// Info may carry the password (INFO_AUTOLOGON), given the protocol the
-// server selected; withheld says why not when the password stays home
-// although credentials were given. A secret goes only to a peer that has
-// proved who it is:
-//   - under NLA the server proved it holds its TLS key (pubKeyAuth) and
-//     already has the credentials from CredSSP: the Client Info names the
-//     account only, and nothing is withheld;
-//   - without NLA (TLS only, standard RDP security) nothing authenticated
-//     the server: a man in the middle who strips NLA from the negotiation
-//     reads whatever goes in, so the password goes only with the user's
-//     explicit opt-in, Options.AutologonWithoutNLA.
-//
-// (A certificate the user trusts or pinned is proof enough too: that check
-// belongs here when it exists.)
-func (p *prober) passwordInClientInfo(sel negotiate.Protocol) (send bool, withheld string) {
-	if sel&(negotiate.ProtocolHybrid|negotiate.ProtocolHybridEx) != 0 {
-		return false, ""
+// autologonWithoutNLA decides whether the password may go in the Client
+// Info of a server that selected TLS without NLA, where nothing but its
+// certificate can prove who it is (issue 19): only if that certificate is
+// trusted (VerifyCertificate: chain, name, purpose, validity) or is the
+// pinned one, or if the caller opted in (Options.AutologonWithoutNLA). It
+// says why, or "" to withhold the password. It is the only place that
+// decides it.
+func (p *prober) autologonWithoutNLA() AutologonReason {
+	if t := p.r.TLS; t != nil && t.Certificate != nil && t.Certificate.Trust != nil {
+		switch tr := t.Certificate.Trust; {
+		case tr.Trusted:
+			return AutologonTrustedCert
+		case tr.PinMatches:
+			return AutologonPinnedCert
+		}
 	}
 	if p.opt.AutologonWithoutNLA {
-		return true, ""
+		return AutologonOptedIn
 	}
-	return false, fmt.Sprintf("the server selected %v, not NLA, so nothing authenticated it (a man in the middle who "+
-		"strips NLA from the negotiation would read the password)", sel)
+	return ""
 }
 
 // disconnect sends the Disconnect Provider Ultimatum (MS-RDPBCGR 2.2.2.3),

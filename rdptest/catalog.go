@@ -2,6 +2,7 @@ package rdptest
 
 import (
 	"crypto/tls"
+	"strings"
 	"sync"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
@@ -28,6 +29,10 @@ type Entry struct {
 	// Depth is the probe's --depth ("" = default); PhaseSession for the
 	// scenarios that play the session start.
 	Depth probe.Phase
+	// RequireTrustedCert and CertSHA256 are the probe's
+	// --require-trusted-cert and --cert-sha256.
+	RequireTrustedCert bool
+	CertSHA256         string
 	// NoFixture says why this conversation cannot be replayed from a
 	// recording ("" when it can).
 	NoFixture string
@@ -104,6 +109,10 @@ func Catalog() []Entry {
 			Class: "not_rdp", Phase: probe.PhaseNegotiate},
 		{Name: "tls-reset", Spec: "RFC 8446 5.1 (the server resets the TCP connection mid-record)",
 			Scenario: Scenario{Fault: Fault{At: probe.PhaseTLS, Kind: FaultReset}}, Class: "tls_failed", Phase: probe.PhaseTLS},
+		{Name: "cert-self-signed-trusted-required", Spec: "RFC 5280 6.1 (path validation) of the certificate of MS-RDPBCGR 5.4.5.1",
+			RequireTrustedCert: true, Class: "cert_not_trusted", Phase: probe.PhaseTLS},
+		{Name: "cert-not-the-pinned-one", Spec: "MS-RDPBCGR 5.4.5.1 (the server's TLS certificate), against a pinned SHA-256 fingerprint",
+			CertSHA256: strings.Repeat("0", 64), Class: "cert_not_trusted", Phase: probe.PhaseTLS},
 		{Name: "credssp-v2-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 2}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
 		{Name: "credssp-v3-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 3}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
 		{Name: "credssp-v4-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 4}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},

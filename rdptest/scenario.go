@@ -40,8 +40,14 @@ type Scenario struct {
 	// sends STATUS_ACCOUNT_LOCKED_OUT here).
 	NegotiateErrorCode negotiate.NTStatus
 
+	// Kerberos, if set, makes the server take Kerberos inside SPNEGO as
+	// well as NTLM, as a domain member does (kerberos.go).
+	Kerberos *KerberosAcceptor
+
 	// AfterAuthenticate is the answer to an AUTHENTICATE with the RIGHT
-	// password (a locked-out account still knows its password).
+	// password (a locked-out account still knows its password), or to a
+	// Kerberos AP-REQ that verifies: the errorCode is sent in place of the
+	// AP-REP.
 	AfterAuthenticate Outcome
 	// BadPassword is the answer to an AUTHENTICATE that does not verify.
 	// The zero value is Windows': errorCode STATUS_LOGON_FAILURE. FreeRDP's

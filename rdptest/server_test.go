@@ -32,7 +32,8 @@ func setOffer(t testing.TB, opt *probe.Options, offer string) {
 // probeOptions turns a catalog entry into the probe's options.
 func probeOptions(t testing.TB, e rdptest.Entry) probe.Options {
 	t.Helper()
-	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth}
+	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth,
+		RequireTrustedCert: e.RequireTrustedCert, Cert: probe.CertPolicy{SHA256: e.CertSHA256}}
 	setOffer(t, &opt, e.Offer)
 	if e.Password != "" {
 		opt.Credentials = &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: e.Password}

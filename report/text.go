@@ -86,6 +86,7 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 			if c.NamesNotKept > 0 {
 				kv("", "and %d more names, counted but not kept", c.NamesNotKept)
 			}
+			writeTrust(kv, c)
 		}
 	}
 	if n := rep.NTLMJSON; n != nil {
@@ -285,4 +286,49 @@ func writeAuth(kv func(k, format string, a ...any), a *AuthJSON) {
 		}
 		kv("", "%s", s)
 	}
+}
+
+// trustErrorWords names the first failed certificate check.
+var trustErrorWords = map[string]string{
+	"unknown_authority": "no chain to a trusted root",
+	"invalid_chain":     "invalid chain",
+	"wrong_purpose":     "wrong purpose",
+	"name_mismatch":     "name mismatch",
+	"expired":           "expired",
+	"not_yet_valid":     "not yet valid",
+}
+
+// writeTrust prints how the certificate check went (probe.VerifyCertificate).
+func writeTrust(kv func(k, format string, a ...any), c *CertJSON) {
+	if c.Trusted == nil {
+		return
+	}
+	verdict := "trusted"
+	if !*c.Trusted {
+		verdict = "not trusted: " + trustErrorWords[c.TrustError]
+		if verdict == "not trusted: " {
+			verdict += c.TrustError
+		}
+	}
+	name := "not in the certificate"
+	if c.NameMatches != nil && *c.NameMatches {
+		name = "in the certificate"
+	}
+	kv("", "%s; name %s %s; revocation not checked", verdict, c.NameChecked, name)
+	if len(c.Chain) > 1 {
+		subjects := make([]string, len(c.Chain))
+		for i, cc := range c.Chain {
+			subjects[i] = cc.Subject
+		}
+		kv("", "chain %s", strings.Join(subjects, " < "))
+	}
+	pin := ""
+	switch {
+	case c.PinMatches == nil:
+	case *c.PinMatches:
+		pin = " (the pinned one)"
+	default:
+		pin = ", not the pinned " + c.PinnedSHA256
+	}
+	kv("", "sha256 %s%s", c.SHA256, pin)
 }

@@ -51,7 +51,7 @@ func TestAutologonWithoutNLAFlag(t *testing.T) {
 			if !srv.Saw(rdptest.EventClientInfo, "without a password") || s["autologon"] != false || s["password_withheld"] == nil {
 				t.Errorf("without the flag: the server saw %v; session %v", srv.Events(), s)
 			}
-			for _, w := range []string{"without the password, which was withheld", "--autologon-without-nla", "man in the middle"} {
+			for _, w := range []string{"without the password, withheld because", "--autologon-without-nla", "man in the middle"} {
 				if !strings.Contains(detail, w) {
 					t.Errorf("without the flag: detail %q lacks %q", detail, w)
 				}

@@ -41,11 +41,12 @@ OS build, clock) → with -u, one logon attempt. The verdict is one stable class
 
 --depth session goes one step further, opening the first steps of a session:
 MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
-names the -u account; its password only with --autologon-without-nla), then
-it reads the licensing answer (a licence request gets a NEW_LICENSE_REQUEST
-naming the user, never the password; a PLATFORM_CHALLENGE is not answered,
-so no client licence is issued) and any Set Error Info or logon report, and
-disconnects (Disconnect Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
+carries the -u password for autologon only to a trusted or pinned
+certificate, or with --autologon-without-nla), then it reads the licensing
+answer (a licence request gets a NEW_LICENSE_REQUEST naming the user, never
+the password; a PLATFORM_CHALLENGE is not answered, so no client licence is
+issued) and any Set Error Info or logon report, and disconnects (Disconnect
+Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
 available" and other licensing and post-logon refusals; it creates a session
 on the server for a moment, so it is never the default.
 
@@ -69,13 +70,23 @@ what it means, then runs the normal probe, whose class sets the exit code.
 --output json the map is in security_layers, rdp_encryption and
 security_meaning.
 
+The server's certificate is judged as mstsc judges it before it asks for a
+password. "Trusted" means: a chain to a trusted root (the system's, plus
+--ca-file) through the intermediates the server sent, the name as given (a
+DNS name, or an IP address in the certificate; --tls-server-name overrides),
+the purpose (Server Authentication, Remote Desktop Authentication, or no
+restriction), and every validity period. Revocation (CRL, OCSP) is not
+checked. What fails is a finding; only --require-trusted-cert or a
+--cert-sha256 pin make it a failure (cert_not_trusted), and then nothing is
+sent after the TLS handshake.
+
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
 variable, or a no-echo prompt, never from a flag. It goes only to a server
-that proved who it is: under NLA, CredSSP's pubKeyAuth. A server without NLA
-(TLS only, standard RDP security) gets the account name in the Client Info
-but not the password, unless --autologon-without-nla says otherwise. Exactly
-one logon attempt is made per run and none is retried: account lockout is a
-real harm.
+that proved who it is: under NLA, CredSSP's pubKeyAuth; without NLA, a
+certificate that is trusted (--ca-file) or pinned (--cert-sha256). Any other
+server without NLA gets the account name in the Client Info but not the
+password, unless --autologon-without-nla says otherwise. Exactly one logon
+attempt is made per run and none is retried: account lockout is a real harm.
 
 Flags:
 `
@@ -89,9 +100,10 @@ Exit codes:
 
 // autologonHelp says what --autologon-without-nla risks; the sweep's flag
 // shares it.
-const autologonHelp = "with --depth session, put the password in the Client Info (autologon) of a server that selected TLS or " +
-	"standard RDP security without NLA. RISK: nothing authenticated that server, so the password goes to whoever answers, " +
-	"and a man in the middle who strips NLA from the negotiation reads it. Without it the Client Info names the account only"
+const autologonHelp = "with --depth session, put the password in the Client Info (autologon) of a server that selected TLS " +
+	"without NLA and whose certificate is neither trusted nor pinned. RISK: nothing authenticated that server, so the password " +
+	"goes to whoever answers, and a man in the middle who strips NLA from the negotiation reads it. Without it the Client Info " +
+	"names the account only"
 
 type config struct {
 	user         string
@@ -108,6 +120,11 @@ type config struct {
 	enumerate    bool
 	autologon    bool
 	krb          kerberosFlags
+	caFile       string
+	serverName   string
+	certWarnDays int
+	requireCert  bool
+	certSHA256   string
 }
 
 func main() {
@@ -137,6 +154,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
 	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
 		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
+	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM file (an enterprise root) when judging the server's certificate")
+	fs.StringVar(&c.serverName, "tls-server-name", "", "check the certificate for this name (and send it as SNI) instead of the host as given")
+	fs.IntVar(&c.certWarnDays, "cert-warn-days", 30, "a certificate (or a CA certificate of its chain) expiring within this many days is a finding")
+	fs.BoolVar(&c.requireCert, "require-trusted-cert", false, "fail (cert_not_trusted) right after the TLS handshake if the certificate is neither trusted nor pinned, as mstsc set to 'Do not connect if authentication fails'")
+	fs.StringVar(&c.certSHA256, "cert-sha256", "", "pin the certificate: fail (cert_not_trusted) unless its SHA-256 fingerprint is this (64 hex digits, colons allowed)")
 	fs.BoolVar(&c.autologon, "autologon-without-nla", false, autologonHelp)
 	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
@@ -203,6 +225,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
 		return usageErr("%v", err)
 	}
+	if opt.Cert, opt.RequireTrustedCert, opt.CertWarnWithin, err = certOptions(c.caFile, c.serverName, c.certSHA256, c.certWarnDays, c.requireCert); err != nil {
+		return usageErr("%v", err)
+	}
 	if c.user != "" {
 		if opt.Credentials, err = credentials(c.user, c.passwordFile, stdin, stderr); err != nil {
 			return usageErr("%v", err)
@@ -262,4 +287,26 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// certOptions turns the certificate flags into the probe's policy; its
+// errors name the flag.
+func certOptions(caFile, serverName, pin string, warnDays int, require bool) (probe.CertPolicy, bool, time.Duration, error) {
+	var pol probe.CertPolicy
+	var err error
+	if caFile != "" {
+		if pol.Roots, err = probe.LoadRoots(caFile); err != nil {
+			return pol, false, 0, fmt.Errorf("--ca-file: %w", err)
+		}
+	}
+	if pin != "" {
+		if pol.SHA256, err = probe.ParseFingerprint(pin); err != nil {
+			return pol, false, 0, fmt.Errorf("--cert-sha256: %w", err)
+		}
+	}
+	if warnDays < 1 {
+		return pol, false, 0, fmt.Errorf("--cert-warn-days must be at least 1, not %d", warnDays)
+	}
+	pol.ServerName = serverName
+	return pol, require, time.Duration(warnDays) * 24 * time.Hour, nil
 }

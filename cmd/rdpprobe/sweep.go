@@ -91,6 +91,7 @@ type sweepConfig struct {
 	output           string
 	progress         string
 	krb              kerberosFlags
+	caFile           string
 }
 
 func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -109,6 +110,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
 	fs.StringVar(&c.phases, "phases", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
+	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM file (an enterprise root) when judging servers' certificates")
 	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
 	addKerberosFlags(fs, &c.krb)
@@ -148,6 +150,11 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
 		return usageErr("%v", err)
+	}
+	if c.caFile != "" {
+		if opt.Cert.Roots, err = probe.LoadRoots(c.caFile); err != nil {
+			return usageErr("--ca-file: %v", err)
+		}
 	}
 	if c.concurrency < 1 {
 		return usageErr("--concurrency must be at least 1")

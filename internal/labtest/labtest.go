@@ -11,6 +11,9 @@ package labtest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -143,10 +146,10 @@ var (
 )
 
 // Tool returns the path of an external tool the lab installs: "xfreerdp",
-// "nmap", "tshark", or "python3" (also "impacket" and "python3-gssapi":
-// Debian's /usr/bin/python3, checked to import impacket or gssapi). Any other
-// name is looked up in PATH. Like Peer, it skips the test under -short, and a
-// missing tool skips the test (fails it under CI=true).
+// "nmap", "tshark", "openssl", or "python3" (also "impacket" and
+// "python3-gssapi": Debian's /usr/bin/python3, checked to import impacket or
+// gssapi). Any other name is looked up in PATH. Like Peer, it skips the test
+// under -short, and a missing tool skips the test (fails it under CI=true).
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	skipIfShort(t, "tool "+name)
@@ -279,4 +282,35 @@ func IsolateKerberos() (func(), error) {
 		return nil, err
 	}
 	return func() { os.RemoveAll(dir) }, os.Setenv("KRB5_CONFIG", conf)
+}
+
+// PeerCertificates returns the certificate chain a lab peer presents in
+// its TLS handshake, leaf first, for tests that judge it with other tools
+// (openssl) or trust it (--ca-file). It offers TLS and NLA in a bare
+// X.224 Connection Request (MS-RDPBCGR 2.2.1.1), accepts the server's
+// RDP_NEG_RSP (2.2.1.2.1), and does the TLS handshake without verifying
+// anything. Like Peer, it skips the test when the peer is not there.
+func PeerCertificates(t testing.TB, name string) []*x509.Certificate {
+	t.Helper()
+	addr := Peer(t, name)
+	c, err := net.DialTimeout("tcp", addr, dialTimeout)
+	if err != nil {
+		t.Fatalf("labtest: %s: %v", name, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	// TPKT, X.224 CR TPDU, RDP_NEG_REQ with PROTOCOL_SSL|PROTOCOL_HYBRID.
+	req := []byte{0x03, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0, 0x01, 0, 8, 0, 0x03, 0, 0, 0}
+	if _, err := c.Write(req); err != nil {
+		t.Fatalf("labtest: %s: write Connection Request: %v", name, err)
+	}
+	cc := make([]byte, 19)
+	if _, err := io.ReadFull(c, cc); err != nil || cc[0] != 0x03 || cc[5]&0xf0 != 0xd0 || cc[11] != 0x02 {
+		t.Fatalf("labtest: %s: Connection Confirm % x: %v (want an RDP_NEG_RSP)", name, cc, err)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10})
+	if err := tc.Handshake(); err != nil {
+		t.Fatalf("labtest: %s: TLS handshake: %v", name, err)
+	}
+	return tc.ConnectionState().PeerCertificates
 }

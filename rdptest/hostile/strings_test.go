@@ -110,7 +110,11 @@ func TestInjectedCertificate(t *testing.T) {
 				case "subject":
 					o.CommonName = payload
 				case "issuer":
-					o.Issuer = payload
+					ca, err := rdptest.NewCA(rdptest.CAOptions{Name: payload})
+					if err != nil {
+						t.Fatal(err)
+					}
+					o.Issuer = ca
 				case "san", "many-sans":
 					if !ascii(payload) {
 						t.Skip("a DNS SAN is an IA5String: ASCII only")
