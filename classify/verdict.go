@@ -19,7 +19,8 @@
 //	negotiation        4  CRITICAL  not_rdp, nla_required, tls_required, tls_not_allowed,
 //	                                no_server_certificate, tls_client_auth_required,
 //	                                security_layer_mismatch, tls_failed, cert_not_trusted,
-//	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch
+//	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch,
+//	                                credssp_refused
 //	authentication     5  CRITICAL  logon_failed, account_locked_out, account_disabled,
 //	                                account_expired, password_expired, password_must_change,
 //	                                account_restriction, invalid_logon_hours,

@@ -114,7 +114,7 @@ func (p *prober) session(ctx context.Context) (err error) {
 	if s.Autologon {
 		note = "Client Info PDU (INFO_AUTOLOGON with credentials)"
 	}
-	err = p.sendX224(pdu, note, p.opt.Credentials != nil && sel == negotiate.ProtocolSSL)
+	err = p.sendX224(pdu, note, s.Autologon)
 	clear(pdu)
 	if err != nil {
 		return hangsUp(err)
