@@ -1,7 +1,8 @@
 # rdpprobe — build, test and the lab of real RDP servers the integration tests run against.
 #
 #   make build      bin/rdpprobe
-#   make test       start the lab (lab/lab.sh up; installs Debian packages as root) and run every test;
+#   make test       start the lab (lab/lab.sh up; installs Debian packages as root), install the tests'
+#                   own tools (lab/lab.sh tools: prometheus, chromium, zsh, fish) and run every test;
 #                   the lab is left running (make lab-down stops it)
 #   make test-short every test that needs neither the lab nor its tools (go test -short), without
 #                   starting the lab; well under a minute
@@ -9,7 +10,7 @@
 #   make fuzz       every Fuzz* target of every package, FUZZTIME each (default 10s)
 #   make bench      rdpprobe against xfreerdp, nmap and impacket on the lab (round trips, CPU, memory,
 #                   sweep throughput) plus the Go benchmarks; writes bench/RESULTS.md
-#   make lab-up | lab-down | lab-env | lab-status
+#   make lab-up | lab-tools | lab-down | lab-env | lab-status
 #   make clean
 
 SHELL := /bin/bash
@@ -26,14 +27,16 @@ FUZZTIME ?= 10s
 LAB := ./lab/lab.sh
 BIN := bin/rdpprobe
 
-.PHONY: build test test-short vet fuzz bench lab-up lab-down lab-env lab-status clean
+.PHONY: build test test-short vet fuzz bench lab-up lab-tools lab-down lab-env lab-status clean
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/rdpprobe
 
 # The lab's own description of itself (its ports, account) is exported to the tests, so a lab
-# started with RDPLAB_BASE_PORT or RDPLAB_PASSWORD set is the one they use.
-test: lab-up
+# started with RDPLAB_BASE_PORT or RDPLAB_PASSWORD set is the one they use. The tools only some
+# tests drive (a browser, Prometheus, two shells) are the tests' own prerequisite, not the lab's:
+# `make lab-up` stays as fast as the servers allow.
+test: lab-up lab-tools
 	eval "$$($(LAB) env)"; $(GO) test -race -count=1 ./...
 
 # internal/labtest skips every test that asks for a lab peer or tool under -short, even with the
@@ -63,6 +66,9 @@ bench: lab-up
 
 lab-up:
 	$(LAB) up
+
+lab-tools:
+	$(LAB) tools
 
 lab-down:
 	$(LAB) down
