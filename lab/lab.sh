@@ -6,9 +6,9 @@
 #           peer that is not already running and wait until each one listens. Safe to repeat: a lab
 #           that is up is left alone and its status printed.
 #   tools   install the test tools that are missing (root only): prometheus/promtool and chromium,
-#           which the exporter and sweep report tests drive, and zsh and fish, which check the
-#           completion scripts. `make test` runs it; `up` does not, so the README's first command
-#           installs only what the servers need.
+#           which the exporter and sweep report tests drive, zsh and fish, which check the
+#           completion scripts, and groff and man, which check the man page. `make test` runs it;
+#           `up` does not, so the README's first command installs only what the servers need.
 #   down    stop the processes this lab started (PIDs recorded in the state dir, each checked to be
 #           still the program we started before it is signalled). Nothing else is touched.
 #   status  one line per peer (name, address, up/down); exits 1 if a peer that should listen does not.
@@ -45,8 +45,9 @@ ACCOUNT_PASSWORD=${RDPLAB_PASSWORD:-Lab-Passw0rd!}
 
 DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 time"
 # The tests' own tools: prometheus (with promtool) and chromium for the exporter and sweep report
-# tests, zsh and fish to parse the completion scripts. Only `tools` installs them.
-TOOL_PACKAGES="prometheus chromium zsh fish"
+# tests, zsh and fish to parse the completion scripts, groff and man to check the man page. Only
+# `tools` installs them.
+TOOL_PACKAGES="prometheus chromium zsh fish groff-base man-db"
 SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp"
 
 port_of() {

@@ -151,15 +151,3 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("-u without password: exit %d, %q", code, errb.String())
 	}
 }
-
-func TestHelpTeaches(t *testing.T) {
-	code, _, stderr := rdpprobe(t, "--help")
-	if code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	for _, want := range []string{"--user", "--password-file", "RDPPROBE_PASSWORD", "--protocols", "--timeout", "Exit codes", "Examples"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("--help lacks %q", want)
-		}
-	}
-}

@@ -138,9 +138,9 @@ func TestNmapEnumEncryptionFalsePositive(t *testing.T) {
 }
 
 func TestEnumerateHelp(t *testing.T) {
-	_, _, stderr := rdpprobe(t, "--help")
+	_, stdout, _ := rdpprobe(t, "--help")
 	for _, want := range []string{"--enumerate", "rdpprobe host --enumerate", "security_layers"} {
-		if !strings.Contains(stderr, want) {
+		if !strings.Contains(stdout, want) {
 			t.Errorf("--help lacks %q", want)
 		}
 	}

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/cli"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/report"
 )
@@ -26,14 +26,12 @@ const (
 	exitNagiosUnkwn = 3
 )
 
-var version = "dev"
-
-const usageHead = `rdpprobe — say exactly which step of a Remote Desktop connection fails, and why.
-
-Usage:
-  rdpprobe [flags] HOST[:PORT]
-
-It connects once, offers what mstsc offers (TLS, NLA, and NLA with the Early
+// rootDoc is rdpprobe's help, and the man page's description.
+var rootDoc = cli.Command{
+	Name:    "rdpprobe",
+	Summary: "say exactly which step of a Remote Desktop connection fails, and why",
+	Usage:   []string{"rdpprobe [flags] HOST[:PORT]", "rdpprobe COMMAND [flags] [ARGS]"},
+	Doc: `It connects once, offers what mstsc offers (TLS, NLA, and NLA with the Early
 User Authorization Result), and goes as deep as the server and the flags
 allow: TCP → X.224 negotiation → TLS → CredSSP/NTLM CHALLENGE (server names,
 OS build, clock) → with -u, one logon attempt. The verdict is one stable class
@@ -45,18 +43,9 @@ carries the -u credentials for autologon), then it reads the licensing answer
 (a licence request gets a NEW_LICENSE_REQUEST naming the user, never the
 password; a PLATFORM_CHALLENGE is not answered, so no client licence is
 issued) and any Set Error Info or logon report, and disconnects (Disconnect
-Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
-available" and other licensing and post-logon refusals; it creates a session
-on the server for a moment, so it is never the default.
-
-Examples:
-  rdpprobe 10.0.0.5                          what does the server speak and say about itself?
-  rdpprobe host:3389 -u 'CORP\alice'         prompts for the password (no echo), checks the logon
-  RDPPROBE_PASSWORD=... rdpprobe host -u alice@corp.example.com --output json
-  rdpprobe host --password-file ./pw -u '.\Administrator' --timeout 10s
-  rdpprobe [::1]:33891 --protocols tls       would a client that offers only TLS get in?
-  rdpprobe host --enumerate                  which security layers (RDP, TLS, NLA...) does it accept?
-  rdpprobe host -u 'CORP\alice' --depth session   does licensing pass, and what does the server say after logon?
+Provider Ultimatum) before any graphics. It finds "no Remote Desktop License
+Servers available" and other licensing and post-logon refusals; it creates a
+session on the server for a moment, so it is never the default.
 
 --enumerate first maps the security layers, like nmap's rdp-enum-encryption
 but right: one short connection per protocol (PROTOCOL_RDP, _SSL, _HYBRID,
@@ -71,17 +60,31 @@ security_meaning.
 
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
 variable, or a no-echo prompt, never from a flag. Exactly one logon attempt is
-made per run and none is retried: account lockout is a real harm.
+made per run and none is retried: account lockout is a real harm.`,
+	Examples: []cli.Example{
+		{Command: "rdpprobe 10.0.0.5", Comment: "what does the server speak and say about itself?"},
+		{Command: `rdpprobe host:3389 -u 'CORP\alice'`, Comment: "prompts for the password (no echo), checks the logon"},
+		{Command: "RDPPROBE_PASSWORD=... rdpprobe host -u alice@corp.example.com --output json"},
+		{Command: `rdpprobe host --password-file ./pw -u '.\Administrator' --timeout 10s`},
+		{Command: "rdpprobe [::1]:33891 --protocols tls", Comment: "would a client that offers only TLS get in?"},
+		{Command: "rdpprobe host --enumerate", Comment: "which security layers (RDP, TLS, NLA...) does it accept?"},
+		{Command: `rdpprobe host -u 'CORP\alice' --depth session`, Comment: "does licensing pass, and what does the server say after logon?"},
+	},
+	Sections: []cli.Section{
+		{Title: "Exit codes", Body: `  0  ok                                  4  negotiation or security policy
+  1  credentials not verified (no NLA)   5  authentication
+  2  usage error                         6  server-side
+  3  unreachable                         7  protocol error
 
-Flags:
-`
-
-const usageTail = `
-Exit codes:
-  0 ok   1 credentials not verified (no NLA)   2 usage error   3 unreachable
-  4 negotiation / security policy   5 authentication   6 server-side   7 protocol error
-  With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line.
-`
+With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line on
+standard output whatever happens, a usage error included.`},
+		{Title: "Environment", Body: `RDPPROBE_PASSWORD is the password when there is no --password-file (set but
+empty is refused). NO_COLOR turns colour off, as --no-color does. A
+terminal's width sets the text's; COLUMNS is read when standard output is
+not a terminal.`},
+	},
+	Args: cli.Args{Hosts: true, Commands: true},
+}
 
 type config struct {
 	user         string
@@ -102,38 +105,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// subcommands are the other ways in ("serve", "sweep"); each file that
-// defines one registers it in an init function.
-var subcommands = map[string]func(args []string, stdin *os.File, stdout, stderr io.Writer) int{}
-
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		if sub, ok := subcommands[args[0]]; ok {
-			return sub(args[1:], stdin, stdout, stderr)
+		if sub := lookupCommand(args[0]); sub != nil {
+			return sub.run(args[1:], stdin, stdout, stderr)
 		}
 	}
 	var c config
-	fs := flag.NewFlagSet("rdpprobe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.StringVarP(&c.user, "user", "u", "", "account for one logon attempt: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
-	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
-	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
-	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
-	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
-	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
-	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
-		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
-	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
-	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
-	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
-	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
-	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageHead)
-		fmt.Fprint(stderr, fs.FlagUsages())
-		fmt.Fprint(stderr, usageTail)
-	}
+	fs := c.flags()
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "rdpprobe: "+format+"\n", a...)
 		fmt.Fprintln(stderr, "Run 'rdpprobe --help' for usage.")
@@ -142,20 +121,50 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	if help, err := parseFlags("rdpprobe", fs, args, stdout, stderr); help {
+		return 0
+	} else if err != nil {
 		return usageErr("%v", err)
 	}
 	if c.version {
-		fmt.Fprintln(stdout, "rdpprobe", version)
+		fmt.Fprintln(stdout, buildInfo())
 		return 0
 	}
 	if fs.NArg() != 1 {
-		return usageErr("need exactly one target (HOST[:PORT]), got %d", fs.NArg())
+		msg := fmt.Sprintf("need exactly one target (HOST[:PORT]), got %d", fs.NArg())
+		if fs.NArg() > 0 {
+			if s := cli.ClosestWord(fs.Arg(0), commandNames()); s != "" && s != fs.Arg(0) {
+				msg += fmt.Sprintf("; did you mean 'rdpprobe %s'?", s)
+			}
+		}
+		return usageErr("%s", msg)
 	}
-	target := fs.Arg(0)
+	return c.probe(fs.Arg(0), stdin, stdout, stderr, usageErr)
+}
+
+// flags defines the command's flags on a new FlagSet, bound to c.
+func (c *config) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("rdpprobe", flag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVarP(&c.user, "user", "u", "", "log on once as this `ACCOUNT`: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this `FILE` (else $RDPPROBE_PASSWORD, else a prompt)")
+	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, a comma-separated `LIST` of rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
+	fs.StringVarP(&c.output, "output", "o", "text", "`FORMAT` of the output: text or json")
+	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
+	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
+	fs.StringVar(&c.depth, "depth", "", "stop after this `PHASE`: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
+		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
+	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
+	fs.StringVar(&c.record, "record", "", "write the conversation to `DIR` as a fixture (key material redacted) plus a TLS key log for Wireshark")
+	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	cli.SetValues(fs, "output", "text", "json")
+	return fs
+}
+
+// probe runs the probe of target the flags in c describe, and reports it.
+func (c *config) probe(target string, stdin *os.File, stdout, stderr io.Writer, usageErr func(string, ...any) int) int {
 	if _, _, err := probe.SplitTarget(target, probe.DefaultPort); err != nil {
 		return usageErr("%v", err)
 	}

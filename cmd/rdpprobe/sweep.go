@@ -18,12 +18,15 @@ import (
 	flag "github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/rdpprobe/rdpprobe/internal/cli"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/report"
 	"github.com/rdpprobe/rdpprobe/sweep"
 )
 
-func init() { subcommands["sweep"] = sweepMain }
+func init() {
+	register(&command{doc: sweepDoc, flags: func() *flag.FlagSet { return new(sweepConfig).flags() }, run: sweepMain})
+}
 
 // Exit codes of rdpprobe sweep (the classes of the hosts do not set it:
 // a sweep that ran is a success, whatever it found).
@@ -33,18 +36,12 @@ const (
 	sweepExitInterrupted = 130
 )
 
-const sweepUsage = `rdpprobe sweep — probe many RDP hosts and report one line per host.
-
-Usage:
-  rdpprobe sweep [flags] TARGET|FILE|- ...
-
-  rdpprobe sweep 10.1.0.0/22 10.2.5.7 hosts.txt --ports 3389,3390 --concurrency 200 --rate 500/s -o report.html
-  rdpprobe sweep --targets-file servers.csv --phases ntlm_info --output jsonl > inventory.jsonl
-  rdpprobe sweep 10.0.0.0/16 -o sweep.jsonl -o sweep.html            # interrupted? run again with:
-  rdpprobe sweep 10.0.0.0/16 --resume sweep.jsonl -o sweep.html
-  RDPPROBE_PASSWORD=... rdpprobe sweep hosts.txt -u 'CORP\svc-rdptest' -o logon.html
-
-Targets: an address, a name, host:port, [v6]:port, a CIDR (10.0.0.0/24,
+// sweepDoc is rdpprobe sweep's help.
+var sweepDoc = cli.Command{
+	Name:    "rdpprobe sweep",
+	Summary: "probe many hosts (CIDRs, ranges, lists) into JSONL, CSV and HTML reports",
+	Usage:   []string{"rdpprobe sweep [flags] TARGET|FILE|- ..."},
+	Doc: `Targets: an address, a name, host:port, [v6]:port, a CIDR (10.0.0.0/24,
 2001:db8::/112 at most), a range (10.0.0.1-10.0.0.50, 10.0.0.1-50), several
 joined by commas; an argument that names an existing file, or "-" for standard
 input, is a list: targets separated by white space, "#" comments, or CSV with
@@ -62,13 +59,20 @@ Output: JSONL (one --output json document per line) on standard output unless
 .html) unless --output says it, and may be repeated. Progress goes to
 standard error when it is a terminal. Ctrl-C stops starting probes and lets
 those running finish (a second Ctrl-C cuts them off); every report stays
-valid, the HTML one marked partial.
-
-Exit: 0 the sweep ran (whatever it found), 1 a report could not be written,
-2 usage error, 130 interrupted.
-
-Flags:
-`
+valid, the HTML one marked partial.`,
+	Examples: []cli.Example{
+		{Command: "rdpprobe sweep 10.1.0.0/22 10.2.5.7 hosts.txt --ports 3389,3390 --concurrency 200 --rate 500/s -o report.html"},
+		{Command: "rdpprobe sweep --targets-file servers.csv --phases ntlm_info --output jsonl > inventory.jsonl"},
+		{Command: "rdpprobe sweep 10.0.0.0/16 -o sweep.jsonl -o sweep.html", Comment: "interrupted? run again with:"},
+		{Command: "rdpprobe sweep 10.0.0.0/16 --resume sweep.jsonl -o sweep.html"},
+		{Command: `RDPPROBE_PASSWORD=... rdpprobe sweep hosts.txt -u 'CORP\svc-rdptest' -o logon.html`},
+	},
+	Sections: []cli.Section{
+		{Title: "Exit codes", Body: `0 the sweep ran (whatever it found), 1 a report could not be written, 2 usage
+error, 130 interrupted.`},
+	},
+	Args: cli.Args{Hosts: true, Files: true},
+}
 
 type sweepConfig struct {
 	targetsFiles     []string
@@ -93,42 +97,49 @@ type sweepConfig struct {
 
 func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	var c sweepConfig
-	fs := flag.NewFlagSet("rdpprobe sweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.StringArrayVar(&c.targetsFiles, "targets-file", nil, "read targets from this file (\"-\": standard input); repeatable")
-	fs.StringVar(&c.ports, "ports", "3389", "ports for targets that name none, e.g. 3389,3390 or 3389-3391")
-	fs.Uint64Var(&c.maxTargets, "max-targets", sweep.DefaultMaxTargets, "refuse a list that expands to more targets (addresses × ports)")
-	fs.BoolVar(&c.shuffle, "shuffle", false, "probe in a random order (spreads the load over subnets)")
-	fs.Uint64Var(&c.seed, "seed", 0, "seed of --shuffle (0: random); the same seed gives the same order")
-	fs.IntVarP(&c.concurrency, "concurrency", "c", 64, "probes at once")
-	fs.StringVar(&c.rate, "rate", "200/s", "connection starts at most this fast: N/s, N/m, N/h, or 0 for no limit")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "deadline for each probe")
-	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
-	fs.StringVar(&c.phases, "phases", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
-	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
-	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
-	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
-	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
-	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL file of an earlier sweep has, and append to it")
-	fs.StringArrayVarP(&c.outs, "out", "o", nil, "write a report to FILE (.jsonl, .csv or .html); repeatable; default JSONL on standard output")
-	fs.StringVar(&c.output, "output", "", "format of every report: jsonl, csv or html (default: from -o's extension, else jsonl)")
-	fs.StringVar(&c.progress, "progress", "auto", "progress line on standard error: auto (when it is a terminal), always, never")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, sweepUsage)
-		fmt.Fprint(stderr, fs.FlagUsages())
-	}
+	fs := c.flags()
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "rdpprobe sweep: "+format+"\n", a...)
 		fmt.Fprintln(stderr, "Run 'rdpprobe sweep --help' for usage.")
 		return exitUsage
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	if help, err := parseFlags("rdpprobe sweep", fs, args, stdout, stderr); help {
+		return 0
+	} else if err != nil {
 		return usageErr("%v", err)
 	}
+	return c.sweep(fs, stdin, stdout, stderr, usageErr)
+}
+
+// flags defines the sweep's flags on a new FlagSet, bound to c.
+func (c *sweepConfig) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("rdpprobe sweep", flag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringArrayVar(&c.targetsFiles, "targets-file", nil, "read targets from this `FILE` (\"-\": standard input); repeatable")
+	fs.StringVar(&c.ports, "ports", "3389", "`PORTS` for targets that name none, e.g. 3389,3390 or 3389-3391")
+	fs.Uint64Var(&c.maxTargets, "max-targets", sweep.DefaultMaxTargets, "refuse a list that expands to more targets (addresses × ports)")
+	fs.BoolVar(&c.shuffle, "shuffle", false, "probe in a random order (spreads the load over subnets)")
+	fs.Uint64Var(&c.seed, "seed", 0, "seed of --shuffle (0: random); the same seed gives the same order")
+	fs.IntVarP(&c.concurrency, "concurrency", "c", 64, "probes at once")
+	fs.StringVar(&c.rate, "rate", "200/s", "connection starts at most this fast, a `RATE`: N/s, N/m, N/h, or 0 for no limit")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "deadline for each probe")
+	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
+	fs.StringVar(&c.phases, "phases", "", "stop after this `PHASE`: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
+	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, a comma-separated `LIST` of rdp, tls, nla, nla-ext")
+	fs.StringVarP(&c.user, "user", "u", "", "log on as this `ACCOUNT`, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this `FILE` (else $RDPPROBE_PASSWORD, else a prompt)")
+	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
+	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL `FILE` of an earlier sweep has, and append to it")
+	fs.StringArrayVarP(&c.outs, "out", "o", nil, "write a report to `FILE` (.jsonl, .csv or .html); repeatable; default JSONL on standard output")
+	fs.StringVar(&c.output, "output", "", "`FORMAT` of every report: jsonl, csv or html (default: from -o's extension, else jsonl)")
+	fs.StringVar(&c.progress, "progress", "auto", "`WHEN` to draw a progress line on standard error: auto (when it is a terminal), always, never")
+	cli.SetValues(fs, "output", sweep.Formats...)
+	cli.SetValues(fs, "progress", "auto", "always", "never")
+	return fs
+}
+
+// sweep runs the sweep the flags in c and the arguments of fs describe.
+func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.Writer, usageErr func(string, ...any) int) int {
 
 	// Everything about the probes first: a bad flag must not cost a
 	// password prompt or a read of standard input.
@@ -176,7 +187,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 
 	// The outputs, opened before anything is probed.
-	outs, err := openSweepOutputs(c, stdout)
+	outs, err := openSweepOutputs(*c, stdout)
 	if err != nil {
 		return usageErr("%v", err)
 	}
