@@ -31,14 +31,20 @@ const (
 // modules, as in blackbox_exporter.
 type Config struct {
 	Modules map[string]*Module `yaml:"modules"`
+	// Warnings are what loaded but should change (a deprecated key), one
+	// line each, naming the module; serve logs them.
+	Warnings []string `yaml:"-"`
 }
 
 // Module says how to probe a target: how deep, offering what, within which
 // deadline, with which account, and which classes count as success.
 type Module struct {
-	// Phases to run; the deepest one listed is where the probe stops
-	// (probe.Options.Depth). Empty: as deep as the server and the
-	// credentials allow.
+	// Depth is the phase the probe stops after (probe.Options.Depth), as
+	// rdpprobe --depth. Empty: as deep as the server and the credentials
+	// allow.
+	Depth string `yaml:"depth,omitempty"`
+	// Phases is the deprecated spelling of Depth: a list of phases, the
+	// deepest of which is where the probe stops.
 	Phases []string `yaml:"phases,omitempty"`
 	// Protocols offered in RDP_NEG_REQ: rdp, tls, nla, nla-ext (default tls, nla, nla-ext, as mstsc).
 	Protocols []string `yaml:"protocols,omitempty"`
@@ -145,25 +151,42 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 		if err := m.resolve(dir, lookupEnv); err != nil {
 			return nil, fmt.Errorf("module %q: %w", name, err)
 		}
+		if len(m.Phases) > 0 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("module %q: phases is deprecated, write depth: %s (the deepest phase listed), "+
+				"as rdpprobe --depth; phases goes away in the next release", name, m.depth))
+		}
 	}
 	return &c, nil
 }
 
 func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) error {
-	phases := make([]probe.Phase, len(m.Phases))
-	for i, s := range m.Phases {
-		p, err := probe.ParsePhase(s)
+	key := "depth"
+	switch {
+	case m.Depth != "" && len(m.Phases) > 0:
+		return errors.New("phases is the old name of depth: give depth only")
+	case m.Depth != "":
+		p, err := probe.ParsePhase(m.Depth)
 		if err != nil {
-			return fmt.Errorf("phases: %w", err)
+			return fmt.Errorf("depth: %w", err)
 		}
-		phases[i] = p
+		m.depth = p
+	case len(m.Phases) > 0:
+		key = "phases"
+		phases := make([]probe.Phase, len(m.Phases))
+		for i, s := range m.Phases {
+			p, err := probe.ParsePhase(s)
+			if err != nil {
+				return fmt.Errorf("phases: %w", err)
+			}
+			phases[i] = p
+		}
+		m.depth = probe.Deepest(phases...)
 	}
-	m.depth = probe.Deepest(phases...)
 	if m.depth == probe.PhaseLogon && m.Credentials == nil {
-		return errors.New("phases: logon needs credentials")
+		return fmt.Errorf("%s: logon needs credentials", key)
 	}
 	if m.Credentials != nil && m.depth != "" && m.depth != probe.PhaseLogon && m.depth != probe.PhaseSession {
-		return fmt.Errorf("credentials given but phases stop at %s: add logon to phases or remove the credentials", m.depth)
+		return fmt.Errorf("credentials given but the probe stops at %s: set depth: logon (or leave depth out) or remove the credentials", m.depth)
 	}
 
 	protocols := m.Protocols

@@ -53,7 +53,11 @@ func TestParseConfig(t *testing.T) {
 		{"session", "modules:\n  x:\n    phases: [session]\n", ""},
 		{"session with credentials", "modules:\n  x:\n    phases: [session]\n    credentials: {user: u, password_env: RDP_PW}\n", ""},
 		{"logon without credentials", "modules:\n  x:\n    phases: [logon]\n", "logon needs credentials"},
-		{"credentials without logon", "modules:\n  x:\n    phases: [tls]\n    credentials: {user: u, password_env: RDP_PW}\n", "add logon to phases"},
+		{"credentials without logon", "modules:\n  x:\n    phases: [tls]\n    credentials: {user: u, password_env: RDP_PW}\n", "set depth: logon"},
+		{"depth", "modules:\n  x:\n    depth: ntlm_info\n", ""},
+		{"unknown depth", "modules:\n  x:\n    depth: tcp\n", `depth: unknown phase "tcp"`},
+		{"depth logon without credentials", "modules:\n  x:\n    depth: logon\n", "depth: logon needs credentials"},
+		{"depth and phases", "modules:\n  x:\n    depth: tls\n    phases: [tls]\n", "give depth only"},
 		{"bad protocol", "modules:\n  x:\n    protocols: [tls, kerberos]\n", `protocols: unknown protocol "kerberos"`},
 		{"negative timeout", "modules:\n  x:\n    timeout: -1s\n", "must not be negative"},
 		{"both password sources", "modules:\n  x:\n    credentials: {user: u, password_env: RDP_PW, password_file: good.pw}\n", "exactly one of"},
@@ -164,5 +168,20 @@ func TestExampleConfigLoads(t *testing.T) {
 	text := strings.ReplaceAll(string(b), "/etc/rdpprobe/", "")
 	if _, err := Parse([]byte(text), dir, env); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPhasesDeprecated: the old key still loads, to the same depth, with a
+// warning that names the new one.
+func TestPhasesDeprecated(t *testing.T) {
+	c, err := Parse([]byte("modules:\n  old:\n    phases: [connect, negotiate, tls]\n  new:\n    depth: tls\n"), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Modules["old"].depth != probe.PhaseTLS || c.Modules["new"].depth != probe.PhaseTLS {
+		t.Errorf("depths %q and %q", c.Modules["old"].depth, c.Modules["new"].depth)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `module "old": phases is deprecated, write depth: tls`) {
+		t.Errorf("warnings %q", c.Warnings)
 	}
 }

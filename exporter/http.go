@@ -193,7 +193,7 @@ var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <h1>rdpprobe exporter</h1>
 <p><a href="metrics">Metrics</a> · version {{.Version}}</p>
 <h2>Modules</h2>
-<table><tr><th>module</th><th>phases up to</th><th>offers</th><th>timeout</th><th>expects</th><th>logon</th></tr>
+<table><tr><th>module</th><th>depth</th><th>offers</th><th>timeout</th><th>expects</th><th>logon</th></tr>
 {{range .Modules}}<tr><td>{{.Name}}</td><td>{{.Depth}}</td><td>{{.Offer}}</td><td>{{.Timeout}}</td><td>{{.Expect}}</td><td>{{.Logon}}</td></tr>
 {{end}}</table>
 <h2>Recent probes</h2>

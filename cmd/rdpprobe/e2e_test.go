@@ -105,7 +105,7 @@ func TestLabPasswordFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(passwordEnv, "not-this-one")
-	code, stdout, _ := rdpprobe(t, "-o", "json", "--password-file", pw, "-u", domain+`\`+user, labtest.Peer(t, "nla"))
+	code, stdout, _ := rdpprobe(t, "--output", "json", "--password-file", pw, "-u", domain+`\`+user, labtest.Peer(t, "nla"))
 	if m := jsonReport(t, stdout); code != 0 || m["class"] != "ok" || m["logon_attempted"] != true {
 		t.Fatalf("exit %d\n%s", code, stdout)
 	}

@@ -51,7 +51,7 @@ func TestLabEnumerateCommand(t *testing.T) {
 	} {
 		t.Run(tc.peer, func(t *testing.T) {
 			addr := labtest.Peer(t, tc.peer)
-			code, stdout, stderr := rdpprobe(t, "--enumerate", "-o", "json", addr)
+			code, stdout, stderr := rdpprobe(t, "--enumerate", "--output", "json", addr)
 			m := jsonReport(t, stdout)
 			if m["class"] != tc.class || code != tc.exit {
 				t.Fatalf("class %v exit %d, want %s %d\n%s", m["class"], code, tc.class, tc.exit, stderr)
@@ -123,7 +123,7 @@ func TestNmapEnumEncryptionFalsePositive(t *testing.T) {
 			}
 			nmapSaysNLA := strings.Contains(string(out), "CredSSP (NLA): SUCCESS")
 
-			_, stdout, _ := rdpprobe(t, "--enumerate", "-o", "json", addr)
+			_, stdout, _ := rdpprobe(t, "--enumerate", "--output", "json", addr)
 			l := layer(t, jsonReport(t, stdout), "PROTOCOL_HYBRID")
 			if l["accepted"] != false || l["server_said"] != tc.said {
 				t.Fatalf("rdpprobe: PROTOCOL_HYBRID accepted %v, server said %q; want not accepted, %q", l["accepted"], l["server_said"], tc.said)

@@ -160,6 +160,8 @@ func (c *config) flags() *flag.FlagSet {
 	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	cli.SetValues(fs, "output", "text", "json")
+	// One letter, one meaning: -o names a report file in sweep and report.
+	fs.MarkShorthandDeprecated("output", "use --output; -o names a report FILE in 'rdpprobe sweep' and 'rdpprobe report', and goes away here in the next release")
 	return fs
 }
 

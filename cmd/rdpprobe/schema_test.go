@@ -174,7 +174,7 @@ func TestLabJSONMatchesSchema(t *testing.T) {
 		{labtest.Peer(t, "closed"), "--enumerate"},
 	} {
 		t.Setenv(passwordEnv, password)
-		_, stdout, _ := rdpprobe(t, append([]string{"-o", "json"}, args...)...)
+		_, stdout, _ := rdpprobe(t, append([]string{"--output", "json"}, args...)...)
 		var v any
 		if err := json.Unmarshal([]byte(stdout), &v); err != nil {
 			t.Fatalf("%v: not JSON: %v", args, err)

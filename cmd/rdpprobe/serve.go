@@ -109,8 +109,14 @@ func serveMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *configCheck {
+		for _, w := range cfg.Warnings {
+			fmt.Fprintf(stdout, "%s: warning: %s\n", *configFile, w)
+		}
 		fmt.Fprintf(stdout, "%s: %d module(s), OK\n", *configFile, len(cfg.Modules))
 		return 0
+	}
+	for _, w := range cfg.Warnings {
+		logger.Warn("config: "+w, "file", *configFile)
 	}
 	if *webConfig != "" {
 		if err := web.Validate(*webConfig); err != nil {

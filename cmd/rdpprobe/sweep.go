@@ -62,7 +62,7 @@ those running finish (a second Ctrl-C cuts them off); every report stays
 valid, the HTML one marked partial.`,
 	Examples: []cli.Example{
 		{Command: "rdpprobe sweep 10.1.0.0/22 10.2.5.7 hosts.txt --ports 3389,3390 --concurrency 200 --rate 500/s -o report.html"},
-		{Command: "rdpprobe sweep --targets-file servers.csv --phases ntlm_info --output jsonl > inventory.jsonl"},
+		{Command: "rdpprobe sweep --targets-file servers.csv --depth ntlm_info --output jsonl > inventory.jsonl"},
 		{Command: "rdpprobe sweep 10.0.0.0/16 -o sweep.jsonl -o sweep.html", Comment: "interrupted? run again with:"},
 		{Command: "rdpprobe sweep 10.0.0.0/16 --resume sweep.jsonl -o sweep.html"},
 		{Command: `RDPPROBE_PASSWORD=... rdpprobe sweep hosts.txt -u 'CORP\svc-rdptest' -o logon.html`},
@@ -84,7 +84,8 @@ type sweepConfig struct {
 	rate             string
 	timeout          time.Duration
 	phaseTimeout     time.Duration
-	phases           string
+	depth            string
+	phases           string // deprecated spelling of depth
 	protocols        string
 	user             string
 	passwordFile     string
@@ -124,7 +125,9 @@ func (c *sweepConfig) flags() *flag.FlagSet {
 	fs.StringVar(&c.rate, "rate", "200/s", "connection starts at most this fast, a `RATE`: N/s, N/m, N/h, or 0 for no limit")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "deadline for each probe")
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
-	fs.StringVar(&c.phases, "phases", "", "stop after this `PHASE`: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
+	fs.StringVar(&c.depth, "depth", "", "stop after this `PHASE`: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
+	fs.StringVar(&c.phases, "phases", "", "old name of --depth (also takes a comma list: the probe stops after the deepest)")
+	fs.MarkDeprecated("phases", deprecatedPhases)
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, a comma-separated `LIST` of rdp, tls, nla, nla-ext")
 	fs.StringVarP(&c.user, "user", "u", "", "log on as this `ACCOUNT`, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this `FILE` (else $RDPPROBE_PASSWORD, else a prompt)")
@@ -148,7 +151,14 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
 		return usageErr("--protocols: %v", err)
 	}
-	if c.phases != "" {
+	switch {
+	case c.depth != "" && c.phases != "":
+		return usageErr("--phases is the old name of --depth: give --depth only")
+	case c.depth != "":
+		if opt.Depth, err = probe.ParsePhase(c.depth); err != nil {
+			return usageErr("--depth: %v", err)
+		}
+	case c.phases != "":
 		if opt.Depth, err = parsePhases(c.phases); err != nil {
 			return usageErr("--phases: %v", err)
 		}
@@ -180,7 +190,7 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 		return usageErr("--password-file needs -u")
 	}
 	if c.user == "" && opt.Depth == probe.PhaseLogon {
-		return usageErr("--phases logon needs -u")
+		return usageErr("--depth logon needs -u")
 	}
 	if fs.NArg() == 0 && len(c.targetsFiles) == 0 {
 		return usageErr("no targets: give CIDRs, ranges, names, files or - (standard input)")
@@ -310,7 +320,11 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 	return sweepExitOK
 }
 
-// parsePhases takes a phase, or a comma list of phases: the probe stops
+// deprecatedPhases is pflag's note for --phases, the sweep's name of
+// --depth until one name served the command, the sweep and the exporter.
+const deprecatedPhases = "use --depth, the name rdpprobe and the exporter's depth: use too; --phases goes away in the next release"
+
+// parsePhases takes a phase, or a comma list of phases (--phases): the probe stops
 // after the deepest.
 func parsePhases(s string) (probe.Phase, error) {
 	var phases []probe.Phase

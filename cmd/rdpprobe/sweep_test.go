@@ -296,12 +296,15 @@ func TestLabSweepLockout(t *testing.T) {
 func TestFlagValueErrors(t *testing.T) {
 	const phases = "(use connect, negotiate, tls, ntlm_info, logon, session)"
 	const sweepHelp, help = "\nRun 'rdpprobe sweep --help' for usage.\n", "\nRun 'rdpprobe --help' for usage.\n"
+	const phasesNote = "Flag --phases has been deprecated, " + deprecatedPhases + "\n"
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"sweep", "--phases", "bogus", "h"}, `rdpprobe sweep: --phases: unknown phase "bogus" ` + phases + sweepHelp},
-		{[]string{"sweep", "--phases", "tls,bogus", "h"}, `rdpprobe sweep: --phases: unknown phase "bogus" ` + phases + sweepHelp},
+		{[]string{"sweep", "--depth", "bogus", "h"}, `rdpprobe sweep: --depth: unknown phase "bogus" ` + phases + sweepHelp},
+		{[]string{"sweep", "--phases", "bogus", "h"}, phasesNote + `rdpprobe sweep: --phases: unknown phase "bogus" ` + phases + sweepHelp},
+		{[]string{"sweep", "--phases", "tls,bogus", "h"}, phasesNote + `rdpprobe sweep: --phases: unknown phase "bogus" ` + phases + sweepHelp},
+		{[]string{"sweep", "--phases", "tls", "--depth", "tls", "h"}, phasesNote + `rdpprobe sweep: --phases is the old name of --depth: give --depth only` + sweepHelp},
 		{[]string{"--depth", "bogus", "h"}, `rdpprobe: --depth: unknown phase "bogus" ` + phases + help},
 		{[]string{"--protocols", "kerberos", "h"}, `rdpprobe: --protocols: unknown protocol "kerberos" (use rdp, tls, nla, nla-ext)` + help},
 		{[]string{"sweep", "--protocols", ",", "h"}, `rdpprobe sweep: --protocols: offer at least one of rdp, tls, nla, nla-ext` + sweepHelp},
@@ -332,11 +335,12 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", bad}, "bad.txt:2: target \"10.0.0.999\""},
 		{[]string{"sweep", "--ports", "0", "h"}, "--ports"},
 		{[]string{"sweep", "--rate", "fast", "h"}, "--rate"},
-		{[]string{"sweep", "--phases", "deep", "h"}, "--phases"},
+		{[]string{"sweep", "--depth", "deep", "h"}, "--depth"},
 		{[]string{"sweep", "--output", "xml", "h"}, "--output"},
 		{[]string{"sweep", "-o", filepath.Join(dir, "r.txt"), "h"}, "cannot tell the format"},
 		{[]string{"sweep", "--max-logon-failures", "0", "h"}, "at least 1"},
 		{[]string{"sweep", "--password-file", "/nonexistent", "h"}, "needs -u"},
+		{[]string{"sweep", "--depth", "logon", "h"}, "needs -u"},
 		{[]string{"sweep", "--phases", "logon", "h"}, "needs -u"},
 		{[]string{"sweep", "--password", "x", "h"}, "unknown flag"},
 	} {
@@ -344,5 +348,21 @@ func TestSweepUsageErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) || stdout != "" {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+// TestOldSpellings: the names one release deprecates still work, with a
+// note on standard error that names the new one.
+func TestOldSpellings(t *testing.T) {
+	closed := labtest.Peer(t, "closed")
+	code, stdout, stderr := rdpprobe(t, "-o", "json", closed)
+	if code != 3 || jsonReport(t, stdout)["class"] != "tcp_refused" || !strings.Contains(stderr, "Flag shorthand -o has been deprecated, use --output") {
+		t.Errorf("-o json: exit %d, stderr %q", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	code, _, stderr = rdpprobe(t, "sweep", "--phases", "connect,negotiate", "-o", out, closed)
+	lines := readJSONL(t, out)
+	if code != 0 || len(lines) != 1 || !strings.Contains(stderr, "Flag --phases has been deprecated, use --depth") {
+		t.Errorf("sweep --phases: exit %d, %d lines, stderr %q", code, len(lines), stderr)
 	}
 }
