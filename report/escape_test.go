@@ -87,6 +87,7 @@ func TestTextEscapesEveryServerString(t *testing.T) {
 		var b bytes.Buffer
 		WriteText(&b, rep, false)
 		WriteSecurityLayers(&b, rep, false)
+		WriteBrief(&b, rep, false, 80)
 		clean(t, "text", b.String())
 		if n := strings.Count(b.String(), "\n"); n < 20 {
 			t.Fatalf("only %d lines of text: the fill did not reach the fields", n)

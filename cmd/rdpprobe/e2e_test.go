@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
 )
@@ -91,9 +92,46 @@ func TestLabNTLMInfoShown(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stdout)
 	}
-	for _, want := range []string{"OK ok", "NTLM", "OS version 6.1.7601", "no logon was tried", "PROTOCOL_HYBRID"} {
+	for _, want := range []string{"OK ok", "Server       VM in domain VM, OS version 6.1.7601", "no logon was tried", "PROTOCOL_HYBRID"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("text output lacks %q:\n%s", want, stdout)
+		}
+	}
+	_, stdout, _ = rdpprobe(t, "--no-color", "-v", labtest.Peer(t, "nla"))
+	for _, want := range []string{"NTLM         computer VM, domain VM", "OS version 6.1.7601", "Timings", "credssp_version"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("-v output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestLabBriefText: a wrong password's verdict fits an 80x24 screen, its
+// FAIL line first, wrapped at spaces; -v is today's whole form.
+func TestLabBriefText(t *testing.T) {
+	user, domain, password := labtest.Account()
+	nla := labtest.Peer(t, "nla")
+	t.Setenv(passwordEnv, password+"-wrong")
+	t.Setenv("COLUMNS", "80")
+	code, brief, _ := rdpprobe(t, nla, "-u", domain+`\`+user)
+	lines := strings.Split(strings.TrimSuffix(brief, "\n"), "\n")
+	if code != 5 || len(lines) > 20 || !strings.HasPrefix(lines[0], "FAIL credentials_rejected_no_reason") {
+		t.Fatalf("exit %d, %d lines:\n%s", code, len(lines), brief)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("a line of %d columns: %q", n, l)
+		}
+	}
+	if !strings.Contains(brief, "  Fix: Check the password") || !strings.Contains(brief, "rdpprobe -v") || strings.Contains(brief, "Windows says:") {
+		t.Errorf("the brief form:\n%s", brief)
+	}
+	_, verbose, _ := rdpprobe(t, nla, "-u", domain+`\`+user, "--verbose")
+	if !strings.Contains(verbose, "Windows says:") || !strings.Contains(verbose, "Timings") || strings.Count(verbose, "\n") <= len(lines) {
+		t.Errorf("-v is not the whole form:\n%s", verbose)
+	}
+	for _, l := range strings.Split(verbose, "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 && strings.Contains(l, " ") && len(strings.Fields(l)) > 2 {
+			t.Errorf("-v wraps no line of %d columns: %q", n, l)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"time"
 
 	flag "github.com/spf13/pflag"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/internal/cli"
+	"github.com/rdpprobe/rdpprobe/internal/textwrap"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/report"
 )
@@ -35,7 +37,9 @@ var rootDoc = cli.Command{
 User Authorization Result), and goes as deep as the server and the flags
 allow: TCP → X.224 negotiation → TLS → CredSSP/NTLM CHALLENGE (server names,
 OS build, clock) → with -u, one logon attempt. The verdict is one stable class
-(see README), the message Windows shows, and the fix.
+(see README), the message Windows shows, and the fix. The text fits one
+screen, wrapped to the terminal: the verdict, the key facts and the start of
+the fix; -v prints every fact, and --output json everything as data.
 
 --depth session goes one step further, opening the first steps of a session:
 MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
@@ -97,6 +101,7 @@ type config struct {
 	record       string
 	nagios       bool
 	noColor      bool
+	verbose      bool
 	version      bool
 	enumerate    bool
 }
@@ -158,6 +163,7 @@ func (c *config) flags() *flag.FlagSet {
 	fs.StringVar(&c.record, "record", "", "write the conversation to `DIR` as a fixture (key material redacted) plus a TLS key log for Wireshark")
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
 	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "text output: every fact, the timings, the raw error, what Windows says, the cause and the whole fix")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	cli.SetValues(fs, "output", "text", "json")
 	// One letter, one meaning: -o names a report file in sweep and report.
@@ -233,10 +239,29 @@ func (c *config) probe(target string, stdin *os.File, stdout, stderr io.Writer, 
 		}
 	default:
 		color := !c.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
-		report.WriteSecurityLayers(stdout, rep, color)
-		report.WriteText(stdout, rep, color)
+		width := textWidth(stdout)
+		tw := textwrap.NewWriter(stdout, width)
+		report.WriteSecurityLayers(tw, rep, color)
+		if c.verbose {
+			report.WriteText(tw, rep, color)
+		} else {
+			report.WriteBrief(tw, rep, color, width)
+		}
+		tw.Flush()
 	}
 	return v.ExitCode()
+}
+
+// textWidth is the width text output wraps at: the terminal's, else
+// $COLUMNS, else none (a pipe gets whole lines, for grep).
+func textWidth(w io.Writer) int {
+	if n := termWidth(w); n > 0 {
+		return n
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 0
 }
 
 func isTerminal(w io.Writer) bool {
