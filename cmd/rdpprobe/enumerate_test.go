@@ -79,6 +79,9 @@ func TestLabEnumerateCommand(t *testing.T) {
 				t.Errorf("text: exit %d, want %d", code, tc.exit)
 			}
 			table := regexp.MustCompile(`(?m)^  PROTOCOL_HYBRID +(yes|no) +(.+)$`).FindStringSubmatch(text)
+			if tc.peer == "closed" { // no table: see TestEnumerateClosedSaysItOnce
+				table = []string{"", "no", ""}
+			}
 			if table == nil {
 				t.Fatalf("no PROTOCOL_HYBRID row in\n%s", text)
 			}
@@ -143,5 +146,16 @@ func TestEnumerateHelp(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("--help lacks %q", want)
 		}
+	}
+}
+
+// TestEnumerateClosedSaysItOnce: on a closed port the map says once that
+// nothing answers, instead of a table of six refusals and a meaning that
+// repeats them.
+func TestEnumerateClosedSaysItOnce(t *testing.T) {
+	code, stdout, _ := rdpprobe(t, "--enumerate", "--no-color", labtest.Peer(t, "closed"))
+	if code != 3 || strings.Count(stdout, "connection refused") != 1 || strings.Contains(stdout, "PROTOCOL_SSL") ||
+		!strings.Contains(stdout, "Nothing answers") {
+		t.Errorf("exit %d:\n%s", code, stdout)
 	}
 }
