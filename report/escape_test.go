@@ -93,7 +93,7 @@ func TestTextEscapesEveryServerString(t *testing.T) {
 			t.Fatalf("only %d lines of text: the fill did not reach the fields", n)
 		}
 
-		line := NagiosLine(rep, 2)
+		line, _ := Nagios(rep, 2, NagiosOptions{})
 		clean(t, "nagios", line)
 		if strings.Count(line, "|") != 1 || strings.Contains(line, "\n") {
 			t.Errorf("nagios line forged by %q: %q", h, line)

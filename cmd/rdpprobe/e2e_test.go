@@ -149,14 +149,90 @@ func TestLabPasswordFile(t *testing.T) {
 	}
 }
 
-func TestLabNagios(t *testing.T) {
-	code, stdout, _ := rdpprobe(t, "--nagios", "--protocols", "tls", labtest.Peer(t, "nla"))
-	if code != 2 || !strings.HasPrefix(stdout, "RDP CRITICAL - nla_required:") {
-		t.Fatalf("exit %d, %q", code, stdout)
+// nagiosLine checks a --nagios run's output: exactly one line on stdout,
+// under 200 characters, with the exit code its state names.
+func nagiosLine(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	code, stdout, _ := rdpprobe(t, args...)
+	states := map[int]string{0: "RDP OK - ", 1: "RDP WARNING - ", 2: "RDP CRITICAL - ", 3: "RDP UNKNOWN - "}
+	if strings.Count(stdout, "\n") != 1 || !strings.HasSuffix(stdout, "\n") || len(stdout) > 200 ||
+		!strings.HasPrefix(stdout, states[code]) || strings.Count(stdout, "|") > 1 {
+		t.Errorf("%q: exit %d, stdout %q", args, code, stdout)
 	}
-	code, stdout, _ = rdpprobe(t, "--nagios", labtest.Peer(t, "nla"))
-	if code != 0 || !strings.HasPrefix(stdout, "RDP OK - ok:") {
-		t.Fatalf("exit %d, %q", code, stdout)
+	return code, strings.TrimSuffix(stdout, "\n")
+}
+
+func TestLabNagios(t *testing.T) {
+	nla, tls := labtest.Peer(t, "nla"), labtest.Peer(t, "tls")
+	user, domain, password := labtest.Account()
+	for _, tc := range []struct {
+		args     []string
+		password string
+		code     int
+		want     []string
+	}{
+		{[]string{"--protocols", "tls", nla}, "", 2, []string{"RDP CRITICAL - nla_required:", "negotiate="}},
+		{[]string{nla}, "", 0, []string{"RDP OK - ok:", "| time=", " connect=", "ms negotiate=", " tls=", " ntlm_info=", " cert_days=", ";30;0"}},
+		// A TLS-only server works, and anyone reaches its sign-in screen.
+		{[]string{tls}, "", 1, []string{"RDP WARNING - ok: nla not enforced;"}},
+		{[]string{tls, "-u", domain + `\` + user}, password, 1, []string{"RDP WARNING - credentials_not_verified:"}},
+		{[]string{nla, "-u", domain + `\` + user}, password + "-wrong", 2, []string{"RDP CRITICAL - credentials_rejected_no_reason:", " logon="}},
+		{[]string{nla, "--cert-warn-days", "100000"}, "", 1, []string{"RDP WARNING - ok: certificate expires in", ";100000;0"}},
+		{[]string{nla, "--cert-warn-days", "100000", "--cert-crit-days", "99999"}, "", 2, []string{"RDP CRITICAL - ok: certificate expires in"}},
+	} {
+		if tc.password != "" {
+			t.Setenv(passwordEnv, tc.password)
+		}
+		code, line := nagiosLine(t, append([]string{"--nagios"}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("%q: exit %d, want %d: %s", tc.args, code, tc.code, line)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(line, w) {
+				t.Errorf("%q: %q lacks %q", tc.args, line, w)
+			}
+		}
+	}
+}
+
+// TestNagiosEveryExitPath: with --nagios, usage errors too end in one
+// UNKNOWN line and exit 3, whichever check stops the run.
+func TestNagiosEveryExitPath(t *testing.T) {
+	os.Unsetenv(passwordEnv)
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	for _, args := range [][]string{
+		{"--nagios"},
+		{"--nagios", "a", "b"},
+		{"--bogus", "--nagios", "h"},
+		{"--nagios", "--bogus", "h"},
+		{"--nagios=true", "--depth", "deep", "h"},
+		{"--nagios", "--protocols", "kerberos", "h"},
+		{"--nagios", "--output", "xml", "h"},
+		{"--nagios", "h:99999"},
+		{"--nagios", "--password-file", "/nonexistent", "h"},
+		{"--nagios", "--password-file", "/nonexistent", "-u", "x", "h"},
+		{"--nagios", "--cert-warn-days", "-1", "h"},
+		{"--nagios", "--timeout", "soon", "h"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(args, devnull, &out, &errb)
+		line := out.String()
+		if code != 3 || strings.Count(line, "\n") != 1 || !strings.HasPrefix(line, "RDP UNKNOWN - usage: ") || len(line) > 200 || errb.Len() == 0 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, line, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"--nagios", "-u", "x", "h"}, devnull, &out, &errb); code != 3 || !strings.HasPrefix(out.String(), "RDP UNKNOWN - usage: no password") {
+		t.Errorf("-u without a password: exit %d, %q", code, out.String())
+	}
+	// Without --nagios a usage error prints nothing on stdout.
+	if code, stdout, _ := rdpprobe(t, "--bogus", "h"); code != exitUsage || stdout != "" {
+		t.Errorf("usage error without --nagios: exit %d, stdout %q", code, stdout)
+	}
+	code, line := nagiosLine(t, "--nagios", labtest.Peer(t, "closed"))
+	if code != 2 || !strings.HasPrefix(line, "RDP CRITICAL - tcp_refused: ") || !strings.Contains(line, "| time=") {
+		t.Errorf("closed port: exit %d, %q", code, line)
 	}
 }
 

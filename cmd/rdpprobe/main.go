@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"time"
 
 	flag "github.com/spf13/pflag"
@@ -81,7 +82,10 @@ made per run and none is retried: account lockout is a real harm.`,
   3  unreachable                         7  protocol error
 
 With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line on
-standard output whatever happens, a usage error included.`},
+standard output whatever happens, a usage error included (UNKNOWN). WARNING
+is credentials_not_verified, NLA not enforced, or a certificate expiring
+within --cert-warn-days; CRITICAL any failure, or a certificate expiring
+within --cert-crit-days. Perfdata: time, each phase in ms, cert_days.`},
 		{Title: "Environment", Body: `RDPPROBE_PASSWORD is the password when there is no --password-file (set but
 empty is refused). NO_COLOR turns colour off, as --no-color does. A
 terminal's width sets the text's; COLUMNS is read when standard output is
@@ -100,6 +104,8 @@ type config struct {
 	depth        string
 	record       string
 	nagios       bool
+	certWarnDays int
+	certCritDays int
 	noColor      bool
 	verbose      bool
 	version      bool
@@ -118,10 +124,15 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	var c config
 	fs := c.flags()
+	// A Nagios check gets its one status line whatever went wrong, even
+	// a flag that stopped the parse before --nagios was read.
+	nagios := wantsNagios(args)
 	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "rdpprobe: "+format+"\n", a...)
+		msg := fmt.Sprintf(format, a...)
+		fmt.Fprintf(stderr, "rdpprobe: %s\n", msg)
 		fmt.Fprintln(stderr, "Run 'rdpprobe --help' for usage.")
-		if c.nagios {
+		if c.nagios || nagios {
+			fmt.Fprintln(stdout, report.NagiosUsage(msg))
 			return exitNagiosUnkwn
 		}
 		return exitUsage
@@ -162,6 +173,8 @@ func (c *config) flags() *flag.FlagSet {
 	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to `DIR` as a fixture (key material redacted) plus a TLS key log for Wireshark")
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+	fs.IntVar(&c.certWarnDays, "cert-warn-days", 30, "with --nagios, WARNING when the certificate expires within this many `DAYS`")
+	fs.IntVar(&c.certCritDays, "cert-crit-days", 0, "with --nagios, CRITICAL when the certificate expires within this many `DAYS` (0: once it has expired)")
 	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "text output: every fact, the timings, the raw error, what Windows says, the cause and the whole fix")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -178,6 +191,9 @@ func (c *config) probe(target string, stdin *os.File, stdout, stderr io.Writer, 
 	}
 	if c.output != "text" && c.output != "json" {
 		return usageErr("--output must be text or json, not %q", c.output)
+	}
+	if c.certWarnDays < 0 || c.certCritDays < 0 {
+		return usageErr("--cert-warn-days and --cert-crit-days must not be negative")
 	}
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
@@ -229,8 +245,9 @@ func (c *config) probe(target string, stdin *os.File, stdout, stderr io.Writer, 
 
 	switch {
 	case c.nagios:
-		fmt.Fprintln(stdout, report.NagiosLine(rep, v.NagiosCode()))
-		return v.NagiosCode()
+		line, state := report.Nagios(rep, v.NagiosCode(), report.NagiosOptions{CertWarnDays: c.certWarnDays, CertCritDays: c.certCritDays})
+		fmt.Fprintln(stdout, line)
+		return state
 	case c.output == "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -250,6 +267,23 @@ func (c *config) probe(target string, stdin *os.File, stdout, stderr io.Writer, 
 		tw.Flush()
 	}
 	return v.ExitCode()
+}
+
+// wantsNagios reports whether args ask for --nagios, read before the parse
+// so that a usage error can be a status line too.
+func wantsNagios(args []string) bool {
+	for _, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--nagios":
+			return true
+		case strings.HasPrefix(a, "--nagios="):
+			v, err := strconv.ParseBool(strings.TrimPrefix(a, "--nagios="))
+			return err == nil && v
+		}
+	}
+	return false
 }
 
 // textWidth is the width text output wraps at: the terminal's, else
