@@ -16,10 +16,51 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/cli"
 	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
+
+// DefaultModule answers a /probe without module= (unless the config has a
+// module named "default"), and is the one module of a config without any:
+// no credentials, up to the NTLM CHALLENGE, safe to scrape anywhere.
+const DefaultModule = "rdp_nla_info"
+
+// ModuleFor is the module a scrape asks for with module=name: the one of
+// that name, or for an empty name the module "default" or DefaultModule.
+// The error lists the modules there are.
+func (c *Config) ModuleFor(name string) (*Module, error) {
+	if name == "" {
+		for _, n := range []string{"default", DefaultModule} {
+			if m := c.Modules[n]; m != nil {
+				return m, nil
+			}
+		}
+		return nil, fmt.Errorf("no module given and none named default or %s: add module=NAME, one of %s", DefaultModule, c.moduleNames())
+	}
+	if m := c.Modules[name]; m != nil {
+		return m, nil
+	}
+	msg := fmt.Sprintf("Unknown module %q: the modules are %s", name, c.moduleNames())
+	var names []string
+	for n := range c.Modules {
+		names = append(names, n)
+	}
+	if near := cli.ClosestWord(name, names); near != "" {
+		msg += fmt.Sprintf("; did you mean %s?", near)
+	}
+	return nil, errors.New(msg)
+}
+
+func (c *Config) moduleNames() string {
+	names := make([]string, 0, len(c.Modules))
+	for n := range c.Modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
 
 // Defaults of a module's optional settings.
 const (
@@ -131,10 +172,13 @@ func LoadFile(path string) (*Config, error) {
 func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	var c Config
 	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		return nil, err
+		return nil, yamlError(err)
 	}
 	if len(c.Modules) == 0 {
-		return nil, errors.New("no modules")
+		// As blackbox answers with http_2xx: a file with no modules gets
+		// the one that is safe to scrape anywhere.
+		c.Modules = map[string]*Module{DefaultModule: {Depth: string(probe.PhaseNTLMInfo)}}
+		c.Warnings = append(c.Warnings, fmt.Sprintf("no modules in the file: using the built-in %s (no credentials, up to the NTLM CHALLENGE)", DefaultModule))
 	}
 	names := make([]string, 0, len(c.Modules))
 	for name := range c.Modules {

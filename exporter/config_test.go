@@ -45,10 +45,16 @@ func TestParseConfig(t *testing.T) {
 		err  string // substring of the error; "" for success
 	}{
 		{"minimal", "modules:\n  info: {}\n", ""},
-		{"no modules", "modules: {}\n", "no modules"},
-		{"unknown module key", "modules:\n  info:\n    phases: [connect]\n    timout: 5s\n", "line 4: field timout not found"},
-		{"unknown top key", "modules:\n  info: {}\nmodulez: {}\n", "line 3: field modulez not found"},
-		{"inline password refused", "modules:\n  l:\n    credentials:\n      user: 'LAB\\u'\n      password: x\n", "line 5: field password not found"},
+		{"no modules", "modules: {}\n", ""},
+		{"empty file", "", ""},
+		{"unknown module key", "modules:\n  info:\n    phases: [connect]\n    timout: 5s\n", `line 4: unknown key "timout" in a module; did you mean timeout? (the keys there: credentials, depth,`},
+		{"unknown top key", "modules:\n  info: {}\nmodulez: {}\n", `line 3: unknown key "modulez" at the top of the file; did you mean modules?`},
+		{"inline password refused", "modules:\n  l:\n    credentials:\n      user: 'LAB\\u'\n      password: x\n", `line 5: unknown key "password" in credentials: a password is never written in the config`},
+		{"password in a module", "modules:\n  l:\n    pasword: x\n", `line 3: unknown key "pasword" in a module: a password is never written in the config; give credentials a password_file`},
+		{"bad duration", "modules:\n  l:\n    timeout: soon\n", `line 3: "soon" where a duration (like 15s or 1m30s) is expected`},
+		{"list for a value", "modules:\n  l:\n    depth: [tls]\n", `line 3: a list where a single value is expected`},
+		{"value for a list", "modules:\n  l:\n    protocols: tls\n", `line 3: "tls" where a list (like [a, b]) is expected`},
+		{"yaml syntax", "modules:\n  l:\n   depth: tls\n  x: [\n", "line "},
 		{"unknown phase", "modules:\n  x:\n    phases: [connect, tcp]\n", `unknown phase "tcp"`},
 		{"session", "modules:\n  x:\n    phases: [session]\n", ""},
 		{"session with credentials", "modules:\n  x:\n    phases: [session]\n    credentials: {user: u, password_env: RDP_PW}\n", ""},
@@ -183,5 +189,37 @@ func TestPhasesDeprecated(t *testing.T) {
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `module "old": phases is deprecated, write depth: tls`) {
 		t.Errorf("warnings %q", c.Warnings)
+	}
+}
+
+// TestConfigErrorsSpeakYAML: no Go type name reaches the user.
+func TestConfigErrorsSpeakYAML(t *testing.T) {
+	for _, y := range []string{"modules:\n  l:\n    pasword: x\n", "modules:\n  l:\n    timeout: soon\n", "modules: [a]\n", "modules:\n  l: 5\n",
+		"modules:\n  l:\n    credentials: x\n", "modules:\n  l:\n    expect_class: ok\n"} {
+		_, err := Parse([]byte(y), t.TempDir(), noEnv)
+		if err == nil || strings.Contains(err.Error(), "exporter.") || strings.Contains(err.Error(), "!!") || strings.Contains(err.Error(), "unmarshal") {
+			t.Errorf("%q: %v", y, err)
+		}
+	}
+}
+
+func TestModuleFor(t *testing.T) {
+	c, err := Parse([]byte("modules:\n  rdp_nla_info: {}\n  rdp_nla_logon_x: {}\n"), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := c.ModuleFor(""); err != nil || m.Name() != DefaultModule {
+		t.Errorf("no module: %v %v", m, err)
+	}
+	if _, err := c.ModuleFor("rdp_nla_inf"); err == nil || err.Error() != `Unknown module "rdp_nla_inf": the modules are rdp_nla_info, rdp_nla_logon_x; did you mean rdp_nla_info?` {
+		t.Errorf("unknown module: %v", err)
+	}
+	c, _ = Parse([]byte("modules:\n  x: {}\n"), t.TempDir(), noEnv)
+	if _, err := c.ModuleFor(""); err == nil || !strings.Contains(err.Error(), "add module=NAME, one of x") {
+		t.Errorf("no module, no default: %v", err)
+	}
+	c, _ = Parse([]byte("modules: {}\n"), t.TempDir(), noEnv)
+	if m, err := c.ModuleFor(""); err != nil || m.depth != probe.PhaseNTLMInfo || m.Credentials != nil || len(c.Warnings) != 1 {
+		t.Errorf("the built-in module: %+v %v %q", m, err, c.Warnings)
 	}
 }
