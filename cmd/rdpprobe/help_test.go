@@ -69,7 +69,7 @@ func TestHelpListsCommandsFirst(t *testing.T) {
 	if i < 0 || i > 8 {
 		t.Fatalf("no Commands: near the top:\n%s", stdout)
 	}
-	for _, name := range []string{"serve", "sweep", "completion", "help", "man"} {
+	for _, name := range []string{"serve", "sweep", "report", "completion", "help", "man"} {
 		found := false
 		for _, l := range lines[i+1 : min(len(lines), i+15)] {
 			found = found || strings.HasPrefix(l, "  "+name+" ")
@@ -219,7 +219,9 @@ func TestCompletionBash(t *testing.T) {
 		not   []string // none of these
 	}{
 		{[]string{"rdpprobe", "sw"}, []string{"sweep"}, nil},
-		{[]string{"rdpprobe", ""}, []string{"serve", "sweep", "completion", "help"}, nil},
+		{[]string{"rdpprobe", ""}, []string{"serve", "sweep", "report", "completion", "help"}, nil},
+		{[]string{"rdpprobe", "report", "-o", ""}, nil, []string{"serve"}},
+		{[]string{"rdpprobe", "sweep", "--shard", ""}, nil, []string{"serve"}},
 		{[]string{"rdpprobe", "--prot"}, []string{"--protocols"}, nil},
 		{[]string{"rdpprobe", "--depth", ""}, []string{"connect", "negotiate", "tls", "ntlm_info", "logon", "session"}, nil},
 		{[]string{"rdpprobe", "--depth", "=", "s"}, []string{"session"}, nil},

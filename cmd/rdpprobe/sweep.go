@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -48,6 +47,11 @@ input, is a list: targets separated by white space, "#" comments, or CSV with
 a target/host/address column (and optionally a port column). Targets without
 a port get every --ports. The list streams: a /8 is not built in memory.
 
+--shard K/N probes every N-th target of the list (or of the --shuffle order,
+the same --seed on every shard) starting with the K-th, as masscan's --shard:
+N machines with the same list and K = 1..N cover it once together. rdpprobe
+report merges their JSONL into one report.
+
 Logons (only with -u) are lockout-aware: one attempt per host, never retried;
 after --max-logon-failures failed logons (or at once if the account is locked
 out, disabled or expired) the remaining hosts are probed without credentials
@@ -65,6 +69,7 @@ valid, the HTML one marked partial.`,
 		{Command: "rdpprobe sweep --targets-file servers.csv --depth ntlm_info --output jsonl > inventory.jsonl"},
 		{Command: "rdpprobe sweep 10.0.0.0/16 -o sweep.jsonl -o sweep.html", Comment: "interrupted? run again with:"},
 		{Command: "rdpprobe sweep 10.0.0.0/16 --resume sweep.jsonl -o sweep.html"},
+		{Command: "rdpprobe sweep 10.0.0.0/12 --shard 2/4 -o shard2.jsonl", Comment: "the second of four machines"},
 		{Command: `RDPPROBE_PASSWORD=... rdpprobe sweep hosts.txt -u 'CORP\svc-rdptest' -o logon.html`},
 	},
 	Sections: []cli.Section{
@@ -79,6 +84,7 @@ type sweepConfig struct {
 	ports            string
 	maxTargets       uint64
 	shuffle          bool
+	shard            string
 	seed             uint64
 	concurrency      int
 	rate             string
@@ -121,6 +127,7 @@ func (c *sweepConfig) flags() *flag.FlagSet {
 	fs.Uint64Var(&c.maxTargets, "max-targets", sweep.DefaultMaxTargets, "refuse a list that expands to more targets (addresses × ports)")
 	fs.BoolVar(&c.shuffle, "shuffle", false, "probe in a random order (spreads the load over subnets)")
 	fs.Uint64Var(&c.seed, "seed", 0, "seed of --shuffle (0: random); the same seed gives the same order")
+	fs.StringVar(&c.shard, "shard", "", "probe only share `K/N` of the targets (masscan's --shard): N machines, each with its own K, split one sweep")
 	fs.IntVarP(&c.concurrency, "concurrency", "c", 64, "probes at once")
 	fs.StringVar(&c.rate, "rate", "200/s", "connection starts at most this fast, a `RATE`: N/s, N/m, N/h, or 0 for no limit")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "deadline for each probe")
@@ -186,6 +193,15 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 	if c.progress != "auto" && c.progress != "always" && c.progress != "never" {
 		return usageErr("--progress must be auto, always or never")
 	}
+	shard := sweep.Whole
+	if c.shard != "" {
+		if shard, err = sweep.ParseShard(c.shard); err != nil {
+			return usageErr("--shard: %v", err)
+		}
+	}
+	if shard.N > 1 && c.shuffle && c.seed == 0 {
+		return usageErr("--shard with --shuffle needs a --seed, the same on every shard: shards of different orders overlap")
+	}
 	if c.user == "" && c.passwordFile != "" {
 		return usageErr("--password-file needs -u")
 	}
@@ -247,17 +263,17 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 		runner.PriorLogonHosts = resume.LogonHosts
 	}
 
-	var order iter.Seq[string]
-	if c.shuffle {
-		seed := c.seed
-		if seed == 0 {
-			var b [8]byte
-			rand.Read(b[:])
-			seed = binary.LittleEndian.Uint64(b[:])
-		}
-		order = targets.Shuffled(seed)
-	} else {
-		order = targets.All()
+	seed := c.seed
+	if c.shuffle && seed == 0 {
+		var b [8]byte
+		rand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
+	order := targets.Sharded(shard, c.shuffle, seed)
+	total := shard.Len(targets.Len())
+	if shard.N > 1 && opt.Credentials != nil {
+		fmt.Fprintf(stderr, "rdpprobe sweep: shard %s: --max-logon-failures caps this shard only; %d shards may fail up to %d logons of one account in all\n",
+			shard, shard.N, uint64(c.maxLogonFailures)*shard.N)
 	}
 
 	// Ctrl-C once: start nothing new, let the running probes finish.
@@ -286,7 +302,7 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 
 	var prog *sweep.Progress
 	if c.progress == "always" || c.progress == "auto" && isTerminal(stderr) {
-		prog = &sweep.Progress{W: stderr, Total: targets.Len(), Stats: runner.Stats, Width: func() int { return termWidth(stderr) }}
+		prog = &sweep.Progress{W: stderr, Total: total, Stats: runner.Stats, Width: func() int { return termWidth(stderr) }}
 		prog.Start()
 	}
 	stats, runErr := runner.Run(ctx, order, func(o *sweep.Outcome) error {
@@ -298,8 +314,8 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 
 	sum := &sweep.Summary{
 		Stats:            stats,
-		Total:            targets.Len(),
-		Targets:          strings.Join(append(append([]string{}, fs.Args()...), c.targetsFiles...), " "),
+		Total:            total,
+		Targets:          strings.Join(append(append([]string{}, fs.Args()...), c.targetsFiles...), " ") + shardNote(shard),
 		Credentials:      opt.Credentials != nil,
 		User:             c.user,
 		MaxLogonFailures: c.maxLogonFailures,
@@ -336,6 +352,14 @@ func parsePhases(s string) (probe.Phase, error) {
 		phases = append(phases, p)
 	}
 	return probe.Deepest(phases...), nil
+}
+
+// shardNote says which shard a sweep's reports cover.
+func shardNote(sh sweep.Shard) string {
+	if sh.N <= 1 {
+		return ""
+	}
+	return " (shard " + sh.String() + ")"
 }
 
 func termWidth(w io.Writer) int {
