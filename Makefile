@@ -6,7 +6,7 @@
 #                   the lab is left running (make lab-down stops it)
 #   make test-short every test that needs neither the lab nor its tools (go test -short), without
 #                   starting the lab; well under a minute
-#   make vet        go vet and a gofmt check
+#   make vet        go vet (for Linux and Windows) and a gofmt check
 #   make fuzz       every Fuzz* target of every package, FUZZTIME each (default 10s)
 #   make bench      rdpprobe against xfreerdp, nmap and impacket on the lab (round trips, CPU, memory,
 #                   sweep throughput) plus the Go benchmarks; writes bench/RESULTS.md
@@ -44,8 +44,11 @@ test: lab-up lab-tools
 test-short:
 	$(GO) test -short -count=1 ./...
 
+# Windows too: admins run rdpprobe there (console colour and the password file rule differ).
 vet:
 	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=windows $(GO) test -c -o /dev/null ./cmd/rdpprobe ./internal/secret
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 

@@ -255,7 +255,7 @@ func (c *config) probe(target string, stdin *os.File, stdout, stderr io.Writer, 
 			fmt.Fprintf(stderr, "rdpprobe: %v\n", err)
 		}
 	default:
-		color := !c.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
+		color := !c.noColor && os.Getenv("NO_COLOR") == "" && escapesWork(stdout)
 		width := textWidth(stdout)
 		tw := textwrap.NewWriter(stdout, width)
 		report.WriteSecurityLayers(tw, rep, color)
@@ -296,6 +296,13 @@ func textWidth(w io.Writer) int {
 		return n
 	}
 	return 0
+}
+
+// escapesWork reports whether w is a terminal that shows ANSI escape
+// sequences (on Windows, once enableVT has turned them on).
+func escapesWork(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && enableVT(f)
 }
 
 func isTerminal(w io.Writer) bool {

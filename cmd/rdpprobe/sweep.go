@@ -301,7 +301,7 @@ func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.
 	}()
 
 	var prog *sweep.Progress
-	if c.progress == "always" || c.progress == "auto" && isTerminal(stderr) {
+	if c.progress == "always" || c.progress == "auto" && escapesWork(stderr) {
 		prog = &sweep.Progress{W: stderr, Total: total, Stats: runner.Stats, Width: func() int { return termWidth(stderr) }}
 		prog.Start()
 	}
