@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	flag "github.com/spf13/pflag"
@@ -22,6 +23,9 @@ type command struct {
 	doc   cli.Command // Name, Summary, Usage, Doc, Examples, Sections, Args
 	flags func() *flag.FlagSet
 	run   func(args []string, stdin *os.File, stdout, stderr io.Writer) int
+	// order places the command in the help's list: what an admin runs
+	// first (serve, sweep) at the top, the helpers last.
+	order int
 }
 
 // subcommands are the other ways in ("serve", "sweep"...), in the order
@@ -29,7 +33,10 @@ type command struct {
 // function.
 var subcommands []*command
 
-func register(c *command) { subcommands = append(subcommands, c) }
+func register(c *command) {
+	subcommands = append(subcommands, c)
+	slices.SortStableFunc(subcommands, func(a, b *command) int { return a.order - b.order })
+}
 
 func lookupCommand(name string) *command {
 	for _, c := range subcommands {
@@ -96,8 +103,16 @@ func annotate(fs *flag.FlagSet) *flag.FlagSet {
 	return fs
 }
 
-// helpWidth is the width of help on w: the terminal's, at most 80.
-func helpWidth(w io.Writer) int { return cli.HelpWidth(termWidth(w)) }
+// helpWidth is the width of help on w: the terminal's, at most 80. Help
+// piped to a pager (rdpprobe --help | less) takes the width of the
+// terminal standard error is on.
+func helpWidth(w io.Writer) int {
+	n := termWidth(w)
+	if n == 0 {
+		n = termWidth(os.Stderr)
+	}
+	return cli.HelpWidth(n)
+}
 
 // writeHelp writes the help of the command called name ("rdpprobe",
 // "rdpprobe sweep").
@@ -145,7 +160,8 @@ func init() {
 			Usage:   []string{"rdpprobe help [COMMAND]"},
 			Args:    cli.Args{Commands: true},
 		},
-		run: helpMain,
+		run:   helpMain,
+		order: 12,
 	})
 	register(&command{
 		doc: cli.Command{
@@ -163,7 +179,8 @@ protocols, file names.`,
 			},
 			Args: cli.Args{Words: cli.Shells},
 		},
-		run: completionMain,
+		run:   completionMain,
+		order: 10,
 	})
 	register(&command{
 		doc: cli.Command{
@@ -174,7 +191,8 @@ protocols, file names.`,
 				{Command: "rdpprobe man | man -l -", Comment: "read it without installing it"},
 			},
 		},
-		run: manMain,
+		run:   manMain,
+		order: 11,
 	})
 }
 

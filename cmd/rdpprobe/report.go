@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(&command{doc: reportDoc, flags: func() *flag.FlagSet { return new(reportConfig).flags() }, run: reportMain})
+	register(&command{doc: reportDoc, flags: func() *flag.FlagSet { return new(reportConfig).flags() }, run: reportMain, order: 3})
 }
 
 // reportDoc is rdpprobe report's help.

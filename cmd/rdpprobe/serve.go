@@ -20,13 +20,13 @@ import (
 )
 
 func init() {
-	register(&command{doc: serveDoc, flags: func() *flag.FlagSet { return new(serveConfig).flags() }, run: serveMain})
+	register(&command{doc: serveDoc, flags: func() *flag.FlagSet { return new(serveConfig).flags() }, run: serveMain, order: 1})
 }
 
 // serveDoc is rdpprobe serve's help.
 var serveDoc = cli.Command{
 	Name:    "rdpprobe serve",
-	Summary: "a Prometheus exporter in the manner of blackbox_exporter: /probe?target=HOST&module=NAME",
+	Summary: "a Prometheus exporter like blackbox_exporter (/probe?target=HOST)",
 	Usage:   []string{"rdpprobe serve [flags]"},
 	Doc: `Its probe_success means "a user could log on" (or what the module expects).
 Endpoints: /probe?target=…&module=…[&debug=true], /metrics, / (modules and

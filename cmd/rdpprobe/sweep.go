@@ -24,7 +24,7 @@ import (
 )
 
 func init() {
-	register(&command{doc: sweepDoc, flags: func() *flag.FlagSet { return new(sweepConfig).flags() }, run: sweepMain})
+	register(&command{doc: sweepDoc, flags: func() *flag.FlagSet { return new(sweepConfig).flags() }, run: sweepMain, order: 2})
 }
 
 // Exit codes of rdpprobe sweep (the classes of the hosts do not set it:
@@ -38,7 +38,7 @@ const (
 // sweepDoc is rdpprobe sweep's help.
 var sweepDoc = cli.Command{
 	Name:    "rdpprobe sweep",
-	Summary: "probe many hosts (CIDRs, ranges, lists) into JSONL, CSV and HTML reports",
+	Summary: "probe many hosts (CIDRs, ranges, lists) into JSONL, CSV and HTML",
 	Usage:   []string{"rdpprobe sweep [flags] TARGET|FILE|- ..."},
 	Doc: `Targets: an address, a name, host:port, [v6]:port, a CIDR (10.0.0.0/24,
 2001:db8::/112 at most), a range (10.0.0.1-10.0.0.50, 10.0.0.1-50), several
