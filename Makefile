@@ -36,8 +36,10 @@ BIN ?= bin/rdpprobe
 .PHONY: build test test-short vet fuzz bench man completions release deb image lab-up lab-tools lab-down lab-env lab-status clean
 
 # The version in --version, the man page and the packages; a release is stamped, not guessed.
-VERSION ?= $(shell ./packaging/version.sh)
-DEB_VERSION = $(shell echo '$(VERSION)' | sed -e 's/^v//' -e 's/-/~/g')
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell ./packaging/version.sh)
+endif
+DEB_VERSION := $(shell echo '$(VERSION)' | sed -e 's/^v//' -e 's/-/~/g')
 LDFLAGS := -s -w -X main.version=$(VERSION)
 # Builds say -buildvcs=auto: the revision goes into --version even where GOFLAGS turns it off.
 DIST := dist
