@@ -20,8 +20,8 @@ func gatewayClients(c *config, caFile string) []client {
 	probe := func(transport string) func(gh, gp string) command {
 		return func(gh, gp string) command {
 			return command{args: []string{c.rdpprobe, c.lab.nla, "-u", account, "--gateway", net.JoinHostPort(gh, gp),
-				"--gateway-transport", transport, "--output", "json"},
-				env: []string{"RDPPROBE_PASSWORD=" + c.lab.password, "SSL_CERT_FILE=" + caFile}}
+				"--gateway-transport", transport, "--ca-file", caFile, "--output", "json"},
+				env: []string{"RDPPROBE_PASSWORD=" + c.lab.password}}
 		}
 	}
 	xfreerdp := func(gt string) func(gh, gp string) command {

@@ -1,4 +1,7 @@
-// Command bench measures rdpprobe side by side with the clients admins use
+//go:build unix
+
+// Command bench (Unix only: it drives the lab's Linux peers and reads
+// their rusage) measures rdpprobe side by side with the clients admins use
 // today, on the lab's real servers, in one run, and prints
 // `metric | rdpprobe | peer | ratio | goal`:
 //
@@ -6,6 +9,8 @@
 //     for the NTLM info (vs nmap rdp-ntlm-info) and a logon (vs
 //     xfreerdp +auth-only and impacket rdp_check);
 //  2. CPU (user+sys) and peak RSS of one logon, vs xfreerdp +auth-only;
+//     the same for a Kerberos logon (lab KDC, rdptest's acceptor), with its
+//     RDP flights and KDC exchanges;
 //  3. sweep throughput and memory on a loopback fleet of rdptest servers
 //     plus the lab, vs nmap rdp-ntlm-info over the same hosts;
 //  4. the Go benchmarks of the parsers, the classify table and the sweep.
@@ -24,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,11 +43,8 @@ type config struct {
 	rdpprobe  string // built binary
 	lab       labAddrs
 	skipPeers bool
-	only      map[string]bool // sections to run; nil: all
+	only      string
 }
-
-// runs reports whether section is to run.
-func (c *config) runs(section string) bool { return c.only == nil || c.only[section] }
 
 type labAddrs struct {
 	nla, user, domain, password, display string
@@ -62,14 +65,8 @@ func main() {
 	flag.IntVar(&c.fleetSets, "fleet", 4, "the large sweep covers this many sets of 254 loopback hosts")
 	flag.IntVar(&c.ports, "ports", 4, "rdptest listeners per fleet host (ports 3389 up)")
 	flag.StringVar(&c.out, "out", "", "also write the results as Markdown to this file")
-	only := flag.String("only", "", "run only these sections, comma-separated: roundtrips, cpu, sweep, go, gateway (default: all)")
+	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: roundtrips, cpu, kerberos, gateway, sweep, go (default all)")
 	flag.Parse()
-	if *only != "" {
-		c.only = map[string]bool{}
-		for _, s := range strings.Split(*only, ",") {
-			c.only[strings.TrimSpace(s)] = true
-		}
-	}
 
 	// The lab describes itself (lab/lab.sh env); these defaults are its own.
 	c.lab = labAddrs{
@@ -106,20 +103,20 @@ func main() {
 	t.loadBefore = loadavg()
 	t.peers = []string{version("dpkg-query", "-W", "-f", "xfreerdp (freerdp2-x11) ${Version}", "freerdp2-x11"), version("nmap", "--version"),
 		"impacket " + version("/usr/bin/python3", "-c", "import importlib.metadata as m; print(m.version('impacket'))")}
-	if c.runs("roundtrips") {
-		roundTrips(&c, &t)
-	}
-	if c.runs("cpu") {
-		cpuAndMemory(&c, &t)
-	}
-	if c.runs("gateway") {
-		gatewayFlights(&c, &t, tmp)
-	}
-	if c.runs("sweep") {
-		sweepFleet(&c, &t, tmp)
-	}
-	if c.runs("go") {
-		goBenchmarks(&t)
+	for _, s := range []struct {
+		name string
+		run  func()
+	}{
+		{"roundtrips", func() { roundTrips(&c, &t) }},
+		{"cpu", func() { cpuAndMemory(&c, &t) }},
+		{"kerberos", func() { kerberosLogon(&c, &t, tmp) }},
+		{"gateway", func() { gatewayFlights(&c, &t, tmp) }},
+		{"sweep", func() { sweepFleet(&c, &t, tmp) }},
+		{"go", func() { goBenchmarks(&t) }},
+	} {
+		if c.only == "" || slices.Contains(strings.Split(c.only, ","), s.name) {
+			s.run()
+		}
 	}
 	t.loadAfter = loadavg()
 

@@ -32,6 +32,10 @@ func Classify(r *probe.Result) Verdict {
 		id, detail = failure(r)
 	}
 	detail = throughGateway(r, id, detail)
+	if s := r.Session; s != nil && s.PasswordWithheld != "" && r.Err != nil {
+		// The server answered a Client Info without the password.
+		detail += "; the Client Info carried no password: " + s.PasswordWithheld + withheldHint
+	}
 	v := Verdict{Class: class(id), Phase: ph, OK: id == OK, Detail: detail}
 	v.Findings = append(findings(r, id), gatewayFindings(r)...)
 	if blamesAccount[id] {
@@ -157,9 +161,15 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
 		if s := r.Session; s != nil && s.ClientInfoSent {
+			if !s.Autologon && s.PasswordWithheld != "" {
+				return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
+					"without the password, withheld because the server's certificate is neither trusted nor pinned: nothing "+
+					"proved the server is the one meant, and a man in the middle who strips NLA would read it; so nothing "+
+					"checked the credentials", sel, account(r)) + withheldHint
+			}
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
-				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
-				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r))
+				"to it in the Client Info PDU%s, but it gave no verdict on them before the probe stopped (a server without "+
+				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r), autologonWords(r))
 		}
 		return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA, so nothing checks the "+
 			"credentials for %s before a session starts: they were not verified", sel, account(r))
@@ -170,6 +180,11 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 	}
 	return OK, fmt.Sprintf("reached %s; no logon was tried (%s)", reachedWords(r), why)
 }
+
+// withheldHint says how the password can go in the Client Info after all:
+// the rule for credentials without NLA (probe's autologonWithoutNLA).
+const withheldHint = " (trust its certificate, --ca-file, or pin it, --cert-sha256, and the password goes; or take the " +
+	"risk and opt in with --autologon-without-nla, or autologon_without_nla in an exporter module)"
 
 // failure classifies a run that ended with r.Err, first match wins.
 func failure(r *probe.Result) (id ID, detail string) {
@@ -182,11 +197,15 @@ func failure(r *probe.Result) (id ID, detail string) {
 			return id, detail
 		}
 	}
+	if id, detail, ok := kerberosFailure(r, err); ok {
+		return id, detail
+	}
 
 	var (
 		notTPKT    *negotiate.NotTPKTError
 		negFail    *negotiate.NegotiationFailure
 		mismatch   *probe.ProtocolMismatchError
+		notTrusted *probe.CertNotTrustedError
 		credssp    *probe.CredSSPVersionError
 		pubKey     *probe.PubKeyAuthError
 		status     *probe.ServerErrorCode
@@ -214,6 +233,9 @@ func failure(r *probe.Result) (id ID, detail string) {
 			d += ": it supports none of the offered protocols"
 		}
 		return SecurityLayerMismatch, d
+
+	case errors.As(err, &notTrusted):
+		return CertNotTrusted, certNotTrustedDetail(r, notTrusted)
 
 	case errors.As(err, &credssp):
 		return CredSSPOracleServerUnpatched, fmt.Sprintf("the server speaks CredSSP version %d; the CVE-2018-0886 fix "+
@@ -396,20 +418,63 @@ var statusClass = map[negotiate.NTStatus]ID{
 	negotiate.StatusNoSuchDomain:               NoLogonServers,
 	negotiate.SecENoAuthenticatingAuthority:    NoLogonServers,
 	negotiate.StatusTrustedRelationshipFailure: TrustRelationshipFailure,
+	negotiate.StatusNTLMBlocked:                NTLMBlocked,
 	negotiate.StatusTrustedDomainFailure:       TrustRelationshipFailure,
 	negotiate.StatusNoTrustSAMAccount:          TrustRelationshipFailure,
 }
 
+// serverStatus classifies a TSRequest.errorCode. Only an answer to a
+// credential speaks of the account: a code sent before any went out, or in
+// answer to the NTLM NEGOTIATE (which names no account, even after a
+// Kerberos attempt fell back to NTLM), cannot be about it. Such a code is
+// credssp_refused, the server refusing CredSSP, whenever its class would
+// blame the account (a faked STATUS_ACCOUNT_LOCKED_OUT) or it has none; a
+// code about the server itself (STATUS_NTLM_BLOCKED, no logon servers)
+// keeps its class.
 func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) {
 	id, ok := statusClass[s]
+	if !r.LogonAttempted || r.Failed == probe.PhaseNTLMInfo {
+		d := fmt.Sprintf("the server answered %s with errorCode %v before any credential was sent to it", codeAnswered(r.Failed), s)
+		if ok && !class(id).LocksAccount {
+			return id, d
+		}
+		d += fmt.Sprintf(", so the code says nothing about %s", account(r))
+		if !r.LogonAttempted {
+			d += " (no logon was attempted)"
+		}
+		return CredSSPRefused, d + accountStateHint(s)
+	}
 	if !ok {
 		id = LogonRejected
 	}
 	d := fmt.Sprintf("the server answered %v for %s", s, account(r))
-	if r.Failed == probe.PhaseNTLMInfo {
-		d += " before any logon was attempted"
+	if a := r.Auth; !ok && a != nil && a.Mechanism == probe.MechKerberos && r.CredSSP != nil && !r.CredSSP.PubKeyAuthVerified {
+		d += " in answer to the Kerberos SPNEGO token, before judging the account: it does not seem to accept Kerberos"
+		if a.Requested == probe.AuthKerberos {
+			d += " (--auth negotiate would fall back to NTLM, as mstsc does)"
+		}
 	}
 	return id, d
+}
+
+// codeAnswered names the message a CredSSP error code answered.
+func codeAnswered(ph probe.Phase) string {
+	if ph == probe.PhaseNTLMInfo {
+		return "the NTLM NEGOTIATE"
+	}
+	return "CredSSP during " + phaseWords(ph)
+}
+
+// accountStateHint warns when a code before any credential names an account
+// state: a genuine server cannot know one yet.
+func accountStateHint(s negotiate.NTStatus) string {
+	if c, ok := statusClass[s]; ok {
+		if cl := class(c); cl.LocksAccount || cl.AccountLevel {
+			return fmt.Sprintf(" (it names an account state, %s, which no server can know before it is told the account: "+
+				"the account is not affected by it; check that this address is the intended server)", cl.ID)
+		}
+	}
+	return ""
 }
 
 func isHybrid(p negotiate.Protocol) bool {

@@ -12,8 +12,9 @@ import (
 
 // Thresholds for findings.
 const (
-	// CertExpiringWithin: a certificate expiring sooner gets cert_expiring.
-	CertExpiringWithin = 30 * 24 * time.Hour
+	// CertExpiringWithin: a certificate expiring sooner gets cert_expiring,
+	// unless the Result says otherwise (--cert-warn-days).
+	CertExpiringWithin = probe.DefaultCertWarnWithin
 	// MaxClockSkew is Kerberos' default tolerance; more skew gets clock_skew.
 	MaxClockSkew = 5 * time.Minute
 )
@@ -29,6 +30,7 @@ const (
 	FindingDomainMismatch = "domain_mismatch"
 	FindingCredSSPVersion = "credssp_version"
 	FindingAccountChecked = "account_checked"
+	FindingKerberosRC4    = "kerberos_rc4_only"
 )
 
 // findings lists the facts worth a line, whatever the class (classID only
@@ -45,22 +47,7 @@ func findings(r *probe.Result, classID ID) []Finding {
 				"and hardened clients refuse older versions (enable TLS 1.2 on the server)", tls.VersionName(t.Version)))
 		}
 		if c := t.Certificate; c != nil {
-			if c.SelfSigned {
-				add(FindingCertSelfSigned, SeverityInfo, fmt.Sprintf("the certificate (%s) is self-signed, Remote Desktop's "+
-					"default: clients warn about it unless it is trusted or replaced by one from a trusted CA", c.Subject))
-			}
-			// The clock is the probe's start, so Classify stays pure.
-			if now := r.Start; !now.IsZero() && !c.NotAfter.IsZero() {
-				switch left := c.NotAfter.Sub(now); {
-				case left < 0:
-					add(FindingCertExpired, SeverityWarning, fmt.Sprintf("the certificate expired on %s, %d days ago: "+
-						"clients warn about it (Remote Desktop renews its own self-signed certificate; a CA-issued one must be renewed)",
-						c.NotAfter.UTC().Format(time.DateOnly), days(-left)))
-				case left < CertExpiringWithin:
-					add(FindingCertExpiring, SeverityWarning, fmt.Sprintf("the certificate expires on %s, in %d days",
-						c.NotAfter.UTC().Format(time.DateOnly), days(left)))
-				}
-			}
+			certFindings(r, c, add)
 		}
 	}
 
@@ -88,6 +75,11 @@ func findings(r *probe.Result, classID ID) []Finding {
 		add(FindingDomainMismatch, SeverityWarning, m)
 	} else if m, ok := accountChecked(r); ok {
 		add(FindingAccountChecked, SeverityInfo, m)
+	}
+
+	if a := r.Auth; a != nil && a.RC4Only {
+		add(FindingKerberosRC4, SeverityWarning, fmt.Sprintf("the KDC offered only RC4-HMAC for %s (no AES key): the account "+
+			"stops working where RC4 is turned off; reset its password once AES is enabled so the KDC derives AES keys", account(r)))
 	}
 
 	if cs := r.CredSSP; cs != nil && cs.ServerVersion > 0 {

@@ -91,7 +91,7 @@ func gatewayFailure(r *probe.Result) (id ID, detail string, ok bool) {
 		return GatewayUnreachable, fmt.Sprintf("cannot connect to the RD Gateway %s: %v", gw, err), true
 
 	case errors.As(err, &cert):
-		d := fmt.Sprintf("the RD Gateway %s presents a certificate mstsc would not trust: %s", gw, cert.Reason)
+		d := fmt.Sprintf("the RD Gateway %s presents a certificate mstsc would not trust: %s", gw, gatewayCertWords(r, cert))
 		if g := r.Gateway; g.TLS != nil && g.TLS.Certificate != nil {
 			c := g.TLS.Certificate
 			d += fmt.Sprintf(" (subject %s, issuer %s", c.Subject, c.Issuer)
@@ -294,4 +294,18 @@ func gatewayFindings(r *probe.Result) []Finding {
 			Text: fmt.Sprintf("the RD Gateway sent a service message: %q", m)})
 	}
 	return out
+}
+
+// gatewayCertWords says why the gateway's certificate is not trusted, in
+// the words the target's certificate classes use.
+func gatewayCertWords(r *probe.Result, e *probe.GatewayCertError) string {
+	switch {
+	case e.Pinned != "":
+		return fmt.Sprintf("its sha256 %s is not the pinned %s", e.Got, e.Pinned)
+	case e.Why != "":
+		return e.Why
+	case r.Gateway != nil && r.Gateway.TLS != nil && r.Gateway.TLS.Certificate != nil && r.Gateway.TLS.Certificate.Trust != nil:
+		return trustWords(r, r.Gateway.TLS.Certificate)
+	}
+	return "it failed the check " + string(e.Trust)
 }

@@ -59,7 +59,7 @@ var gatewayCases = []classCase{
 		GatewayUnreachable, probe.PhaseGatewayConnect, 3},
 	{"gateway: TLS reset", gwFailed(probe.PhaseGatewayTLS, &probe.TLSHandshakeError{Err: syscallErr("read", syscall.ECONNRESET)}),
 		GatewayTLSFailed, probe.PhaseGatewayTLS, 4},
-	{"gateway: untrusted certificate", gwFailed(probe.PhaseGatewayTLS, &probe.GatewayCertError{Reason: "it does not chain to a trusted root"}),
+	{"gateway: untrusted certificate", gwFailed(probe.PhaseGatewayTLS, &probe.GatewayCertError{Trust: probe.TrustUnknownAuthority}),
 		GatewayCertNotTrusted, probe.PhaseGatewayTLS, 4},
 	{"gateway: IIS 404", gwFailed(probe.PhaseGatewayAuth, &probe.NotGatewayError{Channel: "RDG_OUT_DATA", Status: 404, Reason: "Not Found", Server: "Microsoft-IIS/10.0"}),
 		GatewayNotRDG, probe.PhaseGatewayAuth, 4},

@@ -12,16 +12,17 @@
 // `rdpprobe` and its Nagios state:
 //
 //	group           exit  nagios    classes
-//	ok                 0  OK        ok
+//	ok                 0  OK        ok (WARNING with the finding nla_not_enforced)
 //	unverified         1  WARNING   credentials_not_verified
 //	(usage)            2  UNKNOWN   reserved for the command line's usage errors (Nagios: 3)
 //	unreachable        3  CRITICAL  dns_failure, tcp_refused, tcp_timeout, tcp_unreachable,
 //	                                gateway_unreachable, gateway_target_unreachable
 //	negotiation        4  CRITICAL  not_rdp, nla_required, tls_required, tls_not_allowed,
 //	                                no_server_certificate, tls_client_auth_required,
-//	                                security_layer_mismatch, tls_failed,
+//	                                security_layer_mismatch, tls_failed, cert_not_trusted,
 //	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch,
-//	                                gateway_tls_failed, gateway_cert_not_trusted, gateway_not_rdg
+//	                                credssp_refused, gateway_tls_failed,
+//	                                gateway_cert_not_trusted, gateway_not_rdg
 //	authentication     5  CRITICAL  logon_failed, account_locked_out, account_disabled,
 //	                                account_expired, password_expired, password_must_change,
 //	                                account_restriction, invalid_logon_hours,
@@ -176,8 +177,24 @@ type Verdict struct {
 // documentation).
 func (v Verdict) ExitCode() int { return v.Class.Group.ExitCode() }
 
-// NagiosCode is the Nagios plugin state for the verdict.
-func (v Verdict) NagiosCode() int { return v.Class.Group.NagiosCode() }
+// NagiosCode is the Nagios plugin state for the verdict: the group's, and
+// WARNING for a verdict that is OK but has a finding of NagiosWarnings (a
+// TLS-only server works, yet anyone reaches its sign-in screen).
+func (v Verdict) NagiosCode() int {
+	code := v.Class.Group.NagiosCode()
+	if code == NagiosOK {
+		for _, f := range v.Findings {
+			if NagiosWarnings[f.ID] {
+				return NagiosWarning
+			}
+		}
+	}
+	return code
+}
+
+// NagiosWarnings are the findings that make an OK verdict a Nagios
+// WARNING: the ones a monitoring check exists to catch.
+var NagiosWarnings = map[string]bool{FindingNLANotEnforced: true}
 
 // Lookup returns the class with the given ID; config files and resumed
 // reports name classes as text, and this is how they are checked.

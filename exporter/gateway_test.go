@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"context"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -32,14 +31,14 @@ func TestParseGatewayConfig(t *testing.T) {
 		{"its own account", "modules:\n  x:\n" + creds + "    gateway: {address: 'gw.example.com:8443', user: 'LAB\\gw', password_file: gw.pw, transport: http}\n",
 			"", `LAB\gw`, "gw-pw"},
 		{"the module's account, another password", "modules:\n  x:\n" + creds + "    gateway: {address: gw.example.com, password_file: gw.pw}\n", "", `LAB\u`, "gw-pw"},
-		{"gateway only, depth gateway", "modules:\n  x:\n    phases: [gateway_channel]\n    gateway: {address: gw.example.com, user: 'LAB\\gw', password_file: gw.pw}\n", "", `LAB\gw`, "gw-pw"},
+		{"gateway only, depth gateway", "modules:\n  x:\n    depth: gateway_channel\n    gateway: {address: gw.example.com, user: 'LAB\\gw', password_file: gw.pw}\n", "", `LAB\gw`, "gw-pw"},
 		{"no account anywhere", "modules:\n  x:\n    gateway: {address: gw.example.com}\n", "", "", ""},
 		{"user without a password", "modules:\n  x:\n    gateway: {address: gw.example.com, user: 'LAB\\gw'}\n", "user needs password_file or password_env", "", ""},
 		{"a password without an account", "modules:\n  x:\n    gateway: {address: gw.example.com, password_env: RDP_PW}\n", "a password but no account", "", ""},
 		{"both password sources", "modules:\n  x:\n    gateway: {address: gw.example.com, user: u, password_env: RDP_PW, password_file: gw.pw}\n", "at most one of", "", ""},
 		{"bad address", "modules:\n  x:\n    gateway: {address: 'gw:99999'}\n", "gateway: address:", "", ""},
 		{"bad transport", "modules:\n  x:\n    gateway: {address: gw, transport: rpc}\n", `unknown gateway transport "rpc"`, "", ""},
-		{"unknown key", "modules:\n  x:\n    gateway: {address: gw, pasword_env: X}\n", "field pasword_env not found", "", ""},
+		{"unknown key", "modules:\n  x:\n    gateway: {address: gw, pasword_env: X}\n", `unknown key "pasword_env"`, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(tc.yaml), dir, env)
@@ -85,26 +84,23 @@ func TestGatewayScrape(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "pw", rdptest.TestPassword+"\n", 0o600)
 	writeFile(t, dir, "wrong.pw", "wrong\n", 0o600)
+	writeFile(t, dir, "ca.pem", string(rdptest.TestCAPEM()), 0o644)
 	cfgPath := writeFile(t, dir, "rdpprobe.yml", `
 modules:
   through:
     credentials: {user: 'CORP\alice', password_file: pw}
     gateway: {address: '`+srv.Gateway.Addr+`', transport: websocket}
+    tls_config: {ca_file: ca.pem}
   wrong:
-    phases: [gateway_channel]
+    depth: gateway_channel
     gateway: {address: '`+srv.Gateway.Addr+`', user: 'CORP\alice', password_file: wrong.pw}
+    tls_config: {ca_file: ca.pem}
 `, 0o600)
 	cfg, err := LoadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(ctx context.Context, target string, opt probe.Options) *probe.Result {
-		if opt.Gateway != nil {
-			opt.Gateway.Roots = rdptest.TestRoots()
-		}
-		return probe.Run(ctx, target, opt)
-	}
-	exp := New(cfg, Options{Run: run, Classify: classify.Classify, ConfigFile: cfgPath})
+	exp := New(cfg, Options{Run: probe.Run, Classify: classify.Classify, ConfigFile: cfgPath})
 	server := httptest.NewServer(exp.Handler())
 	defer server.Close()
 	h := &harness{t: t, server: server}
@@ -122,6 +118,7 @@ modules:
 	wantSample(t, m, `probe_rdp_result{class="ok"}`, "1")
 	wantSample(t, m, "probe_rdp_gateway_logon_attempted", "1")
 	wantSample(t, m, "probe_rdp_logon_attempted", "1")
+	wantSample(t, m, "probe_rdp_gateway_cert_trusted", "1")
 	for _, s := range []string{`probe_rdp_gateway_phase_duration_seconds{phase="gateway_channel"}`, `probe_rdp_phase_duration_seconds{phase="logon"}`,
 		`probe_ssl_earliest_cert_expiry{hop="gateway"}`, `probe_ssl_earliest_cert_expiry{hop="target"}`} {
 		if _, ok := m[s]; !ok {

@@ -3,10 +3,12 @@ package exporter
 import (
 	"crypto/tls"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // probeRegistry holds the metrics of one scrape: made for the request,
@@ -39,7 +41,7 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	if id := out.verdict.Class.ID; id != "" {
 		info("probe_rdp_result", "The probe's class (a stable ID, see the README); the value is 1.", prometheus.Labels{"class": string(id)})
 	}
-	gauge("probe_rdp_logon_attempted", "Whether the reported probe sent credentials (one logon attempt).", b2f(res.LogonAttempted))
+	gauge("probe_rdp_logon_attempted", "Whether the reported probe gave the server the credentials (one logon attempt: NTLM AUTHENTICATE, or autologon in the Client Info).", b2f(res.LogonAttempted || res.Session != nil && res.Session.Autologon))
 
 	phases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "probe_rdp_phase_duration_seconds", Help: "Duration of each phase of the probe that started.",
@@ -58,6 +60,10 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	if g := res.Gateway; g != nil {
 		reg.MustRegister(gwPhases)
 		gauge("probe_rdp_gateway_logon_attempted", "Whether the reported probe sent the RD Gateway its credentials (one logon attempt).", b2f(g.LogonAttempted))
+		if t := g.TLS; t != nil && t.Certificate != nil && t.Certificate.Trust != nil {
+			gauge("probe_rdp_gateway_cert_trusted", "Whether the RD Gateway's certificate is trusted as mstsc judges it (a chain to the system's roots or tls_config.ca_file, the name, the purpose, every validity period); mstsc does not connect through a gateway whose certificate is not.",
+				b2f(t.Certificate.Trust.Trusted))
+		}
 	}
 	if res.Failed != "" {
 		info("probe_rdp_failed_phase", "The phase that ended the probe with an error; the value is 1.", prometheus.Labels{"phase": string(res.Failed)})
@@ -68,20 +74,61 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	}
 	if t := res.TLS; t != nil {
 		info("probe_tls_version_info", "The TLS version negotiated; the value is 1.", prometheus.Labels{"version": tls.VersionName(t.Version)})
+		if c := t.Certificate; c != nil {
+			// Whatever the class: an expired or untrusted certificate is
+			// when these matter most (blackbox_exporter #1119).
+			if res.Gateway == nil {
+				gauge("probe_ssl_earliest_cert_expiry", "Expiry of the server's certificate, Unix seconds.", float64(c.NotAfter.Unix()))
+			}
+			info("probe_ssl_last_chain_info", "The server's certificate (as blackbox_exporter: SHA-256 fingerprint, subject, issuer, DNS names); the value is 1.",
+				prometheus.Labels{"fingerprint_sha256": c.SHA256, "subject": labelValue(c.Subject), "issuer": labelValue(c.Issuer),
+					"subjectalternative": labelValue(strings.Join(c.DNSNames, ","))})
+			if tr := c.Trust; tr != nil {
+				gauge("probe_ssl_last_chain_expiry_timestamp_seconds", "Earliest expiry in the certificate's chain, Unix seconds: the chain that verified, or else the certificates the server sent.",
+					float64(tr.ChainNotAfter().Unix()))
+				gauge("probe_rdp_cert_trusted", "Whether the server's certificate is trusted: a chain to the system's roots or tls_config.ca_file, the name (the target's host or tls_config.server_name), the purpose and every validity period pass; revocation is not checked.",
+					b2f(tr.Trusted))
+			}
+		}
 	}
-	certExpiry(reg, res)
+	gatewayCertExpiry(reg, res)
+	if a := res.Auth; a != nil {
+		info("probe_rdp_auth_mechanism", "The security package CredSSP carried (Kerberos or NTLM, as --auth chose it); the value is 1.",
+			prometheus.Labels{"mechanism": a.Mechanism})
+	}
 	if c := res.CredSSP; c != nil && c.ServerVersion > 0 {
 		gauge("probe_rdp_credssp_version", "The CredSSP version the server speaks; below 5 lacks the CVE-2018-0886 fix.", float64(c.ServerVersion))
 	}
 	if n := res.NTLM; n != nil {
+		// The exposition format escapes only \, " and newline in a label:
+		// the server's names get the text form's visible escapes, so a
+		// curl of /probe or a dashboard shows no terminal controls.
 		info("probe_rdp_ntlm_info", "What the server says about itself in its NTLM CHALLENGE; the value is 1.", prometheus.Labels{
-			"netbios_domain": n.NetBIOSDomain, "netbios_computer": n.NetBIOSComputer, "dns_domain": n.DNSDomain, "os_version": n.OSVersion,
+			"netbios_domain": report.Escape(n.NetBIOSDomain), "netbios_computer": report.Escape(n.NetBIOSComputer),
+			"dns_domain": report.Escape(n.DNSDomain), "os_version": report.Escape(n.OSVersion),
 		})
 		if !n.ServerTime.IsZero() {
 			gauge("probe_rdp_clock_skew_seconds", "The server's clock minus the exporter's, from the NTLM CHALLENGE timestamp.", n.ClockSkew.Seconds())
 		}
 	}
 	return reg
+}
+
+// maxLabelBytes caps a label value a server chose (a certificate's
+// subject can be kilobytes).
+const maxLabelBytes = 512
+
+// labelValue makes a server's string a label value: valid UTF-8, capped.
+func labelValue(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxLabelBytes {
+		return s
+	}
+	cut := maxLabelBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func b2f(b bool) float64 {
@@ -91,28 +138,19 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// certExpiry exports probe_ssl_earliest_cert_expiry as blackbox_exporter
-// does, with no label, for a probe without a gateway; through a gateway
-// the metric has a hop label, "target" and "gateway", so that the
-// gateway's certificate, which mstsc refuses once expired, raises the same
-// alerts.
-func certExpiry(reg *prometheus.Registry, res *probe.Result) {
-	const name, help = "probe_ssl_earliest_cert_expiry", "Expiry of the server's certificate (and, with hop=\"gateway\", of its RD Gateway's), Unix seconds."
-	var target *probe.CertInfo
-	if res.TLS != nil {
-		target = res.TLS.Certificate
-	}
+// gatewayCertExpiry exports probe_ssl_earliest_cert_expiry through a
+// gateway: with a hop label, "target" and "gateway", so that the
+// gateway's certificate, which mstsc refuses once expired, raises the
+// same alerts. Without a gateway the metric has no label, as
+// blackbox_exporter's.
+func gatewayCertExpiry(reg *prometheus.Registry, res *probe.Result) {
 	if res.Gateway == nil {
-		if target != nil {
-			g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
-			g.Set(float64(target.NotAfter.Unix()))
-			reg.MustRegister(g)
-		}
 		return
 	}
-	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"hop"})
-	if target != nil {
-		v.WithLabelValues("target").Set(float64(target.NotAfter.Unix()))
+	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "probe_ssl_earliest_cert_expiry",
+		Help: "Expiry of the server's certificate (hop=\"target\") and of its RD Gateway's (hop=\"gateway\"), Unix seconds."}, []string{"hop"})
+	if t := res.TLS; t != nil && t.Certificate != nil {
+		v.WithLabelValues("target").Set(float64(t.Certificate.NotAfter.Unix()))
 	}
 	if t := res.Gateway.TLS; t != nil && t.Certificate != nil {
 		v.WithLabelValues("gateway").Set(float64(t.Certificate.NotAfter.Unix()))

@@ -65,10 +65,11 @@ type GatewayOptions struct {
 	// authentication, which sends the password itself (inside TLS, to a
 	// gateway whose certificate was trusted).
 	AllowBasic bool
-	// Roots the gateway's certificate must chain to; nil means the
-	// system's. mstsc refuses an untrusted gateway outright, and so does
-	// the probe, before any credentials go out.
-	Roots *x509.CertPool
+	// Cert is what the gateway's certificate is judged against (the
+	// roots, the name if not the gateway's as given, a pin), as the
+	// target's is (VerifyCertificate). mstsc refuses an untrusted gateway
+	// outright, and so does the probe, before anything goes out.
+	Cert CertPolicy
 	// ClientName is the client machine's name the tunnel authorization
 	// sends (a CAP may name computer groups); "" is this host's name.
 	ClientName string
@@ -252,11 +253,11 @@ func (p *prober) gatewayTLS(ctx context.Context) error {
 	info := &TLSInfo{Version: st.Version, CipherSuite: st.CipherSuite}
 	g.info.TLS = info
 	if len(st.PeerCertificates) == 0 {
-		return &GatewayCertError{Reason: "the gateway sent no certificate"}
+		return &GatewayCertError{Why: "the gateway sent no certificate"}
 	}
 	info.Certificate = certInfo(st.PeerCertificates[0])
-	if err := gatewayCertTrust(st.PeerCertificates, g.info.Host, g.opt, p.r.Start); err != nil {
-		g.info.CertError = err.Reason
+	if err := gatewayCertTrust(st.PeerCertificates, info.Certificate, g.info.Host, g.opt, p.r.Start); err != nil {
+		g.info.CertError = err.Error()
 		return err
 	}
 	if g.in != nil {
@@ -266,48 +267,30 @@ func (p *prober) gatewayTLS(ctx context.Context) error {
 		// The IN channel must end at the same gateway: its certificate
 		// is the OUT channel's.
 		if in := g.in.tc.ConnectionState().PeerCertificates; len(in) == 0 || !in[0].Equal(st.PeerCertificates[0]) {
-			return &GatewayCertError{Reason: "the IN channel's certificate is not the OUT channel's"}
+			return &GatewayCertError{Why: "the IN channel's certificate is not the OUT channel's"}
 		}
 	}
 	return nil
 }
 
 // gatewayCertTrust is the one trust decision on the gateway's certificate:
-// nil when mstsc would accept it, else why not. It is the seam for the
-// certificate-trust work (probe.VerifyCertificate, --ca-file): until that
-// lands, Go's verifier with the system's roots (or GatewayOptions.Roots)
-// and the gateway's name as typed.
-func gatewayCertTrust(chain []*x509.Certificate, host string, o *GatewayOptions, now time.Time) *GatewayCertError {
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
+// VerifyCertificate against the gateway's policy, as mstsc judges a
+// gateway, with the pin the policy may hold. It records the verdict in
+// ci and returns nil when the certificate is trusted or pinned.
+func gatewayCertTrust(chain []*x509.Certificate, ci *CertInfo, host string, o *GatewayOptions, now time.Time) *GatewayCertError {
+	pol := o.Cert
+	if pol.CurrentTime.IsZero() {
+		pol.CurrentTime = now // the clock classify judges expiry by
 	}
-	// The chain first, then the name: a self-signed certificate is
-	// untrusted before it is misnamed.
-	_, err := chain[0].Verify(x509.VerifyOptions{Roots: o.Roots, Intermediates: inter, CurrentTime: now})
-	if err == nil {
-		err = chain[0].VerifyHostname(host)
-	}
-	if err == nil {
+	trust := VerifyCertificate(chain, host, pol)
+	ci.Trust = &trust
+	switch {
+	case pol.SHA256 != "" && !trust.PinMatches:
+		return &GatewayCertError{Pinned: pol.SHA256, Got: ci.SHA256}
+	case trust.Trusted || trust.PinMatches:
 		return nil
 	}
-	var reason string
-	switch e := err.(type) {
-	case x509.UnknownAuthorityError:
-		reason = "it does not chain to a trusted root (self-signed, or an unknown or missing issuer)"
-	case x509.HostnameError, *x509.HostnameError:
-		reason = fmt.Sprintf("it is not valid for %q (%v)", host, e)
-	case x509.CertificateInvalidError:
-		switch e.Reason {
-		case x509.Expired:
-			reason = "it has expired or is not yet valid"
-		default:
-			reason = e.Error()
-		}
-	default:
-		reason = err.Error()
-	}
-	return &GatewayCertError{Reason: reason, Err: err}
+	return &GatewayCertError{Trust: trust.Error}
 }
 
 // gatewayAuth authenticates the channels (MS-TSGU 3.3.5.1): NTLM in the
@@ -378,7 +361,7 @@ func (g *gateway) openIn(ctx context.Context) error {
 		return err
 	}
 	if in := g.in.tc.ConnectionState().PeerCertificates; len(in) == 0 || !in[0].Equal(g.out.tc.ConnectionState().PeerCertificates[0]) {
-		return &GatewayCertError{Reason: "the IN channel's certificate is not the OUT channel's"}
+		return &GatewayCertError{Why: "the IN channel's certificate is not the OUT channel's"}
 	}
 	return nil
 }

@@ -8,16 +8,24 @@ import (
 )
 
 // GatewayCertError: the gateway's certificate is not one mstsc would
-// trust, so nothing was sent to it.
+// trust (Trust: the first check it failed, VerifyCertificate's), or not
+// the pinned one, or something else is wrong with it (Why); nothing was
+// sent to the gateway.
 type GatewayCertError struct {
-	Reason string
-	Err    error // x509's verdict, when it gave one
+	Trust       TrustError
+	Pinned, Got string
+	Why         string
 }
 
 func (e *GatewayCertError) Error() string {
-	return "gateway: certificate not trusted: " + e.Reason
+	switch {
+	case e.Pinned != "":
+		return fmt.Sprintf("gateway: certificate sha256 %s is not the pinned %s", e.Got, e.Pinned)
+	case e.Why != "":
+		return "gateway: certificate not trusted: " + e.Why
+	}
+	return fmt.Sprintf("gateway: certificate not trusted (%s)", e.Trust)
 }
-func (e *GatewayCertError) Unwrap() error { return e.Err }
 
 // NotGatewayError: what answers at the gateway's address is not an RD
 // Gateway: an HTTP status no gateway gives to RDG_OUT_DATA (IIS's 404, a

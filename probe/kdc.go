@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rdpprobe/rdpprobe/internal/krb5conf"
+	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 )
 
 // KerberosDefaultPort is the KDC's well-known port (RFC 4120 7.2.3).
@@ -58,19 +59,11 @@ func ChooseRealm(account, flagRealm string, conf *krb5conf.Config, host string) 
 	return Realm{}, false
 }
 
-// KDCAddr is one KDC to try.
-type KDCAddr struct {
-	Network string // "tcp" or "udp"
-	Addr    string // host:port
-}
-
-func (k KDCAddr) String() string { return k.Network + "/" + k.Addr }
-
 // KDCList is where to find the realm's KDCs, and, when none was found,
 // what each place said (for "no KDC for REALM (DNS SRV …: no answer,
 // krb5.conf: no entry)").
 type KDCList struct {
-	KDCs   []KDCAddr
+	KDCs   []krb5.KDC
 	Source KDCSource
 	Tried  []string // one line per source that gave nothing
 }
@@ -145,7 +138,7 @@ func LocateKDCs(ctx context.Context, realm string, flagKDCs []string, conf *krb5
 			continue // "no service here" (RFC 2782)
 		}
 		host := strings.TrimSuffix(s.Target, ".")
-		l.KDCs = append(l.KDCs, KDCAddr{"tcp", net.JoinHostPort(host, strconv.Itoa(int(s.Port)))})
+		l.KDCs = append(l.KDCs, krb5.KDC{Network: "tcp", Addr: net.JoinHostPort(host, strconv.Itoa(int(s.Port)))})
 	}
 	if len(l.KDCs) == 0 {
 		l.Tried = append(l.Tried, fmt.Sprintf("DNS SRV %s: the realm says it has no KDC", name))
@@ -156,20 +149,18 @@ func LocateKDCs(ctx context.Context, realm string, flagKDCs []string, conf *krb5
 }
 
 // ParseKDC reads "host", "host:port", "[v6]:port", optionally prefixed
-// "tcp/" or "udp/" (krb5.conf's form).
-func ParseKDC(s string) (KDCAddr, error) {
-	network := "tcp"
-	if n, rest, ok := strings.Cut(s, "/"); ok {
-		switch strings.ToLower(n) {
-		case "tcp", "udp":
-			network, s = strings.ToLower(n), rest
-		default:
-			return KDCAddr{}, fmt.Errorf("KDC %q: transport must be tcp or udp", s)
-		}
-	}
-	host, port, err := SplitTarget(s, KerberosDefaultPort)
+// "tcp/" or "udp/" (krb5.conf's form), with a numeric port.
+func ParseKDC(s string) (krb5.KDC, error) {
+	k, err := krb5.ParseKDC(s)
 	if err != nil {
-		return KDCAddr{}, fmt.Errorf("KDC %w", err)
+		return krb5.KDC{}, err
 	}
-	return KDCAddr{network, net.JoinHostPort(host, strconv.Itoa(port))}, nil
+	host, port, err := net.SplitHostPort(k.Addr)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+		return krb5.KDC{}, fmt.Errorf("KDC %q: the port must be a number from 1 to 65535", s)
+	}
+	if _, _, err := SplitTarget(host, KerberosDefaultPort); err != nil {
+		return krb5.KDC{}, fmt.Errorf("KDC %q: %w", s, err)
+	}
+	return k, nil
 }

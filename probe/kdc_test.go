@@ -89,7 +89,7 @@ func TestLocateKDCs(t *testing.T) {
 			}
 			var got []string
 			for _, k := range l.KDCs {
-				got = append(got, k.String())
+				got = append(got, k.Network+"/"+k.Addr)
 			}
 			if !reflect.DeepEqual(got, tc.kdcs) || l.Source != tc.source || !reflect.DeepEqual(l.Tried, tc.tried) {
 				t.Errorf("got %v from %q, tried %q; want %v from %q, tried %q", got, l.Source, l.Tried, tc.kdcs, tc.source, tc.tried)

@@ -15,7 +15,7 @@ func TestParsePhase(t *testing.T) {
 	if got, err := probe.ParsePhase("gateway"); got != probe.PhaseGatewayChannel || err != nil {
 		t.Errorf("ParsePhase(gateway) = %q, %v; want %s", got, err, probe.PhaseGatewayChannel)
 	}
-	const names = "(use connect, negotiate, tls, ntlm_info, logon, session; through a gateway also gateway_connect, gateway_tls, gateway_auth, gateway_tunnel, gateway_channel, or gateway for gateway_channel)"
+	const names = "(use connect, negotiate, tls, kerberos, ntlm_info, logon, session; through a gateway also gateway_connect, gateway_tls, gateway_auth, gateway_tunnel, gateway_channel, or gateway for gateway_channel)"
 	for _, bad := range []string{"", "deep", "TLS", " tls", "tcp"} {
 		got, err := probe.ParsePhase(bad)
 		if want := `unknown phase "` + bad + `" ` + names; got != "" || err == nil || err.Error() != want {

@@ -23,8 +23,8 @@ const skippedStandardRDP = "the server selected standard RDP security (PROTOCOL_
 
 // passwordWithheld is recorded when the server selected TLS without NLA
 // and the password stayed home: nothing proved who the server is.
-const passwordWithheld = "the server selected TLS without NLA, so nothing authenticated it before the Client Info; " +
-	"the password was not sent (a man in the middle who strips NLA would read it)"
+const passwordWithheld = "the server selected TLS without NLA and its certificate is neither trusted nor pinned, so nothing " +
+	"authenticated it before the Client Info; the password was not sent (a man in the middle who strips NLA would read it)"
 
 // skippedNoCredentials is recorded when the session phase is asked for, the
 // server requires NLA, and no credentials were given.
@@ -114,7 +114,7 @@ func (p *prober) session(ctx context.Context) (err error) {
 	if s.Autologon {
 		note = "Client Info PDU (INFO_AUTOLOGON with credentials)"
 	}
-	err = p.sendX224(pdu, note, p.opt.Credentials != nil && sel == negotiate.ProtocolSSL)
+	err = p.sendX224(pdu, note, s.Autologon)
 	clear(pdu)
 	if err != nil {
 		return hangsUp(err)
@@ -334,16 +334,39 @@ func (p *prober) clientInfo(sel negotiate.Protocol) negotiate.ClientInfo {
 		if p.auth != nil {
 			info.Domain, _ = p.auth.account() // ".\user" resolved to the server's name
 		}
-		switch {
-		case sel != negotiate.ProtocolSSL:
-		case !p.opt.AutologonWithoutNLA:
-			p.r.Session.PasswordWithheld = passwordWithheld
-		default:
-			info.Password = c.Password
-			info.Flags |= negotiate.InfoAutologon
+		if sel == negotiate.ProtocolSSL {
+			if why := p.autologonWithoutNLA(); why == "" {
+				p.r.Session.PasswordWithheld = passwordWithheld
+			} else {
+				info.Password = c.Password
+				info.Flags |= negotiate.InfoAutologon
+				p.r.Session.AutologonReason = why
+			}
 		}
 	}
 	return info
+}
+
+// autologonWithoutNLA decides whether the password may go in the Client
+// Info of a server that selected TLS without NLA, where nothing but its
+// certificate can prove who it is (issue 19): only if that certificate is
+// trusted (VerifyCertificate: chain, name, purpose, validity) or is the
+// pinned one, or if the caller opted in (Options.AutologonWithoutNLA). It
+// says why, or "" to withhold the password. It is the only place that
+// decides it.
+func (p *prober) autologonWithoutNLA() AutologonReason {
+	if t := p.r.TLS; t != nil && t.Certificate != nil && t.Certificate.Trust != nil {
+		switch tr := t.Certificate.Trust; {
+		case tr.Trusted:
+			return AutologonTrustedCert
+		case tr.PinMatches:
+			return AutologonPinnedCert
+		}
+	}
+	if p.opt.AutologonWithoutNLA {
+		return AutologonOptedIn
+	}
+	return ""
 }
 
 // disconnect sends the Disconnect Provider Ultimatum (MS-RDPBCGR 2.2.2.3),

@@ -2,6 +2,7 @@ package rdptest
 
 import (
 	"crypto/tls"
+	"strings"
 	"sync"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
@@ -29,6 +30,10 @@ type Entry struct {
 	// Depth is the probe's --depth ("" = default); PhaseSession for the
 	// scenarios that play the session start.
 	Depth probe.Phase
+	// RequireTrustedCert and CertSHA256 are the probe's
+	// --require-trusted-cert and --cert-sha256.
+	RequireTrustedCert bool
+	CertSHA256         string
 	// NoFixture says why this conversation cannot be replayed from a
 	// recording ("" when it can).
 	NoFixture string
@@ -108,11 +113,20 @@ func Catalog() []Entry {
 			Class: "not_rdp", Phase: probe.PhaseNegotiate},
 		{Name: "tls-reset", Spec: "RFC 8446 5.1 (the server resets the TCP connection mid-record)",
 			Scenario: Scenario{Fault: Fault{At: probe.PhaseTLS, Kind: FaultReset}}, Class: "tls_failed", Phase: probe.PhaseTLS},
+		{Name: "cert-self-signed-trusted-required", Spec: "RFC 5280 6.1 (path validation) of the certificate of MS-RDPBCGR 5.4.5.1",
+			RequireTrustedCert: true, Class: "cert_not_trusted", Phase: probe.PhaseTLS},
+		{Name: "cert-not-the-pinned-one", Spec: "MS-RDPBCGR 5.4.5.1 (the server's TLS certificate), against a pinned SHA-256 fingerprint",
+			CertSHA256: strings.Repeat("0", 64), Class: "cert_not_trusted", Phase: probe.PhaseTLS},
 		{Name: "credssp-v2-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 2}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
 		{Name: "credssp-v3-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 3}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
 		{Name: "credssp-v4-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 4}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
 		{Name: "credssp-v5-ok", Spec: cssp, Scenario: Scenario{CredSSPVersion: 5, Accounts: accounts()}, Password: TestPassword,
 			Class: "ok", Phase: probe.PhaseLogon, NoFixture: noReplayKeys},
+		{Name: "credssp-refused-locked-out", Spec: errCode + " (errorCode in answer to the NTLM NEGOTIATE, before any credential: a faked lockout)",
+			Scenario: Scenario{Accounts: accounts(), NegotiateErrorCode: negotiate.StatusAccountLockedOut}, Password: TestPassword,
+			Class: "credssp_refused", Phase: probe.PhaseNTLMInfo},
+		{Name: "credssp-refused-not-supported", Spec: errCode + " (errorCode in answer to the NTLM NEGOTIATE: NTLM refused)",
+			Scenario: Scenario{NegotiateErrorCode: negotiate.StatusNotSupported}, Class: "credssp_refused", Phase: probe.PhaseNTLMInfo},
 		{Name: "pubkeyauth-tampered", Spec: cssp + " (a server that cannot prove the TLS key: man in the middle)",
 			Scenario: Scenario{Accounts: accounts(), TamperPubKeyAuth: true}, Password: TestPassword,
 			Class: "pubkey_auth_mismatch", Phase: probe.PhaseLogon,
@@ -133,6 +147,8 @@ func Catalog() []Entry {
 		{Name: "logon-type-not-granted", Spec: errCode, Scenario: status(negotiate.StatusLogonTypeNotGranted), Password: TestPassword, Class: "logon_type_not_granted", Phase: probe.PhaseLogon},
 		{Name: "no-logon-servers", Spec: errCode, Scenario: status(negotiate.StatusNoLogonServers), Password: TestPassword, Class: "no_logon_servers", Phase: probe.PhaseLogon},
 		{Name: "trust-relationship-failure", Spec: errCode, Scenario: status(negotiate.StatusTrustedRelationshipFailure), Password: TestPassword, Class: "trust_relationship_failure", Phase: probe.PhaseLogon},
+		{Name: "ntlm-blocked", Spec: errCode + " (STATUS_NTLM_BLOCKED: the Restrict NTLM policies)", Scenario: status(negotiate.StatusNTLMBlocked), Password: TestPassword,
+			Class: "ntlm_blocked", Phase: probe.PhaseLogon},
 		{Name: "authentication-firewall-failed", Spec: errCode, Scenario: status(negotiate.StatusAuthenticationFirewallFailed), Password: TestPassword, Class: "logon_rejected", Phase: probe.PhaseLogon},
 		{Name: "close-after-authenticate", Spec: cssp, Scenario: Scenario{Accounts: accounts(), AfterAuthenticate: Outcome{Close: true}}, Password: TestPassword,
 			Class: "credentials_rejected_no_reason", Phase: probe.PhaseLogon},

@@ -740,5 +740,5 @@ func (g *Gateway) in(w http.ResponseWriter, r *http.Request, st *gwConnState) {
 // ProbeOptions are the probe's options to go through g with creds (nil
 // for none), trusting its certificate as a client with rdptest's CA does.
 func (g *Gateway) ProbeOptions(creds *probe.Credentials) *probe.GatewayOptions {
-	return &probe.GatewayOptions{Address: g.Addr, Credentials: creds, Roots: TestRoots()}
+	return &probe.GatewayOptions{Address: g.Addr, Credentials: creds, Cert: probe.CertPolicy{Roots: TestRoots()}}
 }

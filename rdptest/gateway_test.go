@@ -29,7 +29,7 @@ func TestGatewaySmoke(t *testing.T) {
 			defer srv.Close()
 			creds := &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: rdptest.TestPassword}
 			opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Credentials: creds,
-				Gateway: &probe.GatewayOptions{Address: srv.Gateway.Addr, Credentials: creds, Roots: rdptest.TestRoots(), Transport: tr}}
+				Gateway: &probe.GatewayOptions{Address: srv.Gateway.Addr, Credentials: creds, Cert: probe.CertPolicy{Roots: rdptest.TestRoots()}, Transport: tr}}
 			r := probe.Run(context.Background(), srv.Addr, opt)
 			v := classify.Classify(r)
 			t.Logf("%s %s %v timings %v", v.Class.ID, v.Detail, r.Err, r.Timings)

@@ -310,7 +310,7 @@ func gatewayReplayOptions(f *fixture.Fixture, opt *probe.Options) error {
 	if err != nil {
 		return fmt.Errorf("fixture gateway: %w", err)
 	}
-	opt.Gateway = &probe.GatewayOptions{Transport: tr, Roots: TestRoots(), ClientName: "replay"}
+	opt.Gateway = &probe.GatewayOptions{Transport: tr, Cert: probe.CertPolicy{Roots: TestRoots()}, ClientName: "replay"}
 	switch f.Header["gateway-credentials"] {
 	case "yes":
 		c := ReplayCredentials

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 	"github.com/rdpprobe/rdpprobe/negotiate/ntlm"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
@@ -59,6 +60,7 @@ type Server struct {
 	spk      []byte
 	hashes   map[string][]byte
 	ntlmID   NTLMIdentity
+	krb      *krb5.Acceptor // nil without Scenario.Kerberos
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -122,6 +124,11 @@ func NewServer(sc Scenario) (*Server, error) {
 	}
 	for acct, pw := range sc.Accounts {
 		s.hashes[strings.ToUpper(acct)] = ntlm.NTHash(pw)
+	}
+	if sc.Kerberos != nil {
+		if s.krb, err = sc.Kerberos.acceptor(); err != nil {
+			return nil, err
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -33,7 +33,8 @@ func setOffer(t testing.TB, opt *probe.Options, offer string) {
 // server srv (and the gateway in front of it, if it has one).
 func probeOptions(t testing.TB, e rdptest.Entry, srv *rdptest.Server) probe.Options {
 	t.Helper()
-	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth}
+	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth,
+		RequireTrustedCert: e.RequireTrustedCert, Cert: probe.CertPolicy{SHA256: e.CertSHA256}}
 	setOffer(t, &opt, e.Offer)
 	if srv.Gateway != nil {
 		opt.Gateway = srv.Gateway.ProbeOptions(nil)

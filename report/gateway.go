@@ -1,7 +1,6 @@
 package report
 
 import (
-	"crypto/tls"
 	"fmt"
 	"strings"
 
@@ -63,16 +62,6 @@ func gatewayJSON(g *probe.GatewayInfo) *GatewayJSON {
 	return gj
 }
 
-func tlsJSON(t *probe.TLSInfo) *TLSJSON {
-	tj := &TLSJSON{Version: tls.VersionName(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite)}
-	if c := t.Certificate; c != nil {
-		tj.Certificate = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses,
-			NotBefore: c.NotBefore, NotAfter: c.NotAfter, SelfSigned: c.SelfSigned, KeyType: c.KeyType, KeyBits: c.KeyBits,
-			SHA256: c.SHA256, SignatureAlg: c.SignatureAlg}
-	}
-	return tj
-}
-
 // writeGatewayText writes the gateway's lines of the text form; kv escapes.
 func writeGatewayText(g *GatewayJSON, kv func(k, format string, a ...any)) {
 	s := g.Address
@@ -89,6 +78,9 @@ func writeGatewayText(g *GatewayJSON, kv func(k, format string, a ...any)) {
 			line += fmt.Sprintf("; certificate %s, issuer %s, valid to %s", c.Subject, c.Issuer, c.NotAfter.Format("2006-01-02"))
 		}
 		kv("", "%s", line)
+		if c := t.Certificate; c != nil {
+			writeTrust(kv, c)
+		}
 	}
 	if g.CertError != "" {
 		kv("", "certificate not trusted: %s", g.CertError)
@@ -122,4 +114,32 @@ func writeGatewayText(g *GatewayJSON, kv func(k, format string, a ...any)) {
 		}
 		kv("", "%s: %s (%s)", g.ErrorPacket, name, e.Value)
 	}
+}
+
+// briefGateway is the gateway's one line of the brief form: where, over
+// which transport, and how far the logon to it got.
+func briefGateway(g *GatewayJSON) string {
+	s := g.Address
+	if g.Transport != "" {
+		s += " (" + g.Transport + ")"
+	}
+	switch {
+	case g.Authenticated:
+		s += ", logged on"
+	case g.LogonAttempted:
+		s += ", one logon attempted, refused"
+	case g.User != "":
+		s += ", no logon attempted"
+	}
+	if g.CertError != "" {
+		s += ", certificate not trusted"
+	}
+	if e := g.ErrorCode; e != nil {
+		name := e.Name
+		if name == "" {
+			name = e.Value
+		}
+		s += ", " + g.ErrorPacket + ": " + name
+	}
+	return s
 }

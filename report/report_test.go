@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/fixture"
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/internal/textwrap"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 	"github.com/rdpprobe/rdpprobe/report"
@@ -54,6 +56,11 @@ func stabilize(r *probe.Result) {
 		if c := t.Certificate; c != nil {
 			c.NotBefore, c.NotAfter = r.Start.Add(-time.Hour), r.Start.Add(365*24*time.Hour)
 			c.SHA256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+			if t := c.Trust; t != nil {
+				for i := range t.Chain {
+					t.Chain[i].NotBefore, t.Chain[i].NotAfter, t.Chain[i].SHA256 = c.NotBefore, c.NotAfter, c.SHA256
+				}
+			}
 		}
 	}
 	stableTLS(r.TLS)
@@ -61,6 +68,9 @@ func stabilize(r *probe.Result) {
 		// The replay's gateway listens on a port of the moment.
 		g.Address, g.Host, g.Port, g.Addr = "gw.corp.example.com", "gw.corp.example.com", 443, "192.0.2.1:443"
 		stableTLS(g.TLS)
+		if t := g.TLS; t != nil && t.Certificate != nil && t.Certificate.Trust != nil {
+			t.Certificate.Trust.Name = g.Host // the replay's gateway is dialled by its loopback address
+		}
 	}
 }
 
@@ -98,8 +108,28 @@ func writeBoth(t *testing.T, rep *report.Report, addr string) (jsonForm, textFor
 	}
 	var txt bytes.Buffer
 	report.WriteText(&txt, rep, false)
-	fix := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte(addr), []byte(stableAddr)) }
+	fix := func(b []byte) []byte {
+		if addr == "" {
+			return b
+		}
+		return bytes.ReplaceAll(b, []byte(addr), []byte(stableAddr))
+	}
 	return fix(j.Bytes()), daysLeft.ReplaceAll(fix(txt.Bytes()), []byte("(N days left)"))
+}
+
+// writeBrief renders rep's brief text form at 80 columns, as a terminal
+// of that width would show it.
+func writeBrief(t *testing.T, rep *report.Report, addr string) []byte {
+	t.Helper()
+	var txt bytes.Buffer
+	tw := textwrap.NewWriter(&txt, 80)
+	report.WriteBrief(tw, rep, false, 80)
+	tw.Flush()
+	b := txt.Bytes()
+	if addr != "" {
+		b = bytes.ReplaceAll(b, []byte(addr), []byte(stableAddr))
+	}
+	return daysLeft.ReplaceAll(b, []byte("(N days left)"))
 }
 
 // TestGolden writes one Report per group of classes, from a recorded
@@ -139,15 +169,72 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			addr := net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+			addr := "" // no address to replace when the run ended before the target (a gateway's refusal)
+			if r.Host != "" {
+				addr = net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+			}
 			stabilize(r)
 			v := classify.Classify(r)
 			if string(v.Class.ID) != tc.class || string(v.Class.Group) != group {
 				t.Fatalf("class %s (group %s), want %s (group %s): %v", v.Class.ID, v.Class.Group, tc.class, tc.group, r.Err)
 			}
-			j, txt := writeBoth(t, newReport(r, v, opt), addr)
+			rep := newReport(r, v, opt)
+			j, txt := writeBoth(t, rep, addr)
 			golden(t, tc.group+".json", j)
 			golden(t, tc.group+".txt", txt)
+			brief := writeBrief(t, rep, addr)
+			golden(t, tc.group+".brief.txt", brief)
+			// The brief form fits a screen of 80 columns, and its first
+			// line is the verdict.
+			lines := strings.Split(strings.TrimSuffix(string(brief), "\n"), "\n")
+			if len(lines) > 24 || !strings.Contains(lines[0], tc.class) {
+				t.Errorf("the brief form is %d lines, starting %q", len(lines), lines[0])
+			}
+			for _, l := range lines {
+				if n := utf8.RuneCountInString(l); n > 80 {
+					t.Errorf("a brief line of %d columns: %q", n, l)
+				}
+			}
 		})
+	}
+}
+
+// The text form says how the certificate check went, in words from the
+// JSON's facts: the verdict, the name, the chain, the pin.
+func TestCertificateText(t *testing.T) {
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	chain := []probe.ChainCert{
+		{Subject: "CN=RDS01", Issuer: "CN=Corp Issuing CA", NotAfter: start.AddDate(1, 0, 0), SHA256: strings.Repeat("11", 32)},
+		{Subject: "CN=Corp Issuing CA", Issuer: "CN=Corp Root CA", NotAfter: start.AddDate(5, 0, 0), SHA256: strings.Repeat("22", 32)},
+		{Subject: "CN=Corp Root CA", Issuer: "CN=Corp Root CA", NotAfter: start.AddDate(10, 0, 0), SHA256: strings.Repeat("33", 32)},
+	}
+	for _, tc := range []struct {
+		name  string
+		trust probe.CertTrust
+		want  []string
+	}{
+		{"trusted, pinned", probe.CertTrust{Trusted: true, Name: "rds01.corp.example.com", NameMatches: true, PurposeOK: true, Chain: chain,
+			Pinned: strings.Repeat("11", 32), PinMatches: true},
+			[]string{"trusted; name rds01.corp.example.com in the certificate; revocation not checked",
+				"chain CN=RDS01 < CN=Corp Issuing CA < CN=Corp Root CA", "sha256 " + strings.Repeat("11", 32) + " (the pinned one)"}},
+		{"wrong name, another pin", probe.CertTrust{Error: probe.TrustNameMismatch, Name: "10.0.0.5", PurposeOK: true, Chain: chain,
+			Pinned: strings.Repeat("ab", 32)},
+			[]string{"not trusted: name mismatch; name 10.0.0.5 not in the certificate", ", not the pinned " + strings.Repeat("ab", 32)}},
+	} {
+		trust := tc.trust
+		r := &probe.Result{Target: "rds01.corp.example.com", Start: start, TLS: &probe.TLSInfo{Certificate: &probe.CertInfo{
+			Subject: "CN=RDS01", Issuer: "CN=Corp Issuing CA", NotBefore: start, NotAfter: start.AddDate(1, 0, 0),
+			SHA256: strings.Repeat("11", 32), Trust: &trust}}}
+		rep := report.New(r, classify.Classify(r))
+		if c := rep.TLS.Certificate; *c.Trusted != trust.Trusted || c.ChainNotAfter == nil || !c.ChainNotAfter.Equal(chain[0].NotAfter) || len(c.Chain) != 3 {
+			t.Errorf("%s: JSON %+v", tc.name, c)
+		}
+		var b bytes.Buffer
+		report.WriteText(&b, rep, false)
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: text lacks %q:\n%s", tc.name, w, b.String())
+			}
+		}
 	}
 }

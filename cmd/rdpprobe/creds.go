@@ -4,10 +4,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	flag "github.com/spf13/pflag"
 	"io"
 	"os"
 
+	flag "github.com/spf13/pflag"
+
+	"github.com/rdpprobe/rdpprobe/internal/cli"
 	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
@@ -50,11 +52,6 @@ func credentials(account, passwordFile string, stdin *os.File, stderr io.Writer)
 // password may come from.
 const gatewayPasswordEnv = "RDPPROBE_GATEWAY_PASSWORD"
 
-// gatewayRoots are the roots a gateway's certificate must chain to: nil,
-// the system's (on Linux SSL_CERT_FILE and SSL_CERT_DIR add an enterprise
-// CA). Tests set rdptest's.
-var gatewayRoots *x509.CertPool
-
 // gatewayFlags are the flags of a probe through an RD Gateway.
 type gatewayFlags struct {
 	address, user, passwordFile, transport string
@@ -62,30 +59,43 @@ type gatewayFlags struct {
 }
 
 func (g *gatewayFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.address, "gateway", "", "go through this RD Gateway (HOST[:PORT], port 443 by default), as mstsc does")
-	fs.StringVar(&g.user, "gateway-user", "", "account for the gateway's logon (default: -u, as mstsc's 'use my RD Gateway credentials for the remote computer')")
-	fs.StringVar(&g.passwordFile, "gateway-password-file", "", "read the gateway password from this file (else $"+gatewayPasswordEnv+", else the -u password, else a prompt)")
-	fs.StringVar(&g.transport, "gateway-transport", "auto", "auto (WebSocket if the gateway offers it, else HTTP: what mstsc does), http or websocket")
+	fs.StringVar(&g.address, "gateway", "", "go through this RD Gateway (`HOST[:PORT]`, port 443 by default), as mstsc does; its certificate must be trusted (the system's roots and --ca-file)")
+	fs.StringVar(&g.user, "gateway-user", "", "`ACCOUNT` for the gateway's logon (default: -u, as mstsc's 'use my RD Gateway credentials for the remote computer')")
+	fs.StringVar(&g.passwordFile, "gateway-password-file", "", "read the gateway password from this `FILE` (else $"+gatewayPasswordEnv+", else the -u password, else a prompt)")
+	fs.StringVar(&g.transport, "gateway-transport", "auto", "`TRANSPORT` to the gateway: auto (WebSocket if the gateway offers it, else HTTP: what mstsc does), http or websocket")
 	fs.BoolVar(&g.basic, "gateway-basic", false, "answer a gateway that offers only Basic authentication (it sends the password itself, inside TLS)")
+	cli.SetValues(fs, "gateway-transport", "auto", "http", "websocket")
+	cli.SetFiles(fs, "gateway-password-file", "file")
 }
 
-// options builds the gateway's options; nil without --gateway. target is
-// the -u credentials (nil without -u).
-func (g *gatewayFlags) options(target *probe.Credentials, stdin *os.File, stderr io.Writer) (*probe.GatewayOptions, error) {
+// check refuses flags that cannot make a gateway's options, before
+// anything costs a prompt or a read of standard input.
+func (g *gatewayFlags) check() (probe.GatewayTransport, error) {
 	if g.address == "" {
 		if g.user != "" || g.passwordFile != "" || g.basic {
-			return nil, errors.New("--gateway-user, --gateway-password-file and --gateway-basic need --gateway")
+			return "", errors.New("--gateway-user, --gateway-password-file and --gateway-basic need --gateway")
 		}
-		return nil, nil
+		return "", nil
 	}
 	if _, _, err := probe.SplitTarget(g.address, probe.DefaultGatewayPort); err != nil {
-		return nil, fmt.Errorf("--gateway: %v", err)
+		return "", fmt.Errorf("--gateway: %v", err)
 	}
 	tr, err := probe.ParseGatewayTransport(g.transport)
 	if err != nil {
-		return nil, fmt.Errorf("--gateway-transport: %v", err)
+		return "", fmt.Errorf("--gateway-transport: %v", err)
 	}
-	o := &probe.GatewayOptions{Address: g.address, Transport: tr, AllowBasic: g.basic, Roots: gatewayRoots}
+	return tr, nil
+}
+
+// options builds the gateway's options; nil without --gateway. target is
+// the -u credentials (nil without -u); roots those of --ca-file (nil: the
+// system's), which the gateway's certificate must chain to.
+func (g *gatewayFlags) options(target *probe.Credentials, roots *x509.CertPool, stdin *os.File, stderr io.Writer) (*probe.GatewayOptions, error) {
+	tr, err := g.check()
+	if err != nil || g.address == "" {
+		return nil, err
+	}
+	o := &probe.GatewayOptions{Address: g.address, Transport: tr, AllowBasic: g.basic, Cert: probe.CertPolicy{Roots: roots}}
 	if o.Credentials, err = g.credentials(target, stdin, stderr); err != nil {
 		return nil, err
 	}

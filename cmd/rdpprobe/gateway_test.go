@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,8 +15,7 @@ import (
 // The command through rdptest's gateway emulator: the flags, the two
 // logons' credentials, the JSON's gateway object and the exit codes.
 func TestGatewayCommand(t *testing.T) {
-	gatewayRoots = rdptest.TestRoots()
-	t.Cleanup(func() { gatewayRoots = nil })
+	ca := gatewayCAFile(t)
 	srv, err := rdptest.NewServer(rdptest.Scenario{
 		Accounts: map[string]string{rdptest.TestDomain + `\` + rdptest.TestUser: rdptest.TestPassword},
 		Gateway: &rdptest.GatewayScenario{
@@ -55,7 +55,7 @@ func TestGatewayCommand(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			okBefore, failedBefore := srv.Gateway.Count(rdptest.EventGatewayLogon, "ok "), srv.Gateway.Count(rdptest.EventGatewayLogon, "failed")
-			code, stdout, stderr := rdpprobe(t, append([]string{"-o", "json", srv.Addr}, tc.args...)...)
+			code, stdout, stderr := rdpprobe(t, append([]string{"--output", "json", "--ca-file", ca, srv.Addr}, tc.args...)...)
 			rep := jsonReport(t, stdout)
 			var doc any
 			json.Unmarshal([]byte(stdout), &doc)
@@ -110,8 +110,7 @@ func TestGatewayUsage(t *testing.T) {
 // password stops the gateway's logons after the first failure: every host
 // behind the gateway would fail the same way.
 func TestGatewaySweep(t *testing.T) {
-	gatewayRoots = rdptest.TestRoots()
-	t.Cleanup(func() { gatewayRoots = nil })
+	ca := gatewayCAFile(t)
 	accounts := map[string]string{rdptest.TestDomain + `\` + rdptest.TestUser: rdptest.TestPassword}
 	a, err := rdptest.NewServer(rdptest.Scenario{Accounts: accounts, Gateway: &rdptest.GatewayScenario{
 		RAP:   []rdptest.Policy{{Users: []string{"*"}, Computers: []string{"127.0.0.1"}}},
@@ -141,7 +140,7 @@ func TestGatewaySweep(t *testing.T) {
 			t.Setenv(gatewayPasswordEnv, tc.password)
 			before := gw.Count(rdptest.EventGatewayLogon, "failed")
 			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".jsonl")
-			args := append([]string{"sweep", "--gateway", gw.Addr, "--gateway-user", `CORP\alice`, "--phases", "gateway",
+			args := append([]string{"sweep", "--gateway", gw.Addr, "--gateway-user", `CORP\alice`, "--depth", "gateway", "--ca-file", ca,
 				"--gateway-transport", "websocket", "--progress", "never", "--concurrency", "1", "-o", out}, tc.targets...)
 			code, _, stderr := rdpprobe(t, args...)
 			if code != sweepExitOK {
@@ -166,4 +165,16 @@ func closedAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// gatewayCAFile writes the CA of rdptest's gateway certificates to a file
+// for --ca-file: the gateway's certificate is judged by the same roots as
+// the target's.
+func gatewayCAFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gateway-ca.pem")
+	if err := os.WriteFile(path, rdptest.TestCAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
