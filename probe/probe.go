@@ -122,6 +122,7 @@ type prober struct {
 	conn *conn // nil until connect; then TCP, then TLS on top of it
 
 	spk     []byte        // the server's SubjectPublicKey, for the CredSSP binding
+	std     *stdSecurity  // Standard RDP Security in the session phase (PROTOCOL_RDP)
 	auth    authenticator // the security package inside CredSSP
 	version int           // CredSSP version to speak: min(ours, server's)
 }
@@ -136,8 +137,10 @@ func (p *prober) run(ctx context.Context) {
 	}
 	selected := p.r.Negotiation.Selected()
 	if selected == negotiate.ProtocolRDP {
-		p.skipSession(skippedStandardRDP)
-		return // standard RDP security: nothing more before the session
+		// Standard RDP security: no TLS, no NLA; its security exchange is
+		// part of the session start.
+		p.runSession(ctx)
+		return
 	}
 	if !p.phase(ctx, PhaseTLS, p.handshake) || p.stopAfter(PhaseTLS) {
 		return

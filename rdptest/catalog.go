@@ -3,6 +3,7 @@ package rdptest
 import (
 	"crypto/tls"
 	"sync"
+	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
@@ -23,6 +24,7 @@ type Entry struct {
 	Scenario
 	Offer    string // probe's --protocols ("" = probe.DefaultOffer)
 	Password string // "" = probe without credentials; else log on as CORP\alice with it
+	Domain   string // the account's domain part when not TestDomain
 	Class    string // classify class ID
 	Phase    probe.Phase
 	// Depth is the probe's --depth ("" = default); PhaseSession for the
@@ -34,6 +36,10 @@ type Entry struct {
 }
 
 const noReplayKeys = "pubKeyAuth and the sealed messages depend on this run's NTLM session key and TLS key, so a recording cannot be replayed; the scenario test covers it"
+
+// noReplayRDPKeys: Standard RDP Security's session keys come from this
+// run's client random, so the server's recorded PDUs would not decrypt.
+const noReplayRDPKeys = "the session keys of standard RDP security come from this run's client random, so a recording's encrypted PDUs cannot be replayed; the scenario test and the xfreerdp cross-check cover it"
 
 func status(s negotiate.NTStatus) Scenario {
 	return Scenario{Accounts: accounts(), AfterAuthenticate: Outcome{ErrorCode: s}}
@@ -48,6 +54,39 @@ func accounts() map[string]string {
 // Info PDU.
 func tlsSession(s Session) Scenario {
 	return Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}, Session: &s}
+}
+
+// ProbeOptions are the options a probe of the entry runs with: its offer
+// and depth, CORP\alice (or Domain\alice) with Password, and short
+// deadlines. With a password AutologonWithoutNLA is set: the catalog's
+// sessions without NLA are about what an autologon Client Info meets.
+func (e Entry) ProbeOptions() (probe.Options, error) {
+	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth}
+	if e.Offer != "" {
+		p, rdp, err := probe.ParseOffer(e.Offer)
+		if err != nil {
+			return opt, err
+		}
+		opt.Protocols, opt.AllowStandardRDP = p, rdp
+	}
+	if e.Password != "" {
+		dom := TestDomain
+		if e.Domain != "" {
+			dom = e.Domain
+		}
+		opt.Credentials = &probe.Credentials{User: TestUser, Domain: dom, Password: e.Password}
+		opt.AutologonWithoutNLA = true
+	}
+	if e.Class == "timeout" {
+		opt.PhaseTimeout = 500 * time.Millisecond
+	}
+	return opt, nil
+}
+
+// stdSession is a server with Standard RDP Security only (no TLS, no NLA)
+// that plays s after the Client Info PDU.
+func stdSession(std StandardRDPSecurity, s Session) Scenario {
+	return Scenario{StandardRDP: &std, Session: &s}
 }
 
 // ServerHangsUp reports whether the scenario's server ends the connection
@@ -160,6 +199,7 @@ func Catalog() []Entry {
 		return &negotiate.LogonErrorsInfo{Type: negotiate.LogonErrorType(t), Data: uint32(f)}
 	}
 	ses := probe.PhaseSession
+	es = append(es, standardSecurityEntries()...)
 	es = append(es,
 		Entry{Name: "session-demand-active", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Class: "ok", Phase: ses},
 		Entry{Name: "session-tls-credentials-not-verified", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Password: TestPassword,
@@ -213,6 +253,71 @@ func Catalog() []Entry {
 			Depth:    ses, Password: TestPassword, Class: "password_must_change", Phase: ses},
 	)
 	return es
+}
+
+// preRDP52 is a server from before RDP 5.2: its Connection Confirm has no
+// RDP_NEG_RSP, and it speaks standard RDP security at Client Compatible.
+func preRDP52() Scenario {
+	return Scenario{Negotiation: Negotiation{NoResponse: true},
+		StandardRDP: &StandardRDPSecurity{Level: negotiate.EncryptionLevelClientCompatible}, Session: &Session{}}
+}
+
+// standardSecurityEntries are the session start over Standard RDP Security
+// (MS-RDPBCGR 5.3): each method and level, FIPS, both kinds of server
+// certificate, keys of odd sizes, the salted MAC, encrypted licensing, the
+// key update, and a server whose signatures are wrong. xfreerdp connects to
+// the same scenarios (rdptest's TestXFreeRDPStandardSecurity).
+func standardSecurityEntries() []Entry {
+	const (
+		std    = "MS-RDPBCGR 5.3 (Standard RDP Security), 2.2.1.10 (Security Exchange PDU), 2.2.1.4.3 (server security data)"
+		rc4    = std + ", 5.3.5.1 (non-FIPS keys), 5.3.6.1 (RC4 and MAC)"
+		fips   = std + ", 5.3.5.2 (FIPS keys), 5.3.6.2 (Triple DES and HMAC)"
+		licReq = "MS-RDPELE 2.2.2.1 (SERVER_LICENSE_REQUEST), 2.2.2.2 (CLIENT_NEW_LICENSE_REQUEST)"
+	)
+	ses := probe.PhaseSession
+	lvl := func(l negotiate.EncryptionLevel, m negotiate.EncryptionMethod) StandardRDPSecurity {
+		return StandardRDPSecurity{Level: l, Methods: m}
+	}
+	e := func(name, spec string, sc Scenario, password, class string) Entry {
+		en := Entry{Name: name, Spec: spec, Scenario: sc, Offer: "rdp", Depth: ses, Password: password, Class: class, Phase: ses, NoFixture: noReplayRDPKeys}
+		if sc.StandardRDP.Level == negotiate.EncryptionLevelNone {
+			en.NoFixture = ""
+		}
+		return en
+	}
+	high := lvl(negotiate.EncryptionLevelHigh, 0)
+	return []Entry{
+		e("std-level-none", std+", 5.3.1 (ENCRYPTION_LEVEL_NONE)", stdSession(lvl(negotiate.EncryptionLevelNone, 0), Session{}), "", "ok"),
+		e("std-40bit-low", rc4+", 5.3.1 (ENCRYPTION_LEVEL_LOW: client to server only)",
+			stdSession(lvl(negotiate.EncryptionLevelLow, negotiate.EncryptionMethod40Bit), Session{}), "", "ok"),
+		e("std-56bit-client-compatible", rc4+", 5.3.1 (ENCRYPTION_LEVEL_CLIENT_COMPATIBLE)",
+			stdSession(lvl(negotiate.EncryptionLevelClientCompatible, negotiate.EncryptionMethod56Bit), Session{}), "", "ok"),
+		e("std-128bit-client-compatible-credentials", rc4+", 2.2.1.11.1 (encrypted Client Info with INFO_AUTOLOGON)",
+			stdSession(lvl(negotiate.EncryptionLevelClientCompatible, 0), Session{}), TestPassword, "credentials_not_verified"),
+		e("std-128bit-high", rc4+", 5.3.1 (ENCRYPTION_LEVEL_HIGH)", stdSession(high, Session{}), "", "ok"),
+		e("std-fips", fips+", 5.3.1 (ENCRYPTION_LEVEL_FIPS)", stdSession(lvl(negotiate.EncryptionLevelFIPS, 0), Session{}), "", "ok"),
+		e("std-x509-chain", std+", 2.2.1.4.3.1.2 (X.509 certificate chain)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, X509: true}, Session{}), "", "ok"),
+		e("std-511-bit-key", std+", 2.2.1.4.3.1.1.1 (RSA_PUBLIC_KEY of a 511-bit modulus, as xrdp's)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, KeyBits: 511}, Session{}), "", "ok"),
+		e("std-1021-bit-key-license-request", std+", "+licReq+" (no licensing certificate: the key of the security data, 1021 bits)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelClientCompatible, KeyBits: 1021},
+				Session{LicenseRequest: true, NoLicenseCertificate: true}), "", "ok"),
+		e("std-salted-mac-encrypted-licensing", rc4+", 5.3.6.1.1 (salted MAC), 2.2.8.1.1.2.1 (SEC_LICENSE_ENCRYPT_CS), "+licReq,
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, SaltedMAC: true, EncryptLicensing: true},
+				Session{LicenseRequest: true}), "", "ok"),
+		e("std-key-update", rc4+", 5.3.7 (key update after 4096 PDUs)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, Flood: 4100}, Session{}), "", "ok"),
+		e("std-logged-on", rc4+", 2.2.10.1 (Save Session Info)", stdSession(high, Session{LoggedOn: true}), TestPassword, "ok"),
+		e("std-no-license-server", rc4+", MS-RDPBCGR 2.2.1.12.1.3 (ERR_NO_LICENSE_SERVER)",
+			stdSession(high, Session{LicenseError: negotiate.ErrNoLicenseServer}), TestPassword, "no_license_server"),
+		e("std-wrong-mac", rc4+" (the server's signatures do not verify)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, WrongMAC: true}, Session{}), "", "protocol_error"),
+		e("std-fips-wrong-mac", fips+" (the server's HMACs do not verify)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelFIPS, WrongMAC: true}, Session{}), "", "protocol_error"),
+		{Name: "rdp5-no-negotiation-response-session", Spec: "MS-RDPBCGR 2.2.1.2 (no rdpNegData), " + rc4, Scenario: preRDP52(),
+			Offer: "rdp", Depth: ses, Class: "ok", Phase: ses, NoFixture: noReplayRDPKeys},
+	}
 }
 
 var ecdsaOnce = sync.OnceValue(func() *tls.Certificate {
