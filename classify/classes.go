@@ -48,6 +48,7 @@ const (
 	NoServerCertificate          ID = "no_server_certificate"
 	TLSClientAuthRequired        ID = "tls_client_auth_required"
 	SecurityLayerMismatch        ID = "security_layer_mismatch"
+	PreRDP52Server               ID = "pre_rdp52_server"
 	TLSFailed                    ID = "tls_failed"
 	CredSSPOracleServerUnpatched ID = "credssp_oracle_server_unpatched"
 	PubKeyAuthMismatch           ID = "pubkey_auth_mismatch"
@@ -207,6 +208,19 @@ var Classes = []Class{
 			"answers an NLA-only request by selecting standard RDP security, because xrdp does not support NLA.",
 		Fix: "Offer what the server supports: for xrdp, offer TLS (probe with --protocols tls,nla) and set security_layer=tls " +
 			"or negotiate, with certificate and key_file, in xrdp.ini. For Windows, check SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
+	},
+	{
+		ID: PreRDP52Server, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title: "The server predates security negotiation (before RDP 5.2): standard RDP security only",
+		WindowsSays: "mstsc warns that it cannot verify the identity of the remote computer and asks whether to connect " +
+			"anyway; if server authentication is required, it does not connect.",
+		Cause: "The server's Connection Confirm carries no RDP_NEG_RSP (MS-RDPBCGR 2.2.1.2): it never read the client's " +
+			"RDP_NEG_REQ, as servers and appliances from before RDP 5.2 do not. It is not refusing the offer nor picking " +
+			"another protocol: it predates the choice, and speaks only standard RDP security, which does not authenticate " +
+			"the server and encrypts with RC4.",
+		Fix: "Plan to replace or upgrade it: a supported server negotiates TLS and NLA. Until then it is reachable only over " +
+			"standard RDP security; to test its licensing and logon as it is, offer that (the detail says how). Keep it " +
+			"off networks you do not trust: nothing stops a man in the middle.",
 	},
 	{
 		ID: TLSFailed, Group: GroupNegotiation, Phase: probe.PhaseTLS,

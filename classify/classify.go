@@ -183,6 +183,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		notTPKT    *negotiate.NotTPKTError
 		negFail    *negotiate.NegotiationFailure
 		mismatch   *probe.ProtocolMismatchError
+		noNegRsp   *probe.NoNegotiationResponseError
 		credssp    *probe.CredSSPVersionError
 		pubKey     *probe.PubKeyAuthError
 		status     *probe.ServerErrorCode
@@ -200,6 +201,10 @@ func failure(r *probe.Result) (id ID, detail string) {
 
 	case errors.As(err, &negFail):
 		return negotiationFailure(r, negFail.Code)
+
+	case errors.As(err, &noNegRsp):
+		return PreRDP52Server, fmt.Sprintf("the server's Connection Confirm carries no RDP_NEG_RSP: it predates RDP 5.2, never "+
+			"read the offer of %v and speaks standard RDP security only; probe with --protocols rdp to test it as it is", noNegRsp.Offered)
 
 	case errors.As(err, &mismatch):
 		d := fmt.Sprintf("the server selected %v, which was not offered (offered %v)", mismatch.Selected, mismatch.Offered)

@@ -153,6 +153,8 @@ var cases = []classCase{
 	{"SSL_REQUIRED to an offer of SSL", failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer)), "protocol_error", probe.PhaseNegotiate, 7},
 	{"HYBRID_REQUIRED to an offer of HYBRID", failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), "protocol_error", probe.PhaseNegotiate, 7},
 	{"SSL_NOT_ALLOWED", failed(probe.PhaseNegotiate, negFail(negotiate.SSLNotAllowedByServer)), "tls_not_allowed", probe.PhaseNegotiate, 4},
+	{"no RDP_NEG_RSP to an offer without standard RDP security", failed(probe.PhaseNegotiate, &probe.NoNegotiationResponseError{
+		Offered: negotiate.ProtocolSSL | negotiate.ProtocolHybrid}), "pre_rdp52_server", probe.PhaseNegotiate, 4},
 	{"SSL_CERT_NOT_ON_SERVER", failed(probe.PhaseNegotiate, negFail(negotiate.SSLCertNotOnServer)), "no_server_certificate", probe.PhaseNegotiate, 4},
 	{"SSL_WITH_USER_AUTH", failed(probe.PhaseNegotiate, negFail(negotiate.SSLWithUserAuthRequiredByServer)), "tls_client_auth_required", probe.PhaseNegotiate, 4},
 	{"INCONSISTENT_FLAGS", failed(probe.PhaseNegotiate, negFail(negotiate.InconsistentFlags)), "protocol_error", probe.PhaseNegotiate, 7},
@@ -384,6 +386,8 @@ func TestDetails(t *testing.T) {
 		{failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon, Err: context.DeadlineExceeded}), []string{"the logon", "20ms"}},
 		{failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}), []string{"ACCESS_DENIED"}},
 		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid}), []string{"does not support NLA"}},
+		{failed(probe.PhaseNegotiate, &probe.NoNegotiationResponseError{Offered: negotiate.ProtocolSSL}),
+			[]string{"no RDP_NEG_RSP", "predates RDP 5.2", "--protocols rdp"}},
 		{sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoLicenseNoRemoteConnections), nil),
 			[]string{"ERRINFO_LICENSE_NO_REMOTE_CONNECTIONS", "0x0000010A", "not licensed to accept remote connections"}},
 		{sessionOver(negotiate.ProtocolSSL, true, licenseErr(negotiate.ErrInvalidClient), nil), []string{"ERR_INVALID_CLIENT", "0x00000008", "ST_TOTAL_ABORT"}},
@@ -455,7 +459,7 @@ var wantExit = map[ID]int{
 	"credentials_not_verified": 1,
 	"dns_failure":              3, "tcp_refused": 3, "tcp_timeout": 3, "tcp_unreachable": 3,
 	"not_rdp": 4, "nla_required": 4, "tls_required": 4, "tls_not_allowed": 4, "no_server_certificate": 4,
-	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "tls_failed": 4,
+	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "pre_rdp52_server": 4, "tls_failed": 4,
 	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4,
 	"logon_failed": 5, "account_locked_out": 5, "account_disabled": 5, "account_expired": 5,
 	"password_expired": 5, "password_must_change": 5, "account_restriction": 5, "invalid_logon_hours": 5,
@@ -652,6 +656,13 @@ func TestFindings(t *testing.T) {
 		{"bare user", account(`bob`), nil, []string{FindingDomainMismatch, FindingAccountChecked}},
 		{"foreign domain: mismatch, not a claim about the account", account(`EVIL\bob`), []string{FindingDomainMismatch}, []string{FindingAccountChecked}},
 		{"no NTLM info", with(failed(probe.PhaseTLS, io.EOF), func(r *probe.Result) { r.User = `EVIL\bob` }), nil, []string{FindingDomainMismatch}},
+		{"RDP_NEG_RSP, standard RDP offered", with(succeeded(probe.PhaseNegotiate, negotiate.ProtocolRDP, false), func(r *probe.Result) {
+			r.Offered, r.Negotiation.Offered, r.AllowStandardRDP = 0, 0, true
+		}), nil, []string{FindingNLANotEnforced, FindingPreRDP52}},
+		{"no RDP_NEG_RSP, standard RDP offered", with(succeeded(probe.PhaseNegotiate, negotiate.ProtocolRDP, false), func(r *probe.Result) {
+			r.Offered, r.AllowStandardRDP = 0, true
+			r.Negotiation = &probe.Negotiation{}
+		}), []string{FindingPreRDP52}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

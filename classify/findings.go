@@ -29,6 +29,8 @@ const (
 	FindingDomainMismatch = "domain_mismatch"
 	FindingCredSSPVersion = "credssp_version"
 	FindingAccountChecked = "account_checked"
+	// FindingPreRDP52: the Connection Confirm carried no RDP_NEG_RSP.
+	FindingPreRDP52 = "pre_rdp52_server"
 )
 
 // findings lists the facts worth a line, whatever the class (classID only
@@ -70,6 +72,11 @@ func findings(r *probe.Result, classID ID) []Finding {
 			add(FindingNLANotEnforced, SeverityWarning, fmt.Sprintf("NLA was offered but the server selected %v: anyone can "+
 				"reach its sign-in screen without credentials (require NLA: UserAuthentication=1 under %s)", sel, rdpTcpKey))
 		}
+	}
+
+	if sel, ok := selected(r); ok && sel == negotiate.ProtocolRDP && classID != PreRDP52Server && r.Negotiation.Response == nil {
+		add(FindingPreRDP52, SeverityWarning, "the server's Connection Confirm carries no RDP_NEG_RSP: it predates RDP 5.2 "+
+			"and speaks standard RDP security only")
 	}
 
 	if n := r.NTLM; n != nil && !n.ServerTime.IsZero() {

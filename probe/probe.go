@@ -269,6 +269,9 @@ func (p *prober) negotiate(ctx context.Context) error {
 	if cc.Failure != nil {
 		return cc.Failure
 	}
+	if cc.Response == nil && !p.opt.AllowStandardRDP {
+		return &NoNegotiationResponseError{Offered: p.opt.Protocols}
+	}
 	if !p.offered(n.Selected()) {
 		return &ProtocolMismatchError{Offered: p.opt.Protocols, Selected: n.Selected()}
 	}
