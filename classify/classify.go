@@ -64,7 +64,26 @@ func success(r *probe.Result) (id ID, detail string) {
 	default:
 		detail += "; " + sessionWords(s)
 	}
+	if sel, ok := selected(r); ok && sel == negotiate.ProtocolRDP {
+		detail += "; " + standardSecurityWords(r)
+	}
 	return id, detail
+}
+
+// standardSecurityWords says what standard RDP security gave the run, and
+// that it authenticates nothing.
+func standardSecurityWords(r *probe.Result) string {
+	how := ""
+	if s := r.Session; s != nil && s.StandardSecurity != nil && s.IOChannel != 0 {
+		switch std := s.StandardSecurity; {
+		case s.EncryptionMethod == negotiate.EncryptionMethodNone:
+			how = fmt.Sprintf(" (%s: nothing encrypted)", s.EncryptionLevel)
+		default:
+			how = fmt.Sprintf(" (%s at %s, under the server's %d-bit %s RSA key)", s.EncryptionMethod, s.EncryptionLevel,
+				std.ServerKeyBits, std.ServerCertificate)
+		}
+	}
+	return "standard RDP security" + how + " does not authenticate the server: anyone in between can pose as it and read the session"
 }
 
 // sessionWords says what a clean session phase reached.
@@ -155,6 +174,10 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
+		if s := r.Session; s != nil && s.ClientInfoSent && !s.Autologon && s.PasswordWithheld != "" {
+			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
+				"without the password (%s), so the server had nothing to check them with", sel, account(r), s.PasswordWithheld)
+		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
 				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
@@ -184,6 +207,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		negFail    *negotiate.NegotiationFailure
 		mismatch   *probe.ProtocolMismatchError
 		noNegRsp   *probe.NoNegotiationResponseError
+		badMAC     *negotiate.MACError
 		credssp    *probe.CredSSPVersionError
 		pubKey     *probe.PubKeyAuthError
 		status     *probe.ServerErrorCode
@@ -214,6 +238,11 @@ func failure(r *probe.Result) (id ID, detail string) {
 			d += ": it supports none of the offered protocols"
 		}
 		return SecurityLayerMismatch, d
+
+	case errors.As(err, &badMAC):
+		return ProtocolError, fmt.Sprintf("an encrypted PDU from the server failed its signature check under the session keys "+
+			"of standard RDP security (MS-RDPBCGR 5.3.6): it was altered on the way, or the server computes its keys or "+
+			"signatures unlike the specification; the probe stopped there%s", licenseSoFar(r))
 
 	case errors.As(err, &credssp):
 		return CredSSPOracleServerUnpatched, fmt.Sprintf("the server speaks CredSSP version %d; the CVE-2018-0886 fix "+

@@ -155,6 +155,8 @@ var cases = []classCase{
 	{"SSL_NOT_ALLOWED", failed(probe.PhaseNegotiate, negFail(negotiate.SSLNotAllowedByServer)), "tls_not_allowed", probe.PhaseNegotiate, 4},
 	{"no RDP_NEG_RSP to an offer without standard RDP security", failed(probe.PhaseNegotiate, &probe.NoNegotiationResponseError{
 		Offered: negotiate.ProtocolSSL | negotiate.ProtocolHybrid}), "pre_rdp52_server", probe.PhaseNegotiate, 4},
+	{"a server PDU's MAC does not verify", sessionOver(negotiate.ProtocolRDP, false, fmt.Errorf("mcs: %w", &negotiate.MACError{Count: 3}), nil),
+		"protocol_error", probe.PhaseSession, 7},
 	{"SSL_CERT_NOT_ON_SERVER", failed(probe.PhaseNegotiate, negFail(negotiate.SSLCertNotOnServer)), "no_server_certificate", probe.PhaseNegotiate, 4},
 	{"SSL_WITH_USER_AUTH", failed(probe.PhaseNegotiate, negFail(negotiate.SSLWithUserAuthRequiredByServer)), "tls_client_auth_required", probe.PhaseNegotiate, 4},
 	{"INCONSISTENT_FLAGS", failed(probe.PhaseNegotiate, negFail(negotiate.InconsistentFlags)), "protocol_error", probe.PhaseNegotiate, 7},
@@ -386,6 +388,17 @@ func TestDetails(t *testing.T) {
 		{failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon, Err: context.DeadlineExceeded}), []string{"the logon", "20ms"}},
 		{failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}), []string{"ACCESS_DENIED"}},
 		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid}), []string{"does not support NLA"}},
+		// A Client Info without the password: the detail does not say
+		// the credentials went to the server.
+		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+			s.ClientInfoSent, s.DemandActive, s.Autologon, s.PasswordWithheld = true, true, false, "nothing authenticated the server"
+		}), []string{"without the password (nothing authenticated the server)"}},
+		{sessionOver(negotiate.ProtocolRDP, true, nil, func(s *probe.SessionInfo) {
+			s.ClientInfoSent, s.DemandActive, s.IOChannel = true, true, 1003
+			s.EncryptionMethod, s.EncryptionLevel = negotiate.EncryptionMethod128Bit, negotiate.EncryptionLevelHigh
+			s.StandardSecurity = &probe.StandardSecurityInfo{ServerCertificate: "proprietary", ServerKeyBits: 2048, SecurityExchangeSent: true}
+		}), []string{"standard RDP security (ENCRYPTION_METHOD_128BIT at ENCRYPTION_LEVEL_HIGH, under the server's 2048-bit proprietary RSA key) does not authenticate the server"}},
+		{sessionOver(negotiate.ProtocolRDP, false, fmt.Errorf("mcs: %w", &negotiate.MACError{}), nil), []string{"signature check", "altered"}},
 		{failed(probe.PhaseNegotiate, &probe.NoNegotiationResponseError{Offered: negotiate.ProtocolSSL}),
 			[]string{"no RDP_NEG_RSP", "predates RDP 5.2", "--protocols rdp"}},
 		{sessionOver(negotiate.ProtocolSSL, true, errInfo(negotiate.ErrInfoLicenseNoRemoteConnections), nil),
@@ -656,13 +669,13 @@ func TestFindings(t *testing.T) {
 		{"bare user", account(`bob`), nil, []string{FindingDomainMismatch, FindingAccountChecked}},
 		{"foreign domain: mismatch, not a claim about the account", account(`EVIL\bob`), []string{FindingDomainMismatch}, []string{FindingAccountChecked}},
 		{"no NTLM info", with(failed(probe.PhaseTLS, io.EOF), func(r *probe.Result) { r.User = `EVIL\bob` }), nil, []string{FindingDomainMismatch}},
-		{"RDP_NEG_RSP, standard RDP offered", with(succeeded(probe.PhaseNegotiate, negotiate.ProtocolRDP, false), func(r *probe.Result) {
+		{"standard RDP security", with(succeeded(probe.PhaseNegotiate, negotiate.ProtocolRDP, false), func(r *probe.Result) {
 			r.Offered, r.Negotiation.Offered, r.AllowStandardRDP = 0, 0, true
-		}), nil, []string{FindingNLANotEnforced, FindingPreRDP52}},
+		}), []string{FindingStandardRDPSecurity}, []string{FindingNLANotEnforced, FindingPreRDP52}},
 		{"no RDP_NEG_RSP, standard RDP offered", with(succeeded(probe.PhaseNegotiate, negotiate.ProtocolRDP, false), func(r *probe.Result) {
 			r.Offered, r.AllowStandardRDP = 0, true
 			r.Negotiation = &probe.Negotiation{}
-		}), []string{FindingPreRDP52}, nil},
+		}), []string{FindingStandardRDPSecurity, FindingPreRDP52}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

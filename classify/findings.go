@@ -29,6 +29,9 @@ const (
 	FindingDomainMismatch = "domain_mismatch"
 	FindingCredSSPVersion = "credssp_version"
 	FindingAccountChecked = "account_checked"
+	// FindingStandardRDPSecurity: the server selected standard RDP
+	// security, which authenticates nothing.
+	FindingStandardRDPSecurity = "standard_rdp_security"
 	// FindingPreRDP52: the Connection Confirm carried no RDP_NEG_RSP.
 	FindingPreRDP52 = "pre_rdp52_server"
 )
@@ -74,9 +77,18 @@ func findings(r *probe.Result, classID ID) []Finding {
 		}
 	}
 
-	if sel, ok := selected(r); ok && sel == negotiate.ProtocolRDP && classID != PreRDP52Server && r.Negotiation.Response == nil {
-		add(FindingPreRDP52, SeverityWarning, "the server's Connection Confirm carries no RDP_NEG_RSP: it predates RDP 5.2 "+
-			"and speaks standard RDP security only")
+	if sel, ok := selected(r); ok && sel == negotiate.ProtocolRDP && classID != PreRDP52Server {
+		if r.Negotiation.Response == nil {
+			add(FindingPreRDP52, SeverityWarning, "the server's Connection Confirm carries no RDP_NEG_RSP: it predates RDP 5.2 "+
+				"and speaks standard RDP security only")
+		}
+		text := "the server uses standard RDP security, which does not authenticate the server (its RSA key comes with no " +
+			"certificate a client can check): a man in the middle can read the session, credentials included"
+		if s := r.Session; s != nil && s.IOChannel != 0 && s.EncryptionMethod == negotiate.EncryptionMethodNone {
+			text = "the server uses standard RDP security at " + s.EncryptionLevel.String() + ": nothing authenticates the " +
+				"server and nothing is encrypted, so anyone on the path reads the session, credentials included"
+		}
+		add(FindingStandardRDPSecurity, SeverityWarning, text+" (set the security layer to SSL, or require NLA)")
 	}
 
 	if n := r.NTLM; n != nil && !n.ServerTime.IsZero() {

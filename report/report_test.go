@@ -100,16 +100,21 @@ func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		group, class string
 		fixture      string // testdata/fixtures name; "" probes labtest's "closed"
+		name         string // the golden files' name when not the group's
 	}{
-		{"ok", "ok", "rdptest-session-logged-on"},
-		{"unverified", "credentials_not_verified", "rdptest-tls-only-credentials-not-verified"},
-		{"unreachable", "tcp_refused", ""},
-		{"negotiation", "nla_required", "rdptest-nla-required"},
-		{"authentication", "account_locked_out", "rdptest-account-locked-out"},
-		{"server", "no_license_server", "rdptest-session-errinfo-no-license-server"},
-		{"protocol", "protocol_error", "rdptest-garbage-confirm"},
+		{"ok", "ok", "rdptest-session-logged-on", ""},
+		{"ok", "ok", "rdptest-std-level-none", "ok-standard-rdp"},
+		{"unverified", "credentials_not_verified", "rdptest-tls-only-credentials-not-verified", ""},
+		{"unreachable", "tcp_refused", "", ""},
+		{"negotiation", "nla_required", "rdptest-nla-required", ""},
+		{"authentication", "account_locked_out", "rdptest-account-locked-out", ""},
+		{"server", "no_license_server", "rdptest-session-errinfo-no-license-server", ""},
+		{"protocol", "protocol_error", "rdptest-garbage-confirm", ""},
 	} {
-		t.Run(tc.group, func(t *testing.T) {
+		if tc.name == "" {
+			tc.name = tc.group
+		}
+		t.Run(tc.name, func(t *testing.T) {
 			var (
 				r   *probe.Result
 				opt probe.Options
@@ -133,8 +138,8 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("class %s (group %s), want %s (group %s): %v", v.Class.ID, v.Class.Group, tc.class, tc.group, r.Err)
 			}
 			j, txt := writeBoth(t, newReport(r, v, opt), addr)
-			golden(t, tc.group+".json", j)
-			golden(t, tc.group+".txt", txt)
+			golden(t, tc.name+".json", j)
+			golden(t, tc.name+".txt", txt)
 		})
 	}
 }
