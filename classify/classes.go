@@ -48,6 +48,7 @@ const (
 	NoServerCertificate          ID = "no_server_certificate"
 	TLSClientAuthRequired        ID = "tls_client_auth_required"
 	SecurityLayerMismatch        ID = "security_layer_mismatch"
+	RefusalContradictsOffer      ID = "refusal_contradicts_offer"
 	PreRDP52Server               ID = "pre_rdp52_server"
 	TLSFailed                    ID = "tls_failed"
 	CredSSPOracleServerUnpatched ID = "credssp_oracle_server_unpatched"
@@ -208,6 +209,20 @@ var Classes = []Class{
 			"answers an NLA-only request by selecting standard RDP security, because xrdp does not support NLA.",
 		Fix: "Offer what the server supports: for xrdp, offer TLS (probe with --protocols tls,nla) and set security_layer=tls " +
 			"or negotiate, with certificate and key_file, in xrdp.ini. For Windows, check SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
+	},
+	{
+		ID: RefusalContradictsOffer, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title:       "The server refused the offer, demanding a protocol the offer includes",
+		WindowsSays: msgThisComputerCant,
+		Cause: "The server answered with a well-formed RDP_NEG_FAILURE whose code demands a protocol the request offered " +
+			"(SSL_REQUIRED_BY_SERVER to an offer with TLS, HYBRID_REQUIRED_BY_SERVER to one with NLA). The refusal contradicts " +
+			"the request, so the client is not at fault: the server's own security settings disagree with each other (it is set " +
+			"to require something it then does not accept, such as NLA with the Early User Authorization Result it cannot give), " +
+			"or something in between rewrote the request.",
+		Fix: "Compare the server's security settings with each other and restart its Remote Desktop service: on Windows, " +
+			"SecurityLayer, UserAuthentication and the certificate under " + rdpTcpKey + "; elsewhere, its security layer and " +
+			"NLA options. No client setting helps, since the offer already holds what the server demands. A probe from " +
+			"another network rules a middlebox in or out.",
 	},
 	{
 		ID: PreRDP52Server, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,

@@ -369,8 +369,8 @@ func negotiationFailure(r *probe.Result, code negotiate.FailureCode) (id ID, det
 	// answers SSL_REQUIRED_BY_SERVER to every request). Calling it
 	// tls_required would send the user to fix a client that is right.
 	if demanded, ok := failureDemands[code]; ok && offered&demanded != 0 {
-		return ProtocolError, d + fmt.Sprintf(": it demands %v although the request offered it, so its own security settings contradict each other "+
-			"(compare SecurityLayer and UserAuthentication under %s, or the server's configuration)", demanded, rdpTcpKey)
+		return RefusalContradictsOffer, d + fmt.Sprintf(": it demands %v although the request offered it, so its own "+
+			"security settings contradict each other", demanded)
 	}
 	switch code {
 	case negotiate.HybridRequiredByServer:

@@ -149,9 +149,10 @@ var cases = []classCase{
 		&negotiate.NotTPKTError{First: []byte("HTTP")})), "not_rdp", probe.PhaseNegotiate, 4},
 	{"HYBRID_REQUIRED", offering(negotiate.ProtocolSSL, failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer))), "nla_required", probe.PhaseNegotiate, 4},
 	{"SSL_REQUIRED", offering(negotiate.ProtocolRDP, failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer))), "tls_required", probe.PhaseNegotiate, 4},
-	// FreeRDP's /sec:ext server refuses a request that offers what it demands.
-	{"SSL_REQUIRED to an offer of SSL", failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer)), "protocol_error", probe.PhaseNegotiate, 7},
-	{"HYBRID_REQUIRED to an offer of HYBRID", failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), "protocol_error", probe.PhaseNegotiate, 7},
+	// FreeRDP's /sec:ext server refuses a request that offers what it
+	// demands: a well-formed refusal, of the negotiation group.
+	{"SSL_REQUIRED to an offer of SSL", failed(probe.PhaseNegotiate, negFail(negotiate.SSLRequiredByServer)), "refusal_contradicts_offer", probe.PhaseNegotiate, 4},
+	{"HYBRID_REQUIRED to an offer of HYBRID", failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), "refusal_contradicts_offer", probe.PhaseNegotiate, 4},
 	{"SSL_NOT_ALLOWED", failed(probe.PhaseNegotiate, negFail(negotiate.SSLNotAllowedByServer)), "tls_not_allowed", probe.PhaseNegotiate, 4},
 	{"no RDP_NEG_RSP to an offer without standard RDP security", failed(probe.PhaseNegotiate, &probe.NoNegotiationResponseError{
 		Offered: negotiate.ProtocolSSL | negotiate.ProtocolHybrid}), "pre_rdp52_server", probe.PhaseNegotiate, 4},
@@ -472,7 +473,7 @@ var wantExit = map[ID]int{
 	"credentials_not_verified": 1,
 	"dns_failure":              3, "tcp_refused": 3, "tcp_timeout": 3, "tcp_unreachable": 3,
 	"not_rdp": 4, "nla_required": 4, "tls_required": 4, "tls_not_allowed": 4, "no_server_certificate": 4,
-	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "pre_rdp52_server": 4, "tls_failed": 4,
+	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "refusal_contradicts_offer": 4, "pre_rdp52_server": 4, "tls_failed": 4,
 	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4,
 	"logon_failed": 5, "account_locked_out": 5, "account_disabled": 5, "account_expired": 5,
 	"password_expired": 5, "password_must_change": 5, "account_restriction": 5, "invalid_logon_hours": 5,

@@ -18,7 +18,8 @@
 //	unreachable        3  CRITICAL  dns_failure, tcp_refused, tcp_timeout, tcp_unreachable
 //	negotiation        4  CRITICAL  not_rdp, nla_required, tls_required, tls_not_allowed,
 //	                                no_server_certificate, tls_client_auth_required,
-//	                                security_layer_mismatch, pre_rdp52_server, tls_failed,
+//	                                security_layer_mismatch, refusal_contradicts_offer,
+//	                                pre_rdp52_server, tls_failed,
 //	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch
 //	authentication     5  CRITICAL  logon_failed, account_locked_out, account_disabled,
 //	                                account_expired, password_expired, password_must_change,

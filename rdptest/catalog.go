@@ -126,6 +126,8 @@ func Catalog() []Entry {
 		{Name: "nla-required", Spec: negFail, Offer: "tls", Class: "nla_required", Phase: probe.PhaseNegotiate},
 		{Name: "ssl-required", Spec: negFail, Scenario: neg(negotiate.SSLRequiredByServer), Offer: "rdp", Class: "tls_required", Phase: probe.PhaseNegotiate},
 		{Name: "ssl-not-allowed", Spec: negFail, Scenario: neg(negotiate.SSLNotAllowedByServer), Class: "tls_not_allowed", Phase: probe.PhaseNegotiate},
+		{Name: "refusal-contradicts-offer", Spec: negFail + " (SSL_REQUIRED_BY_SERVER to an offer that includes TLS)",
+			Scenario: neg(negotiate.SSLRequiredByServer), Class: "refusal_contradicts_offer", Phase: probe.PhaseNegotiate},
 		{Name: "ssl-cert-not-on-server", Spec: negFail, Scenario: neg(negotiate.SSLCertNotOnServer), Class: "no_server_certificate", Phase: probe.PhaseNegotiate},
 		{Name: "ssl-with-user-auth-required", Spec: negFail, Scenario: neg(negotiate.SSLWithUserAuthRequiredByServer), Class: "tls_client_auth_required", Phase: probe.PhaseNegotiate},
 		{Name: "inconsistent-flags", Spec: negFail, Scenario: neg(negotiate.InconsistentFlags), Class: "protocol_error", Phase: probe.PhaseNegotiate},

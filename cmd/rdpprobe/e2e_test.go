@@ -70,6 +70,7 @@ func TestLabClasses(t *testing.T) {
 		{"rdp-only session", "rdp", []string{"--protocols", "rdp", "--depth", "session"}, "", "ok", "session", 0},
 		{"xrdp-rdp session", "xrdp-rdp", []string{"--protocols", "rdp", "--depth", "session"}, "", "ok", "session", 0},
 		{"xrdp-rdp offered tls,nla", "xrdp-rdp", nil, "", "security_layer_mismatch", "negotiate", 4},
+		{"nla-ext refuses an offer that includes what it demands", "nla-ext", nil, "", "refusal_contradicts_offer", "negotiate", 4},
 		{"closed port", "closed", nil, "", "tcp_refused", "connect", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
