@@ -95,13 +95,13 @@ var Classes = []Class{
 			"screen inside the remote session.",
 		Cause: "The server selected TLS only or standard RDP security instead of Network Level Authentication " +
 			"(CredSSP), so nothing checks a password until a session has started and its sign-in screen is drawn, which this probe " +
-			"never reaches (--depth session goes as far as licensing and the Demand Active and reports a logon result only if the " +
+			"never reaches (its session phase goes as far as licensing and the Demand Active and reports a logon result only if the " +
 			"server sends one that early). " +
 			"The credentials may or may not work. (FreeRDP's +auth-only reports success in this situation without " +
 			"checking anything.)",
 		Fix: "To have credentials checked up front (and by this probe), require NLA on the server: System Properties > Remote > " +
 			"'Allow connections only from computers running Remote Desktop with Network Level Authentication', or UserAuthentication=1 " +
-			"(with SecurityLayer=1 or 2) under " + rdpTcpKey + ". A server without NLA (xrdp) can only be tested by logging on.",
+			"(with SecurityLayer=1 or 2) under " + rdpTcpKey + ". A server without NLA can only be tested by logging on.",
 	},
 	{
 		ID: DNSFailure, Group: GroupUnreachable, Phase: probe.PhaseConnect,
@@ -157,7 +157,7 @@ var Classes = []Class{
 			"For assistance, contact your system administrator or technical support.",
 		Cause: "The server answered HYBRID_REQUIRED_BY_SERVER: it only accepts NLA (CredSSP), and the client offered " +
 			"only TLS or standard RDP security (an old client, CredSSP disabled, enablecredsspsupport:i:0 in the .rdp file, " +
-			"or this probe run with --protocols without nla).",
+			"or a probe whose offer leaves NLA out).",
 		Fix: "Use a client with NLA (any current mstsc; remove enablecredsspsupport:i:0; probe with --protocols tls,nla). " +
 			"Only if the clients truly cannot do NLA: on the server clear 'Allow connections only from computers running " +
 			"Remote Desktop with Network Level Authentication' (UserAuthentication=0 under " + rdpTcpKey + "), which lets anyone " +
@@ -197,18 +197,19 @@ var Classes = []Class{
 		Title:       "The server requires TLS with client certificates",
 		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER).",
 		Cause: "The server answered SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: it wants TLS with a client certificate, which " +
-			"mstsc does not do. This is rare and usually a third-party or non-Windows server setting.",
+			"mstsc does not do. This is rare and usually set by third-party RDP or security software.",
 		Fix: "Turn the client-certificate requirement off on the server (check third-party RDP or security software) and use NLA instead.",
 	},
 	{
 		ID: SecurityLayerMismatch, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title: "The server picked a security protocol that was not offered",
 		WindowsSays: "Usually no error: mstsc goes along with the server's choice, and the user sees the server's own " +
-			"login screen (xrdp's, say) instead of the Windows credential prompt.",
-		Cause: "The server selected a protocol the client did not offer, so it did not accept what was offered. Typical: xrdp " +
-			"answers an NLA-only request by selecting standard RDP security, because xrdp does not support NLA.",
-		Fix: "Offer what the server supports: for xrdp, offer TLS (probe with --protocols tls,nla) and set security_layer=tls " +
-			"or negotiate, with certificate and key_file, in xrdp.ini. For Windows, check SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
+			"sign-in screen instead of the Windows credential prompt.",
+		Cause: "The server selected a protocol the client did not offer instead of refusing with a failure code, so it did " +
+			"not accept what was offered. Servers without NLA answer an NLA-only offer this way, selecting standard RDP security.",
+		Fix: "To test the server as it is, offer what it selected (the detail says how). To have it accept what your clients " +
+			"offer, give it what that needs: a certificate and key for TLS, NLA where it supports it; on Windows, check " +
+			"SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
 	},
 	{
 		ID: RefusalContradictsOffer, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
@@ -256,7 +257,7 @@ var Classes = []Class{
 		Cause: "The server speaks a CredSSP version older than 5, so it does not have the May 2018 fix for CVE-2018-0886. " +
 			"An updated client with the default policy (Mitigated) refuses such a server before sending credentials. " +
 			"(The reverse case, an updated server with 'Force Updated Clients' and an old client, shows \"The token supplied to the function is invalid\".)",
-		Fix: "Update the server (Windows Update; the CredSSP update of May 2018 or any later cumulative update): this is the fix. " +
+		Fix: "Update the server (on Windows: Windows Update, the CredSSP update of May 2018 or any later cumulative update): this is the fix. " +
 			"Only as a stopgap, on the client set Computer Configuration > Administrative Templates > System > Credentials Delegation > " +
 			"'Encryption Oracle Remediation' to Enabled with Protection Level 'Vulnerable', or the DWORD AllowEncryptionOracle=2 under " +
 			credSSPKey + ". That exposes the client to a remote code execution attack from any server or man in the middle it " +
@@ -397,8 +398,8 @@ var Classes = []Class{
 		ID: CredentialsRejectedNoReason, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "The server rejected the credentials without saying why",
 		WindowsSays: msgCredentialsDidNotWork,
-		Cause: "The server closed the connection right after the NTLM AUTHENTICATE without an error code (FreeRDP's " +
-			"server and old Windows do this): a wrong password, an unknown user or a wrong domain. The server does not say which.",
+		Cause: "The server closed the connection right after the NTLM AUTHENTICATE without an error code (some servers " +
+			"answer every failed logon so): a wrong password, an unknown user or a wrong domain. The server does not say which.",
 		Fix: fixCredentials,
 	},
 	{
@@ -420,7 +421,7 @@ var Classes = []Class{
 			"listener that refuses the offered protocols without a failure message, a connection limit, Remote Desktop Services " +
 			"restarting, or a firewall or IPS resetting the connection.",
 		Fix: "Look at the server's System and TerminalServices-RemoteConnectionManager event logs at the time of the probe, " +
-			"try another security offer (--protocols), and try from another network.",
+			"try another security offer, and try from another network.",
 	},
 	{
 		ID: Timeout, Group: GroupServer,

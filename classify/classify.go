@@ -233,9 +233,12 @@ func failure(r *probe.Result) (id ID, detail string) {
 	case errors.As(err, &mismatch):
 		d := fmt.Sprintf("the server selected %v, which was not offered (offered %v)", mismatch.Selected, mismatch.Offered)
 		if isHybrid(mismatch.Offered) && !isHybrid(mismatch.Selected) {
-			d += ": it does not support NLA (xrdp answers this way)"
+			d += ": it did not take NLA, which was offered"
 		} else {
-			d += ": it supports none of the offered protocols"
+			d += ": it took none of the offered protocols"
+		}
+		if o, ok := offerOf(mismatch.Selected); ok {
+			d += fmt.Sprintf("; probe with --protocols %s to test what it selected", o)
 		}
 		return SecurityLayerMismatch, d
 
@@ -454,6 +457,21 @@ func euaName(e negotiate.EarlyUserAuthResult) string {
 		return "SUCCESS"
 	}
 	return "unknown"
+}
+
+// offerOf is the --protocols value that offers exactly p, when there is one.
+func offerOf(p negotiate.Protocol) (string, bool) {
+	switch p {
+	case negotiate.ProtocolRDP:
+		return "rdp", true
+	case negotiate.ProtocolSSL:
+		return "tls", true
+	case negotiate.ProtocolHybrid:
+		return "nla", true
+	case negotiate.ProtocolHybridEx:
+		return "nla,nla-ext", true // HYBRID_EX is offered with HYBRID, as the spec says it SHOULD be
+	}
+	return "", false
 }
 
 func isHybrid(p negotiate.Protocol) bool {

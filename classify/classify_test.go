@@ -388,7 +388,11 @@ func TestDetails(t *testing.T) {
 		{failed(probe.PhaseConnect, syscallErr("connect", syscall.ECONNREFUSED)), []string{"srv.corp.example", "3389"}},
 		{failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon, Err: context.DeadlineExceeded}), []string{"the logon", "20ms"}},
 		{failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}), []string{"ACCESS_DENIED"}},
-		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid}), []string{"does not support NLA"}},
+		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid}), []string{"did not take NLA", "--protocols rdp"}},
+		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid, Selected: negotiate.ProtocolSSL}),
+			[]string{"--protocols tls"}},
+		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid, Selected: negotiate.ProtocolRDSTLS}),
+			[]string{"PROTOCOL_RDSTLS, which was not offered"}},
 		// A Client Info without the password: the detail does not say
 		// the credentials went to the server.
 		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
