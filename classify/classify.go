@@ -33,20 +33,24 @@ func Classify(r *probe.Result) Verdict {
 	}
 	v := Verdict{Class: class(id), Phase: ph, OK: id == OK, Detail: detail}
 	v.Findings = findings(r, id)
-	if blamesAccount[id] {
+	if blamesAuthority[id] {
 		if m, ok := domainMismatch(r); ok {
-			v.Detail += "; likely cause: " + m
+			v.Detail += "; likely cause: " + m + ", and the server found no authority for it"
 		}
 	}
 	return v
 }
 
-// blamesAccount lists the classes a wrong domain in the user name can cause.
-var blamesAccount = map[ID]bool{
-	LogonFailed:                 true,
-	CredentialsRejectedNoReason: true,
-	NoLogonServers:              true,
-	LogonRejected:               true,
+// blamesAuthority lists the classes whose server answer itself blames the
+// authority for the user name's domain part (STATUS_NO_SUCH_DOMAIN,
+// STATUS_NO_LOGON_SERVERS and their kin): only then is a domain part that
+// names none of the server's own names evidence of the cause. A wrong
+// password and a silent close say nothing about the domain: FreeRDP's
+// server, for one, logs LAB\user on though its CHALLENGE says VM, and
+// rdptest's Windows answers an unknown domain with STATUS_LOGON_FAILURE,
+// as it answers a wrong password.
+var blamesAuthority = map[ID]bool{
+	NoLogonServers: true,
 }
 
 // success classifies a run that ended without an error.

@@ -28,6 +28,9 @@ import (
 //  3. suggest no flag that does not help: every flag a verdict suggests is
 //     run, exactly that flag on the same scenario or the same lab server,
 //     and must give a different and better answer (a lower exit code).
+//
+// The "likely cause" rules are checked against both kinds of server as
+// well: TestLikelyCauseEvidence.
 
 // productClaims say what the server is. Each is a pattern that only a
 // claim about the server matches.
@@ -235,4 +238,65 @@ func peerOf(fx *fixture.Fixture) string {
 		}
 	}
 	return ""
+}
+
+// TestLikelyCauseEvidence: a "likely cause" is named only where its evidence
+// holds, on the lab's real servers and on rdptest's Windows behaviour alike.
+// The user name's domain part is the likely cause only when the server's own
+// answer blames the authority for it (the class no_logon_servers) and the
+// part names none of the server's names:
+//   - rdptest answers STATUS_NO_SUCH_DOMAIN for EVIL\alice: named; the same
+//     server's STATUS_LOGON_FAILURE for EVIL\alice (an account it does not
+//     have) and STATUS_NO_LOGON_SERVERS for CORP\alice (its own domain): not;
+//   - the lab's FreeRDP server logs LAB\labuser on though its CHALLENGE says
+//     VM: a wrong password for it is not blamed on LAB, and the logon that
+//     works leaves no domain_mismatch finding.
+func TestLikelyCauseEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		named    bool
+	}{
+		{"no-such-domain-foreign-domain", true},
+		{"bad-password-foreign-domain", false},
+		{"no-logon-servers", false},
+		{"bad-password-windows", false},
+	} {
+		t.Run("rdptest-"+tc.scenario, func(t *testing.T) {
+			i := slices.IndexFunc(rdptest.Catalog(), func(e rdptest.Entry) bool { return e.Name == tc.scenario })
+			e := rdptest.Catalog()[i]
+			opt, err := e.ProbeOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := rdptest.NewServer(e.Scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			v := classify.Classify(probe.Run(context.Background(), srv.Addr, opt))
+			if got := strings.Contains(v.Detail, "likely cause"); got != tc.named {
+				t.Errorf("%s: likely cause named %v, want %v: %q", v.Class.ID, got, tc.named, v.Detail)
+			}
+		})
+	}
+	t.Run("lab-freerdp", func(t *testing.T) {
+		addr := labtest.Peer(t, "nla")
+		user, domain, pw := labtest.Account()
+		for _, p := range []string{pw + "-wrong", pw} {
+			r := probe.Run(context.Background(), addr, probe.Options{Credentials: &probe.Credentials{User: user, Domain: domain, Password: p}})
+			v := classify.Classify(r)
+			if r.NTLM == nil || strings.EqualFold(r.NTLM.NetBIOSDomain, domain) {
+				t.Fatalf("the lab's CHALLENGE names domain %v: this test needs one other than %s", r.NTLM, domain)
+			}
+			if strings.Contains(v.Detail, "likely cause") {
+				t.Errorf("%s: %q blames the domain, which works on this server", v.Class.ID, v.Detail)
+			}
+			if found := slices.ContainsFunc(v.Findings, func(f classify.Finding) bool { return f.ID == classify.FindingDomainMismatch }); found && v.OK {
+				t.Errorf("a logon with %s worked, yet the verdict finds a domain mismatch", r.User)
+			}
+			if p == pw && !v.OK {
+				t.Errorf("the right password gives %s: %s", v.Class.ID, v.Detail)
+			}
+		}
+	})
 }

@@ -175,6 +175,13 @@ func Catalog() []Entry {
 		{Name: "invalid-workstation", Spec: errCode, Scenario: status(negotiate.StatusInvalidWorkstation), Password: TestPassword, Class: "invalid_workstation", Phase: probe.PhaseLogon},
 		{Name: "logon-type-not-granted", Spec: errCode, Scenario: status(negotiate.StatusLogonTypeNotGranted), Password: TestPassword, Class: "logon_type_not_granted", Phase: probe.PhaseLogon},
 		{Name: "no-logon-servers", Spec: errCode, Scenario: status(negotiate.StatusNoLogonServers), Password: TestPassword, Class: "no_logon_servers", Phase: probe.PhaseLogon},
+		// A user name whose domain part names none of the server's names:
+		// the server's answer decides whether that is the cause.
+		{Name: "no-such-domain-foreign-domain", Spec: errCode + " (STATUS_NO_SUCH_DOMAIN for a domain the server does not know)",
+			Scenario: Scenario{Accounts: accounts(), BadPassword: Outcome{ErrorCode: negotiate.StatusNoSuchDomain}},
+			Password: TestPassword, Domain: "EVIL", Class: "no_logon_servers", Phase: probe.PhaseLogon},
+		{Name: "bad-password-foreign-domain", Spec: errCode + " (STATUS_LOGON_FAILURE for an account of an unknown domain)",
+			Scenario: Scenario{Accounts: accounts()}, Password: TestPassword, Domain: "EVIL", Class: "logon_failed", Phase: probe.PhaseLogon},
 		{Name: "trust-relationship-failure", Spec: errCode, Scenario: status(negotiate.StatusTrustedRelationshipFailure), Password: TestPassword, Class: "trust_relationship_failure", Phase: probe.PhaseLogon},
 		{Name: "authentication-firewall-failed", Spec: errCode, Scenario: status(negotiate.StatusAuthenticationFirewallFailed), Password: TestPassword, Class: "logon_rejected", Phase: probe.PhaseLogon},
 		{Name: "close-after-authenticate", Spec: cssp, Scenario: Scenario{Accounts: accounts(), AfterAuthenticate: Outcome{Close: true}}, Password: TestPassword,
