@@ -179,8 +179,8 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
 		if s := r.Session; s != nil && s.ClientInfoSent && !s.Autologon && s.PasswordWithheld != "" {
-			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
-				"without the password (%s), so the server had nothing to check them with", sel, account(r), s.PasswordWithheld)
+			return CredentialsNotVerified, fmt.Sprintf("the Client Info PDU named %s without the password, so nothing checked "+
+				"the credentials: %s", account(r), s.PasswordWithheld)
 		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+

@@ -397,7 +397,7 @@ func TestDetails(t *testing.T) {
 		// the credentials went to the server.
 		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
 			s.ClientInfoSent, s.DemandActive, s.Autologon, s.PasswordWithheld = true, true, false, "nothing authenticated the server"
-		}), []string{"without the password (nothing authenticated the server)"}},
+		}), []string{"without the password, so nothing checked the credentials: nothing authenticated the server"}},
 		{sessionOver(negotiate.ProtocolRDP, true, nil, func(s *probe.SessionInfo) {
 			s.ClientInfoSent, s.DemandActive, s.IOChannel = true, true, 1003
 			s.EncryptionMethod, s.EncryptionLevel = negotiate.EncryptionMethod128Bit, negotiate.EncryptionLevelHigh
