@@ -6,6 +6,8 @@
 //     for the NTLM info (vs nmap rdp-ntlm-info) and a logon (vs
 //     xfreerdp +auth-only and impacket rdp_check);
 //  2. CPU (user+sys) and peak RSS of one logon, vs xfreerdp +auth-only;
+//     the same for a Kerberos logon (lab KDC, rdptest's acceptor), with its
+//     RDP flights and KDC exchanges;
 //  3. sweep throughput and memory on a loopback fleet of rdptest servers
 //     plus the lab, vs nmap rdp-ntlm-info over the same hosts;
 //  4. the Go benchmarks of the parsers, the classify table and the sweep.
@@ -24,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,6 +40,7 @@ type config struct {
 	rdpprobe  string // built binary
 	lab       labAddrs
 	skipPeers bool
+	only      string
 }
 
 type labAddrs struct {
@@ -58,6 +62,7 @@ func main() {
 	flag.IntVar(&c.fleetSets, "fleet", 4, "the large sweep covers this many sets of 254 loopback hosts")
 	flag.IntVar(&c.ports, "ports", 4, "rdptest listeners per fleet host (ports 3389 up)")
 	flag.StringVar(&c.out, "out", "", "also write the results as Markdown to this file")
+	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: roundtrips, cpu, kerberos, sweep, go (default all)")
 	flag.Parse()
 
 	// The lab describes itself (lab/lab.sh env); these defaults are its own.
@@ -95,10 +100,20 @@ func main() {
 	t.loadBefore = loadavg()
 	t.peers = []string{version("dpkg-query", "-W", "-f", "xfreerdp (freerdp2-x11) ${Version}", "freerdp2-x11"), version("nmap", "--version"),
 		"impacket " + version("/usr/bin/python3", "-c", "import importlib.metadata as m; print(m.version('impacket'))")}
-	roundTrips(&c, &t)
-	cpuAndMemory(&c, &t)
-	sweepFleet(&c, &t, tmp)
-	goBenchmarks(&t)
+	for _, s := range []struct {
+		name string
+		run  func()
+	}{
+		{"roundtrips", func() { roundTrips(&c, &t) }},
+		{"cpu", func() { cpuAndMemory(&c, &t) }},
+		{"kerberos", func() { kerberosLogon(&c, &t, tmp) }},
+		{"sweep", func() { sweepFleet(&c, &t, tmp) }},
+		{"go", func() { goBenchmarks(&t) }},
+	} {
+		if c.only == "" || slices.Contains(strings.Split(c.only, ","), s.name) {
+			s.run()
+		}
+	}
 	t.loadAfter = loadavg()
 
 	md := t.markdown(c)

@@ -51,6 +51,7 @@ const (
 	RefusalContradictsOffer      ID = "refusal_contradicts_offer"
 	PreRDP52Server               ID = "pre_rdp52_server"
 	TLSFailed                    ID = "tls_failed"
+	CertNotTrusted               ID = "cert_not_trusted"
 	CredSSPOracleServerUnpatched ID = "credssp_oracle_server_unpatched"
 	PubKeyAuthMismatch           ID = "pubkey_auth_mismatch"
 	LogonFailed                  ID = "logon_failed"
@@ -76,6 +77,18 @@ const (
 	ServerInsufficientPrivileges ID = "server_insufficient_privileges"
 	ServerDeniedConnection       ID = "server_denied_connection"
 	FreshCredentialsRequired     ID = "fresh_credentials_required"
+)
+
+// The Kerberos classes (the KDC's and the RDP server's refusals of a
+// Kerberos logon that Windows does not already name like NTLM's).
+const (
+	AccountRevoked           ID = "account_revoked"
+	KDCUnreachable           ID = "kdc_unreachable"
+	KerberosSPNUnknown       ID = "kerberos_spn_unknown"
+	KerberosClockSkew        ID = "kerberos_clock_skew"
+	KerberosETypeUnsupported ID = "kerberos_etype_unsupported"
+	KerberosTicketRejected   ID = "kerberos_ticket_rejected"
+	NTLMBlocked              ID = "ntlm_blocked"
 )
 
 // Classes is the table: every way a probe ends, with what Windows shows,
@@ -250,6 +263,32 @@ var Classes = []Class{
 			"Try from a network without TLS inspection.",
 	},
 	{
+		ID: CertNotTrusted, Group: GroupNegotiation, Phase: probe.PhaseTLS,
+		Title: "The server's certificate is not one the probe was told to require",
+		WindowsSays: "The connection has been terminated because an unexpected server authentication certificate was received " +
+			"from the remote computer. (An expired certificate: \"Remote Desktop cannot connect to the remote computer because the " +
+			"authentication certificate received from the remote computer is expired or invalid. In some cases, this error might " +
+			"also be caused by a large time discrepancy between the client and server computers.\" A client that only warns asks: " +
+			"\"The identity of the remote computer cannot be verified. Do you want to connect anyway?\")",
+		Cause: "Told to require a trusted certificate, the probe, like a client set to 'Do not connect if authentication fails' ('Configure " +
+			"server authentication for client' policy, or authentication level:i:1 in the .rdp file), stops before sending anything " +
+			"when the certificate fails one of its checks: it does not chain to a trusted root (Remote Desktop's own self-signed " +
+			"certificate, an enterprise CA the client lacks, a missing intermediate), it does not hold the name the client connects " +
+			"to, its purpose is neither server nor Remote Desktop authentication, or it is outside its validity period. Told to " +
+			"pin a certificate, it stops when the certificate is not the pinned one: it was renewed or replaced, or something in " +
+			"between presents its own.",
+		Fix: "Give the server a certificate from the enterprise CA that holds the name users type and the Remote Desktop " +
+			"Authentication (1.3.6.1.4.1.311.54.1.2) or Server Authentication extended key usage: issue it from an RDP certificate " +
+			"template automatically with the policy 'Server authentication certificate template' (Computer Configuration > " +
+			"Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security), or " +
+			"bind an installed one to the listener by its thumbprint: wmic /namespace:\\\\root\\cimv2\\TerminalServices PATH " +
+			"Win32_TSGeneralSetting Set SSLCertificateSHA1Hash=\"<thumbprint>\", or in PowerShell Set-WmiInstance -Path " +
+			"(Get-WmiObject -Class Win32_TSGeneralSetting -Namespace root\\cimv2\\TerminalServices -Filter \"TerminalName='RDP-Tcp'\").__path " +
+			"-Argument @{SSLCertificateSHA1Hash='<thumbprint>'}. Clients, the probe among them, need the CA's root and must connect " +
+			"by a name the certificate holds: the detail and the findings say which of these failed. For a pinned certificate that " +
+			"changed, find out why before pinning the new fingerprint (tls.certificate.sha256 in the JSON output).",
+	},
+	{
 		ID: CredSSPOracleServerUnpatched, Group: GroupNegotiation, Phase: probe.PhaseNTLMInfo,
 		Title: "The server lacks the CredSSP security update (CVE-2018-0886)",
 		WindowsSays: "An authentication error has occurred. The function requested is not supported. Remote computer: <computer>. " +
@@ -359,6 +398,82 @@ var Classes = []Class{
 			"Desktop Services' and no 'Deny log on through Remote Desktop Services'.",
 		Fix: "Check those four rights in secpol.msc (Local Policies > User Rights Assignment) or the GPO that sets them " +
 			"(gpresult /h shows which), and use a domain account if local accounts are denied network logon on purpose.",
+	},
+	{
+		ID: AccountRevoked, Group: GroupAuthentication, Phase: probe.PhaseKerberos, LocksAccount: true, AccountLevel: true,
+		Title: "The KDC refuses the account: locked out or disabled, it did not say which",
+		WindowsSays: "The referenced account is currently locked out and may not be logged on to (or: Your account has been " +
+			"disabled. Please see your system administrator.)",
+		Cause: "The KDC answered KDC_ERR_CLIENT_REVOKED without the NTSTATUS a Windows domain controller adds: the account " +
+			"is locked out, disabled, or outside its logon hours or expiry, and the KDC does not say which (an MIT or Samba KDC " +
+			"answers this way; the e-text in the detail may tell).",
+		Fix: "Look the account up where it lives: Get-ADUser <name> -Properties LockedOut,Enabled,AccountExpirationDate on AD, " +
+			"kadmin getprinc <name> on MIT (its attributes and 'Failed password attempts'). Unlock or enable it, then find " +
+			"what keeps sending a wrong password.",
+	},
+	{
+		ID: KDCUnreachable, Group: GroupServer, Phase: probe.PhaseKerberos,
+		Title:       "No Kerberos KDC answered for the account's realm",
+		WindowsSays: msgLSA,
+		Cause: "Kerberos needs a domain controller (KDC) of the account's realm, and none could be found or none answered: " +
+			"the realm's DNS SRV records (_kerberos._tcp.<realm>) are missing, the KDCs named in krb5.conf or --kdc are down, " +
+			"or a firewall drops TCP/UDP 88 from this client. Where NTLM is allowed, mstsc falls back to it; where it is " +
+			"restricted, the logon fails here.",
+		Fix: "Check the realm's KDCs from this client: nslookup -type=SRV _kerberos._tcp.<realm> and a TCP connection to port 88 " +
+			"(Test-NetConnection <dc> -Port 88), nltest /dsgetdc:<domain> on Windows. Open TCP and UDP 88 to the domain controllers. " +
+			"Give the KDC explicitly with --kdc, or the realm with --realm, when DNS cannot.",
+	},
+	{
+		ID: KerberosSPNUnknown, Group: GroupNegotiation, Phase: probe.PhaseKerberos,
+		Title: "The KDC knows no TERMSRV service principal for this host",
+		WindowsSays: msgCredentialsDidNotWork + " (when NTLM is restricted, or the 'Allow delegating saved credentials' policy " +
+			"names only Kerberos servers; otherwise mstsc silently falls back to NTLM)",
+		Cause: "The KDC answered KDC_ERR_S_PRINCIPAL_UNKNOWN for TERMSRV/<host>: no account in the directory carries that SPN. " +
+			"The name typed is an alias (a CNAME, a load balancer name, a short name where only the FQDN is registered) or the " +
+			"server's machine account lacks the SPN. mstsc then uses NTLM, which some policies forbid or restrict.",
+		Fix: "Connect with the name the server registered (usually its FQDN), or register the alias: setspn -S TERMSRV/<name> " +
+			"<server's computer account> (and HOST/<name>); setspn -L <server> lists what it has. Probe another name with --spn.",
+	},
+	{
+		ID: KerberosClockSkew, Group: GroupServer,
+		Title:       "The clocks of the client and the KDC or server are too far apart for Kerberos",
+		WindowsSays: "An authentication error has occurred. The clocks on the client and server machines are skewed.",
+		Cause: "Kerberos refuses a request whose time differs from its own by more than the allowed skew (5 minutes by " +
+			"default): KRB_AP_ERR_SKEW. One of the clocks is wrong, or a virtual machine's clock drifted or was restored from a snapshot.",
+		Fix: "Synchronise the clocks with the domain's time source (w32tm /resync on Windows, chrony or systemd-timesyncd " +
+			"elsewhere); the detail gives both clocks. Check the time zone too.",
+	},
+	{
+		ID: KerberosETypeUnsupported, Group: GroupAuthentication, Phase: probe.PhaseKerberos,
+		Title:       "The account and the client share no Kerberos encryption type",
+		WindowsSays: "An authentication error has occurred. The encryption type requested is not supported by the KDC.",
+		Cause: "The KDC has no key for the account in an encryption type the client may use (KDC_ERR_ETYPE_NOSUPP, or a PA-ETYPE-INFO2 " +
+			"with nothing in common): typically an account that only has an RC4 key after AES was enforced, or an account " +
+			"restricted to DES or RC4 (msDS-SupportedEncryptionTypes) while clients allow AES only.",
+		Fix: "Reset the account's password once after AES is enabled in the domain (so the KDC derives AES keys), and check " +
+			"msDS-SupportedEncryptionTypes on the account and the 'Network security: Configure encryption types allowed for " +
+			"Kerberos' policy on clients and domain controllers.",
+	},
+	{
+		ID: KerberosTicketRejected, Group: GroupServer, Phase: probe.PhaseLogon,
+		Title:       "The server cannot use the Kerberos ticket the KDC issued for it",
+		WindowsSays: "An authentication error has occurred. The target principal name is incorrect.",
+		Cause: "The RDP server refused the AP-REQ (KRB_AP_ERR_MODIFIED or its kin): the ticket was encrypted with a key the server " +
+			"does not have. The SPN TERMSRV/<host> is registered on another account too (a duplicate SPN), the name points at a " +
+			"different machine than the one holding the SPN, or the server's machine password is out of step with the domain (a " +
+			"restored snapshot, a broken trust relationship).",
+		Fix: "Find duplicate SPNs (setspn -X, setspn -Q TERMSRV/<host>) and remove the wrong one; check that DNS sends the name to " +
+			"the right machine; on the server run Test-ComputerSecureChannel -Repair, or rejoin it to the domain.",
+	},
+	{
+		ID: NTLMBlocked, Group: GroupServer, Phase: probe.PhaseLogon,
+		Title:       "NTLM is blocked for this logon",
+		WindowsSays: "An authentication error has occurred. (The logon fails because NTLM is restricted in the domain or on the server.)",
+		Cause: "The server or the domain refuses NTLM (STATUS_NTLM_BLOCKED): the 'Network security: Restrict NTLM' policies " +
+			"deny it, and the client did not use Kerberos (an IP address, a name without a TERMSRV SPN, no KDC reachable).",
+		Fix: "Use Kerberos: connect by the server's registered host name, check its SPN (setspn -L <server>) and that a KDC is " +
+			"reachable from the client (port 88), then probe with --auth kerberos. Or add the server or client to the NTLM " +
+			"exceptions of the Restrict NTLM policies.",
 	},
 	{
 		ID: NoLogonServers, Group: GroupServer, Phase: probe.PhaseLogon,

@@ -178,14 +178,22 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
-		if s := r.Session; s != nil && s.ClientInfoSent && !s.Autologon && s.PasswordWithheld != "" {
+		if s := r.Session; s != nil && s.ClientInfoSent && !s.Autologon && s.PasswordWithheld != "" && sel != negotiate.ProtocolSSL {
+			// Standard RDP security: the probe's reason names the layer
+			// (no authentication at all, or no encryption either).
 			return CredentialsNotVerified, fmt.Sprintf("the Client Info PDU named %s without the password, so nothing checked "+
 				"the credentials: %s", account(r), s.PasswordWithheld)
 		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
+			if !s.Autologon && s.PasswordWithheld != "" {
+				return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
+					"without the password, withheld because the server's certificate is neither trusted nor pinned: nothing "+
+					"proved the server is the one meant, and a man in the middle who strips NLA would read it; so nothing "+
+					"checked the credentials", sel, account(r))
+			}
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
-				"to it in the Client Info PDU, but it gave no verdict on them before the probe stopped (a server without "+
-				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r))
+				"to it in the Client Info PDU%s, but it gave no verdict on them before the probe stopped (a server without "+
+				"NLA checks them on its sign-in screen, once graphics flow)", sel, account(r), autologonWords(r))
 		}
 		return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA, so nothing checks the "+
 			"credentials for %s before a session starts: they were not verified", sel, account(r))
@@ -205,6 +213,9 @@ func failure(r *probe.Result) (id ID, detail string) {
 			return id, detail
 		}
 	}
+	if id, detail, ok := kerberosFailure(r, err); ok {
+		return id, detail
+	}
 
 	var (
 		notTPKT    *negotiate.NotTPKTError
@@ -212,6 +223,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		mismatch   *probe.ProtocolMismatchError
 		noNegRsp   *probe.NoNegotiationResponseError
 		badMAC     *negotiate.MACError
+		notTrusted *probe.CertNotTrustedError
 		credssp    *probe.CredSSPVersionError
 		pubKey     *probe.PubKeyAuthError
 		status     *probe.ServerErrorCode
@@ -222,6 +234,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 		logonErr   *probe.SessionLogonError
 		mcsResult  *negotiate.MCSResultError
 		ultimatum  *probe.ServerDisconnectError
+		hungUp     *probe.UltimatumError
 	)
 	switch {
 	case errors.As(err, &notTPKT):
@@ -251,6 +264,9 @@ func failure(r *probe.Result) (id ID, detail string) {
 			"of standard RDP security (MS-RDPBCGR 5.3.6): it was altered on the way, or the server computes its keys or "+
 			"signatures unlike the specification; the probe stopped there%s", licenseSoFar(r))
 
+	case errors.As(err, &notTrusted):
+		return CertNotTrusted, certNotTrustedDetail(r, notTrusted)
+
 	case errors.As(err, &credssp):
 		return CredSSPOracleServerUnpatched, fmt.Sprintf("the server speaks CredSSP version %d; the CVE-2018-0886 fix "+
 			"came with version 5, so an updated client refuses it before sending credentials", credssp.Server)
@@ -269,7 +285,7 @@ func failure(r *probe.Result) (id ID, detail string) {
 
 	case errors.As(err, &eua):
 		return NoRDPSignInRight, fmt.Sprintf("the password for %s was accepted, but the Early User Authorization "+
-			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), euaName(eua.Result), uint32(eua.Result))
+			"Result was %s (%d): the account may not sign in over Remote Desktop", account(r), eua.Result, uint32(eua.Result))
 
 	case errors.As(err, &license):
 		id, d := licenseFailure(license)
@@ -304,6 +320,10 @@ func failure(r *probe.Result) (id ID, detail string) {
 			d += " (NLA waits on a domain controller: a slow or unreachable one looks like this)"
 		}
 		return Timeout, d + licenseSoFar(r)
+
+	case errors.As(err, &hungUp):
+		return ServerClosed, fmt.Sprintf("the server answered the Connection Request with an MCS Disconnect Provider Ultimatum (%s): "+
+			"it hung up on the request without saying why in an RDP_NEG_FAILURE", hungUp.Reason)
 
 	case errors.Is(err, negotiate.ErrDisconnectRequest):
 		if ph == probe.PhaseSession {
@@ -428,6 +448,7 @@ var statusClass = map[negotiate.NTStatus]ID{
 	negotiate.StatusNoSuchDomain:               NoLogonServers,
 	negotiate.SecENoAuthenticatingAuthority:    NoLogonServers,
 	negotiate.StatusTrustedRelationshipFailure: TrustRelationshipFailure,
+	negotiate.StatusNTLMBlocked:                NTLMBlocked,
 	negotiate.StatusTrustedDomainFailure:       TrustRelationshipFailure,
 	negotiate.StatusNoTrustSAMAccount:          TrustRelationshipFailure,
 }
@@ -437,30 +458,17 @@ func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) 
 	if !ok {
 		id = LogonRejected
 	}
-	d := fmt.Sprintf("the server answered %s for %s", statusText(s), account(r))
+	d := fmt.Sprintf("the server answered %v for %s", s, account(r))
 	if r.Failed == probe.PhaseNTLMInfo {
 		d += " before any logon was attempted"
 	}
+	if a := r.Auth; !ok && a != nil && a.Mechanism == probe.MechKerberos && r.CredSSP != nil && !r.CredSSP.PubKeyAuthVerified {
+		d += " in answer to the Kerberos SPNEGO token, before judging the account: it does not seem to accept Kerberos"
+		if a.Requested == probe.AuthKerberos {
+			d += " (--auth negotiate would fall back to NTLM, as mstsc does)"
+		}
+	}
 	return id, d
-}
-
-// statusText is "STATUS_LOGON_FAILURE (0xC000006D)", or the hex alone for a
-// status without a known name.
-func statusText(s negotiate.NTStatus) string {
-	if n := s.Name(); n != "" {
-		return fmt.Sprintf("%s (0x%08X)", n, uint32(s))
-	}
-	return fmt.Sprintf("0x%08X", uint32(s))
-}
-
-func euaName(e negotiate.EarlyUserAuthResult) string {
-	switch e {
-	case negotiate.EarlyUserAuthAccessDenied:
-		return "ACCESS_DENIED"
-	case negotiate.EarlyUserAuthSuccess:
-		return "SUCCESS"
-	}
-	return "unknown"
 }
 
 // offerOf is the --protocols value that offers exactly p, when there is one.

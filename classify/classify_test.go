@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
 
@@ -109,6 +110,19 @@ type classCase struct {
 	exit  int
 }
 
+// certRefused is the TLS phase ending because the certificate is not what
+// the probe was told to require: here a self-signed one.
+func certRefused(err error) *probe.Result {
+	r := failed(probe.PhaseTLS, err)
+	r.TLS = &probe.TLSInfo{Version: tls.VersionTLS12, Certificate: &probe.CertInfo{
+		Subject: "CN=SRV", Issuer: "CN=SRV", CommonName: "SRV", SelfSigned: true, NotBefore: t0.AddDate(0, -1, 0), NotAfter: t0.AddDate(0, 6, 0),
+		SHA256: strings.Repeat("cd", 32),
+		Trust: &probe.CertTrust{Error: probe.TrustUnknownAuthority, ChainError: probe.TrustUnknownAuthority, Name: r.Host,
+			PurposeOK: true, Chain: []probe.ChainCert{{Subject: "CN=SRV", Issuer: "CN=SRV", NotBefore: t0.AddDate(0, -1, 0), NotAfter: t0.AddDate(0, 6, 0)}}},
+	}}
+	return r
+}
+
 // cases is shared by the mapping test, the reachability test and the
 // benchmark.
 var cases = []classCase{
@@ -177,6 +191,8 @@ var cases = []classCase{
 	{"tls reset", failed(probe.PhaseTLS, fmt.Errorf("tls: handshake: %w", syscallErr("read", syscall.ECONNRESET))), "tls_failed", probe.PhaseTLS, 4},
 	{"tls other", failed(probe.PhaseTLS, errors.New("something odd")), "tls_failed", probe.PhaseTLS, 4},
 	{"tls timeout", failed(probe.PhaseTLS, &probe.PhaseTimeoutError{Phase: probe.PhaseTLS, Err: context.DeadlineExceeded}), "timeout", probe.PhaseTLS, 6},
+	{"certificate not trusted, trusted required", certRefused(&probe.CertNotTrustedError{Reason: probe.TrustUnknownAuthority}), "cert_not_trusted", probe.PhaseTLS, 4},
+	{"certificate not the pinned one", certRefused(&probe.CertNotTrustedError{Pinned: strings.Repeat("ab", 32), Got: strings.Repeat("cd", 32)}), "cert_not_trusted", probe.PhaseTLS, 4},
 
 	// ntlm_info
 	{"CredSSP v3", failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), "credssp_oracle_server_unpatched", probe.PhaseNTLMInfo, 4},
@@ -219,7 +235,31 @@ var cases = []classCase{
 		Err: &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}}), "timeout", probe.PhaseLogon, 6},
 	{"cancelled", failed(probe.PhaseLogon, fmt.Errorf("credssp: read TSRequest: %w", context.Canceled)), "timeout", probe.PhaseLogon, 6},
 	{"EUA read closed", failed(probe.PhaseLogon, fmt.Errorf("early user authorization: read result: %w", io.EOF)), "server_closed", probe.PhaseLogon, 6},
-	{"tls alert mid-logon", failed(probe.PhaseLogon, errors.New("remote error: tls: bad record MAC")), "tls_failed", probe.PhaseLogon, 4},
+	{"tls alert mid-logon", failed(probe.PhaseLogon, fmt.Errorf("credssp: read TSRequest: %w", &probe.TLSAlertError{Alert: 20, Remote: true, Err: errors.New("remote error: tls: bad record MAC")})), "tls_failed", probe.PhaseLogon, 4},
+	// Kerberos (the kerberos phase at the KDC; the logon phase at the server)
+	{"kdc preauth failed", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrPreauthFailed, 0, "")), "logon_failed", probe.PhaseKerberos, 5},
+	{"kdc no such client", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrCPrincipalUnknown, 0, "")), "logon_failed", probe.PhaseKerberos, 5},
+	{"kdc revoked, locked out", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrClientRevoked, negotiate.StatusAccountLockedOut, "")), "account_locked_out", probe.PhaseKerberos, 5},
+	{"kdc revoked, disabled", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrClientRevoked, negotiate.StatusAccountDisabled, "")), "account_disabled", probe.PhaseKerberos, 5},
+	{"kdc revoked, logon hours", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrClientRevoked, negotiate.StatusInvalidLogonHours, "")), "invalid_logon_hours", probe.PhaseKerberos, 5},
+	{"kdc revoked, no status", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrClientRevoked, 0, "LOCKED_OUT")), "account_revoked", probe.PhaseKerberos, 5},
+	{"kdc key expired", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrKeyExpired, 0, "CLIENT KEY EXPIRED")), "password_expired", probe.PhaseKerberos, 5},
+	{"kdc must change, e-text", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrKeyExpired, 0, "REQUIRED PWCHANGE")), "password_must_change", probe.PhaseKerberos, 5},
+	{"kdc must change, status", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrKeyExpired, negotiate.StatusPasswordMustChange, "")), "password_must_change", probe.PhaseKerberos, 5},
+	{"kdc name expired", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrNameExp, 0, "")), "account_expired", probe.PhaseKerberos, 5},
+	{"kdc policy", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrPolicy, 0, "")), "account_restriction", probe.PhaseKerberos, 5},
+	{"kdc no spn", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrSPrincipalUnknown, 0, "")), "kerberos_spn_unknown", probe.PhaseKerberos, 4},
+	{"kdc etype", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KDCErrETypeNoSupp, 0, "")), "kerberos_etype_unsupported", probe.PhaseKerberos, 5},
+	{"no common etype", krbFailed(probe.PhaseKerberos, krb5.ErrNoCommonEType), "kerberos_etype_unsupported", probe.PhaseKerberos, 5},
+	{"kdc skew", krbFailed(probe.PhaseKerberos, kdcErr(krb5.KRBAPErrSkew, 0, "")), "kerberos_clock_skew", probe.PhaseKerberos, 6},
+	{"no kdc answered", krbFailed(probe.PhaseKerberos, &krb5.KDCUnreachableError{Step: krb5.StepASNoPreauth,
+		Tried: []krb5.KDCAttempt{{KDC: "192.0.2.53:88", Network: "tcp", Err: errors.New("connection refused")}}}), "kdc_unreachable", probe.PhaseKerberos, 6},
+	{"kerberos unavailable", krbFailed(probe.PhaseKerberos, &probe.KerberosUnavailableError{Why: "no KDC for CORP.EXAMPLE.COM (krb5.conf: no entry)"}), "kdc_unreachable", probe.PhaseKerberos, 6},
+	{"kerberos for an address", krbFailed(probe.PhaseKerberos, &probe.KerberosUnavailableError{Why: "the target is an IP address: no SPN"}), "kerberos_spn_unknown", probe.PhaseKerberos, 4},
+	{"ap modified", krbFailed(probe.PhaseLogon, &krb5.APError{KRBError: krb5.KRBError{Code: krb5.KRBAPErrModified}}), "kerberos_ticket_rejected", probe.PhaseLogon, 6},
+	{"ap skew", krbFailed(probe.PhaseLogon, &krb5.APError{KRBError: krb5.KRBError{Code: krb5.KRBAPErrSkew, ServerTime: t0, LocalTime: t0.Add(time.Hour)}}), "kerberos_clock_skew", probe.PhaseLogon, 6},
+	{"ntlm blocked", failed(probe.PhaseLogon, &probe.ServerErrorCode{Status: negotiate.StatusNTLMBlocked}), "ntlm_blocked", probe.PhaseLogon, 6},
+
 	{"no certificate to bind", failed(probe.PhaseLogon, errors.New("credssp: the server sent no certificate to bind the logon to")), "protocol_error", probe.PhaseLogon, 7},
 
 	// session phase (--depth session), over TLS without NLA
@@ -385,6 +425,10 @@ func TestDetails(t *testing.T) {
 		{failed(probe.PhaseNegotiate, &negotiate.NotTPKTError{First: []byte("SSH-")}), []string{"an SSH banner", "3389"}},
 		{failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), []string{"version 3"}},
 		{failed(probe.PhaseTLS, io.EOF), []string{"dropped the TLS handshake"}},
+		{certRefused(&probe.CertNotTrustedError{Reason: probe.TrustUnknownAuthority}),
+			[]string{"CN=SRV", "self-signed and not itself among the trusted roots", "--require-trusted-cert", "before sending anything"}},
+		{certRefused(&probe.CertNotTrustedError{Pinned: strings.Repeat("ab", 32), Got: strings.Repeat("cd", 32)}),
+			[]string{strings.Repeat("ab", 32), strings.Repeat("cd", 32), "--cert-sha256", "not trusted either: it is self-signed"}},
 		{failed(probe.PhaseConnect, syscallErr("connect", syscall.ECONNREFUSED)), []string{"srv.corp.example", "3389"}},
 		{failed(probe.PhaseLogon, &probe.PhaseTimeoutError{Phase: probe.PhaseLogon, Err: context.DeadlineExceeded}), []string{"the logon", "20ms"}},
 		{failed(probe.PhaseLogon, &probe.EarlyUserAuthError{Result: negotiate.EarlyUserAuthAccessDenied}), []string{"ACCESS_DENIED"}},
@@ -394,8 +438,13 @@ func TestDetails(t *testing.T) {
 		{failed(probe.PhaseNegotiate, &probe.ProtocolMismatchError{Offered: negotiate.ProtocolHybrid, Selected: negotiate.ProtocolRDSTLS}),
 			[]string{"PROTOCOL_RDSTLS, which was not offered"}},
 		// A Client Info without the password: the detail does not say
-		// the credentials went to the server.
+		// the credentials went to the server. Under TLS it names the
+		// certificate that proved nothing; under standard RDP security
+		// the probe's own reason (which says the layer).
 		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+			s.ClientInfoSent, s.DemandActive, s.Autologon, s.PasswordWithheld = true, true, false, "nothing authenticated the server"
+		}), []string{"without the password, withheld because the server's certificate is neither trusted nor pinned", "nothing checked the credentials"}},
+		{sessionOver(negotiate.ProtocolRDP, true, nil, func(s *probe.SessionInfo) {
 			s.ClientInfoSent, s.DemandActive, s.Autologon, s.PasswordWithheld = true, true, false, "nothing authenticated the server"
 		}), []string{"without the password, so nothing checked the credentials: nothing authenticated the server"}},
 		{sessionOver(negotiate.ProtocolRDP, true, nil, func(s *probe.SessionInfo) {
@@ -477,7 +526,8 @@ var wantExit = map[ID]int{
 	"credentials_not_verified": 1,
 	"dns_failure":              3, "tcp_refused": 3, "tcp_timeout": 3, "tcp_unreachable": 3,
 	"not_rdp": 4, "nla_required": 4, "tls_required": 4, "tls_not_allowed": 4, "no_server_certificate": 4,
-	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "refusal_contradicts_offer": 4, "pre_rdp52_server": 4, "tls_failed": 4,
+	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "refusal_contradicts_offer": 4, "pre_rdp52_server": 4,
+	"tls_failed": 4, "cert_not_trusted": 4,
 	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4,
 	"logon_failed": 5, "account_locked_out": 5, "account_disabled": 5, "account_expired": 5,
 	"password_expired": 5, "password_must_change": 5, "account_restriction": 5, "invalid_logon_hours": 5,
@@ -485,7 +535,9 @@ var wantExit = map[ID]int{
 	"logon_rejected": 5, "no_rdp_signin_right": 5,
 	"no_logon_servers": 6, "trust_relationship_failure": 6, "server_closed": 6, "timeout": 6, "no_license_server": 6,
 	"license_error": 6, "server_denied_connection": 6, "server_insufficient_privileges": 5, "fresh_credentials_required": 5,
-	"protocol_error": 7,
+	"protocol_error":  7,
+	"account_revoked": 5, "kerberos_etype_unsupported": 5, "kerberos_spn_unknown": 4,
+	"kdc_unreachable": 6, "kerberos_clock_skew": 6, "kerberos_ticket_rejected": 6, "ntlm_blocked": 6,
 }
 
 // wantLocksAccount and wantAccountLevel are the classes after which the
@@ -497,11 +549,11 @@ var (
 		"password_expired": true, "password_must_change": true, "account_restriction": true, "invalid_logon_hours": true,
 		"invalid_workstation": true, "logon_type_not_granted": true, "credentials_rejected_no_reason": true,
 		"logon_rejected": true, "no_rdp_signin_right": true, "server_insufficient_privileges": true,
-		"fresh_credentials_required": true,
+		"fresh_credentials_required": true, "account_revoked": true,
 	}
 	wantAccountLevel = map[ID]bool{
 		"account_locked_out": true, "account_disabled": true, "account_expired": true,
-		"password_expired": true, "password_must_change": true,
+		"password_expired": true, "password_must_change": true, "account_revoked": true,
 	}
 )
 
@@ -640,8 +692,14 @@ func TestFindings(t *testing.T) {
 		notWant []string
 	}{
 		{"clean", tlsRun(func(r *probe.Result) {}), nil,
-			[]string{"credssp_version", FindingTLSWeakVersion, FindingCertSelfSigned, FindingCertExpired, FindingCertExpiring, FindingNLANotEnforced, FindingClockSkew, FindingDomainMismatch}},
+			[]string{"credssp_version", FindingTLSWeakVersion, FindingCertSelfSigned, FindingCertExpired, FindingCertExpiring, FindingNLANotEnforced, FindingClockSkew, FindingDomainMismatch, FindingKerberosRC4}},
 		{"self-signed", tlsRun(func(r *probe.Result) { r.TLS.Certificate.SelfSigned = true }), []string{FindingCertSelfSigned}, nil},
+		{"kerberos rc4 only", tlsRun(func(r *probe.Result) {
+			r.Auth = &probe.AuthInfo{Requested: probe.AuthNegotiate, Mechanism: probe.MechKerberos, RC4Only: true}
+		}), []string{FindingKerberosRC4}, nil},
+		{"kerberos aes", tlsRun(func(r *probe.Result) {
+			r.Auth = &probe.AuthInfo{Requested: probe.AuthNegotiate, Mechanism: probe.MechKerberos, EType: "aes256-cts-hmac-sha1-96"}
+		}), nil, []string{FindingKerberosRC4}},
 		{"expiring", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(10 * 24 * time.Hour) }),
 			[]string{FindingCertExpiring}, []string{FindingCertExpired}},
 		{"expired", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),
@@ -807,4 +865,21 @@ func BenchmarkClassify(b *testing.B) {
 		n += len(cases)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "classifications/s")
+}
+
+// krbFailed is a Kerberos run of failed() that ended with err.
+func krbFailed(ph probe.Phase, err error) *probe.Result {
+	r := failed(ph, err)
+	r.Auth = &probe.AuthInfo{Requested: probe.AuthNegotiate, Mechanism: probe.MechKerberos, SPN: "TERMSRV/srv.corp.example",
+		Realm: "CORP.EXAMPLE", RealmSource: probe.SourceKrb5Conf}
+	return r
+}
+
+func kdcErr(code krb5.ErrorCode, st negotiate.NTStatus, etext string) *krb5.KDCError {
+	e := &krb5.KDCError{Step: krb5.StepASPreauth, KDC: "192.0.2.53:88", KRBError: krb5.KRBError{Code: code, EText: etext,
+		ServerTime: t0.Add(10 * time.Minute), LocalTime: t0}}
+	if st != 0 {
+		e.EData.Extended = &krb5.ExtendedError{Status: st}
+	}
+	return e
 }

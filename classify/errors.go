@@ -6,8 +6,9 @@ import (
 	"errors"
 	"io"
 	"os"
-	"strings"
 	"syscall"
+
+	"github.com/rdpprobe/rdpprobe/probe"
 )
 
 // isTimeout: a deadline passed (the probe's PhaseTimeoutError, a net.Error,
@@ -26,26 +27,35 @@ func isClosed(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
+// isTLSError: the TLS layer failed, in the handshake or on a record.
 func isTLSError(err error) bool {
 	var (
-		alert  tls.AlertError
-		verify *tls.CertificateVerificationError
-		record tls.RecordHeaderError
+		handshake *probe.TLSHandshakeError
+		alert     *probe.TLSAlertError
+		qalert    tls.AlertError
+		verify    *tls.CertificateVerificationError
+		record    tls.RecordHeaderError
 	)
-	return errors.As(err, &alert) || errors.As(err, &verify) || errors.As(err, &record) ||
-		strings.Contains(err.Error(), "tls:")
+	return errors.As(err, &handshake) || errors.As(err, &alert) || errors.As(err, &qalert) ||
+		errors.As(err, &verify) || errors.As(err, &record)
 }
 
-// tlsHint adds what a TLS error usually means, when it is clear.
+// tlsHint adds what a TLS error usually means, when its type makes it
+// clear: the record header was not TLS, or the server's alert (RFC 8446
+// 6.2) said the two sides share no version or no cipher suite.
 func tlsHint(err error) string {
-	var record tls.RecordHeaderError
-	msg := err.Error()
+	var (
+		record tls.RecordHeaderError
+		alert  *probe.TLSAlertError
+	)
 	switch {
 	case errors.As(err, &record):
 		return " (the server did not answer with TLS)"
-	case strings.Contains(msg, "protocol version"):
+	case !errors.As(err, &alert) || !alert.Remote:
+		return ""
+	case alert.Alert == probe.TLSAlertProtocolVersion:
 		return " (no TLS version in common)"
-	case strings.Contains(msg, "handshake failure"), strings.Contains(msg, "no cipher suite"):
+	case alert.Alert == probe.TLSAlertHandshakeFailure, alert.Alert == probe.TLSAlertInsufficientSecurity:
 		return " (no TLS version or cipher suite in common)"
 	}
 	return ""

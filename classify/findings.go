@@ -12,8 +12,9 @@ import (
 
 // Thresholds for findings.
 const (
-	// CertExpiringWithin: a certificate expiring sooner gets cert_expiring.
-	CertExpiringWithin = 30 * 24 * time.Hour
+	// CertExpiringWithin: a certificate expiring sooner gets cert_expiring,
+	// unless the Result says otherwise (--cert-warn-days).
+	CertExpiringWithin = probe.DefaultCertWarnWithin
 	// MaxClockSkew is Kerberos' default tolerance; more skew gets clock_skew.
 	MaxClockSkew = 5 * time.Minute
 )
@@ -28,6 +29,7 @@ const (
 	FindingClockSkew      = "clock_skew"
 	FindingDomainMismatch = "domain_mismatch"
 	FindingAccountChecked = "account_checked"
+	FindingKerberosRC4    = "kerberos_rc4_only"
 	// FindingStandardRDPSecurity: the server selected standard RDP
 	// security, which authenticates nothing.
 	FindingStandardRDPSecurity = "standard_rdp_security"
@@ -54,22 +56,7 @@ func findings(r *probe.Result, classID ID) []Finding {
 				"and hardened clients refuse older versions (enable TLS 1.2 on the server)", tls.VersionName(t.Version)))
 		}
 		if c := t.Certificate; c != nil {
-			if c.SelfSigned {
-				add(FindingCertSelfSigned, SeverityInfo, fmt.Sprintf("the certificate (%s) is self-signed, Remote Desktop's "+
-					"default: clients warn about it unless it is trusted or replaced by one from a trusted CA", c.Subject))
-			}
-			// The clock is the probe's start, so Classify stays pure.
-			if now := r.Start; !now.IsZero() && !c.NotAfter.IsZero() {
-				switch left := c.NotAfter.Sub(now); {
-				case left < 0:
-					add(FindingCertExpired, SeverityWarning, fmt.Sprintf("the certificate expired on %s, %d days ago: "+
-						"clients warn about it (Remote Desktop renews its own self-signed certificate; a CA-issued one must be renewed)",
-						c.NotAfter.UTC().Format(time.DateOnly), days(-left)))
-				case left < CertExpiringWithin:
-					add(FindingCertExpiring, SeverityWarning, fmt.Sprintf("the certificate expires on %s, in %d days",
-						c.NotAfter.UTC().Format(time.DateOnly), days(left)))
-				}
-			}
+			certFindings(r, c, add)
 		}
 	}
 
@@ -110,6 +97,11 @@ func findings(r *probe.Result, classID ID) []Finding {
 		add(FindingDomainMismatch, SeverityWarning, m)
 	} else if m, ok := accountChecked(r); ok {
 		add(FindingAccountChecked, SeverityInfo, m)
+	}
+
+	if a := r.Auth; a != nil && a.RC4Only {
+		add(FindingKerberosRC4, SeverityWarning, fmt.Sprintf("the KDC offered only RC4-HMAC for %s (no AES key): the account "+
+			"stops working where RC4 is turned off; reset its password once AES is enabled so the KDC derives AES keys", account(r)))
 	}
 	return out
 }

@@ -86,7 +86,20 @@ var noFixture = map[string]string{
 		"rdptest scenario pubkeyauth-tampered covers it with a live server",
 	"no_rdp_signin_right": "the Early User Authorization Result comes only after a pubKeyAuth that depends on this run's keys; " +
 		"rdptest scenario early-user-auth-denied covers it",
+	// The Kerberos classes arise at the KDC, whose conversation a fixture
+	// does not hold (its AS-REP is under the password's key and is never
+	// recorded), or at the server after a ticket only a KDC can issue.
+	"account_revoked":            kdcOnly,
+	"kdc_unreachable":            kdcOnly,
+	"kerberos_spn_unknown":       kdcOnly,
+	"kerberos_clock_skew":        kdcOnly,
+	"kerberos_etype_unsupported": kdcOnly,
+	"kerberos_ticket_rejected": "the AP-REQ carries a ticket the lab KDC issues for this run, under keys no replay holds; " +
+		"probe's TestLabKerberosServer covers it with the real KDC and rdptest's Kerberos acceptor",
 }
+
+const kdcOnly = "the KDC's answer is not part of the RDP conversation a fixture records; probe's lab tests cover it " +
+	"against the lab's MIT KDC, and kinit's verdict on the same account is checked beside it"
 
 // noScenario lists the classes no rdptest server can cause.
 var noScenario = map[string]string{
@@ -94,7 +107,18 @@ var noScenario = map[string]string{
 	"tcp_refused":     "nothing listens: there is no server to play",
 	"tcp_timeout":     "a listening server always completes the TCP handshake",
 	"tcp_unreachable": "a loopback server is always reachable",
+	// The KDC decides these; probe's lab tests run them against the lab's
+	// MIT KDC with an rdptest server behind it.
+	"account_revoked":            kdcScenario,
+	"kdc_unreachable":            kdcScenario,
+	"kerberos_spn_unknown":       kdcScenario,
+	"kerberos_clock_skew":        kdcScenario,
+	"kerberos_etype_unsupported": kdcScenario,
+	"kerberos_ticket_rejected": "rdptest's Kerberos acceptor refuses the ticket, but only with one the lab KDC issued for the run: " +
+		"probe's TestLabKerberosServer runs rdptest.KerberosTicketRejected and KerberosWrongHost",
 }
+
+const kdcScenario = "the KDC, not the RDP server, gives this answer: probe's TestLabKerberosClasses runs it against the lab's MIT KDC"
 
 // TestEveryClassHasFixtureAndScenario: each class in the table has at least
 // one fixture and one rdptest scenario, or is listed above with the reason.

@@ -1,7 +1,10 @@
 package classify_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,7 +30,17 @@ import (
 //  2. name no domain or computer the run's facts do not hold;
 //  3. suggest no flag that does not help: every flag a verdict suggests is
 //     run, exactly that flag on the same scenario or the same lab server,
-//     and must give a different and better answer (a lower exit code).
+//     and must give a different and better answer (a lower exit code); a
+//     flag suggested inside a finding must make that finding go away
+//     without a worse answer. A flag named without a value is run with the
+//     value the scenario supplies (its certificate as the root, its
+//     fingerprint, a name it holds). A flag the run itself used, with the
+//     value it used, is a fact of the run and not a suggestion
+//     ("--require-trusted-cert makes that a failure").
+//
+// A class's Cause and Fix are the same for every run of the class, so they
+// name no flag that would not help each of them: they say what the probe
+// was told ("told to pin a certificate") in words, not flags.
 //
 // The "likely cause" rules are checked against both kinds of server as
 // well: TestLikelyCauseEvidence.
@@ -42,12 +55,149 @@ var productClaims = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)\bwindows( server)? (answers|sends|closes|does|selects)\b`),
 }
 
-// flagRE finds a flag and its value in a sentence: "--protocols tls,nla".
-var flagRE = regexp.MustCompile(`--([a-z][a-z.-]*)(?: ([a-z0-9][a-z0-9,_-]*))?`)
+// flagRE finds a flag and the word after it in a sentence: "--protocols
+// tls,nla", "--cert-sha256)", "--require-trusted-cert makes". Whether the
+// word is the flag's value is the flag's to say (flagSpec.value).
+var flagRE = regexp.MustCompile(`--([a-z][a-z0-9.-]*[a-z0-9])(?: ([A-Za-z0-9][A-Za-z0-9.,_/:-]*))?`)
 
 // notHints are flags a verdict may name without promising a better answer.
 var notHints = map[string]string{
 	"record": "asks for a recording of the same run, to report it: the answer stays the same by design",
+}
+
+// flagSpec is what the walk knows of a flag it can run.
+type flagSpec struct {
+	// value: the flag takes a value, so the word after it is that value.
+	value bool
+	// used: the run itself was made with the flag (with this value, when
+	// one is named), so naming it states what the run did.
+	used func(o probe.Options, value string) bool
+	// set returns the change that runs the flag with value; "" asks for
+	// the value the scenario supplies (scenarioValue), where there is one.
+	set func(t *testing.T, rn run, value string) (func(*probe.Options), error)
+}
+
+var flags = map[string]flagSpec{
+	"protocols": {value: true,
+		used: func(o probe.Options, v string) bool {
+			p, rdp, err := probe.ParseOffer(v)
+			return err == nil && p == o.Protocols && rdp == o.AllowStandardRDP
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			p, rdp, err := probe.ParseOffer(v)
+			return func(o *probe.Options) { o.Protocols, o.AllowStandardRDP = p, rdp }, err
+		}},
+	"depth": {value: true,
+		used: func(o probe.Options, v string) bool {
+			ph, err := probe.ParsePhase(v)
+			return err == nil && ph == o.Depth
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			ph, err := probe.ParsePhase(v)
+			return func(o *probe.Options) { o.Depth = ph }, err
+		}},
+	"auth": {value: true,
+		used: func(o probe.Options, v string) bool {
+			m, err := probe.ParseAuthMode(v)
+			return err == nil && o.Auth != "" && (v == "" || m == o.Auth)
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			if v == "" {
+				return nil, errors.New("names no mode")
+			}
+			m, err := probe.ParseAuthMode(v)
+			return func(o *probe.Options) { o.Auth = m }, err
+		}},
+	"require-trusted-cert": {
+		used: func(o probe.Options, _ string) bool { return o.RequireTrustedCert },
+		set: func(t *testing.T, rn run, _ string) (func(*probe.Options), error) {
+			return func(o *probe.Options) { o.RequireTrustedCert = true }, nil
+		}},
+	"cert-sha256": {value: true,
+		used: func(o probe.Options, v string) bool {
+			pin, err := probe.ParseFingerprint(v)
+			return o.Cert.SHA256 != "" && (v == "" || err == nil && pin == o.Cert.SHA256)
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			if v == "" {
+				c := leafOf(rn.r)
+				if c == nil {
+					return nil, errors.New("names no fingerprint, and the run saw no certificate to take it from")
+				}
+				v = c.SHA256 // the scenario's: the certificate the server presented
+			}
+			pin, err := probe.ParseFingerprint(v)
+			return func(o *probe.Options) { o.Cert.SHA256 = pin }, err
+		}},
+	"ca-file": {value: true,
+		used: func(o probe.Options, _ string) bool { return o.Cert.Roots != nil },
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			if v != "" {
+				return nil, errors.New("names a file this test does not have: only the scenario's own root can be supplied")
+			}
+			return func(o *probe.Options) {
+				pool := x509.NewCertPool()
+				pool.AddCert(rn.root(t))
+				o.Cert.Roots = pool
+			}, nil
+		}},
+	"tls-server-name": {value: true,
+		used: func(o probe.Options, v string) bool {
+			return o.Cert.ServerName != "" && (v == "" || strings.EqualFold(v, o.Cert.ServerName))
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			if v == "" {
+				c := leafOf(rn.r)
+				switch {
+				case c != nil && len(c.DNSNames) > 0:
+					v = c.DNSNames[0]
+				case c != nil && c.CommonName != "":
+					v = c.CommonName
+				default:
+					return nil, errors.New("names no name, and the run saw no certificate name to take")
+				}
+			}
+			return func(o *probe.Options) { o.Cert.ServerName = v }, nil
+		}},
+	// Kerberos: where it finds its realm, KDC and service principal.
+	"kdc": {value: true,
+		used: func(o probe.Options, v string) bool {
+			return len(o.Kerberos.KDCs) > 0 && (v == "" || slices.Contains(o.Kerberos.KDCs, v))
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			if v == "" {
+				return nil, errors.New("names no KDC")
+			}
+			return func(o *probe.Options) { o.Kerberos.KDCs = []string{v} }, nil
+		}},
+	"realm": {value: true,
+		used: func(o probe.Options, v string) bool {
+			return o.Kerberos.Realm != "" && (v == "" || strings.EqualFold(v, o.Kerberos.Realm))
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			if v == "" {
+				return nil, errors.New("names no realm")
+			}
+			return func(o *probe.Options) { o.Kerberos.Realm = v }, nil
+		}},
+	"spn": {value: true,
+		used: func(o probe.Options, v string) bool {
+			return o.Kerberos.SPN != "" && (v == "" || strings.EqualFold(v, o.Kerberos.SPN))
+		},
+		set: func(t *testing.T, rn run, v string) (func(*probe.Options), error) {
+			if v == "" || strings.Contains(v, "<") {
+				return nil, errors.New("names no principal")
+			}
+			return func(o *probe.Options) { o.Kerberos.SPN = v }, nil
+		}},
+}
+
+// leafOf is the server certificate the run saw, nil for none.
+func leafOf(r *probe.Result) *probe.CertInfo {
+	if r.TLS == nil {
+		return nil
+	}
+	return r.TLS.Certificate
 }
 
 // run is one verdict of the walk, with how to run it again.
@@ -55,9 +205,14 @@ type run struct {
 	name string
 	r    *probe.Result
 	v    classify.Verdict
+	opt  probe.Options // what the run was made with
 	// again probes the same server with opt changed by change; nil when
 	// that cannot be done (a lab fixture under -short).
 	again func(t *testing.T, change func(*probe.Options)) classify.Verdict
+	// root is the root certificate of the chain the server that again
+	// probes presents, for a --ca-file named without a file; set wherever
+	// again is.
+	root func(t *testing.T) *x509.Certificate
 }
 
 // texts are a verdict's sentences by where they come from.
@@ -104,50 +259,68 @@ func TestVerdictWordsFollowFromFacts(t *testing.T) {
 					}
 				}
 				for _, m := range flagRE.FindAllStringSubmatch(s, -1) {
-					hint(t, rn, where, m[1], strings.TrimRight(m[2], ".,"))
+					hint(t, rn, where, m[1], strings.TrimRight(m[2], ".,:;"))
 				}
 			}
 		})
 	}
 }
 
-// hint checks one flag a verdict suggests by running exactly it.
-func hint(t *testing.T, rn run, where, flag, value string) {
+// hint checks one flag a verdict names: a fact when the run used it, else a
+// suggestion, run exactly as named (or with the value the scenario
+// supplies) and held to a better answer.
+func hint(t *testing.T, rn run, where, flag, word string) {
 	t.Helper()
 	if why, ok := notHints[flag]; ok {
 		t.Logf("--%s in the %s: %s", flag, where, why)
 		return
 	}
-	var change func(*probe.Options)
-	switch flag {
-	case "protocols":
-		p, rdp, err := probe.ParseOffer(value)
-		if err != nil {
-			t.Errorf("%s %s suggests --protocols %q, which does not parse: %v", rn.v.Class.ID, where, value, err)
-			return
-		}
-		change = func(o *probe.Options) { o.Protocols, o.AllowStandardRDP = p, rdp }
-	case "depth":
-		ph, err := probe.ParsePhase(value)
-		if err != nil {
-			t.Errorf("%s %s suggests --depth %q: %v", rn.v.Class.ID, where, value, err)
-			return
-		}
-		change = func(o *probe.Options) { o.Depth = ph }
-	default:
-		t.Errorf("%s %s suggests --%s %s, which this test cannot run: teach it the flag, or drop the hint", rn.v.Class.ID, where, flag, value)
+	spec, ok := flags[flag]
+	if !ok {
+		t.Errorf("%s %s suggests --%s %s, which this test cannot run: teach it the flag, or drop the hint", rn.v.Class.ID, where, flag, word)
+		return
+	}
+	value := ""
+	if spec.value {
+		value = word
+	}
+	named := strings.TrimSpace("--" + flag + " " + value)
+	if spec.used(rn.opt, value) {
+		t.Logf("%s in the %s: the run was made with it, so it states a fact", named, where)
+		return
+	}
+	change, err := spec.set(t, rn, value)
+	if err != nil {
+		t.Errorf("%s %s suggests %s, which this test cannot run: %v", rn.v.Class.ID, where, named, err)
 		return
 	}
 	if rn.again == nil {
-		t.Logf("--%s %s in the %s: the lab is needed to run it", flag, value, where)
+		t.Logf("%s in the %s: the lab is needed to run it", named, where)
 		return
 	}
 	v := rn.again(t, change)
-	t.Logf("--%s %s in the %s: %s (exit %d) becomes %s (exit %d)", flag, value, where, rn.v.Class.ID, rn.v.ExitCode(), v.Class.ID, v.ExitCode())
-	if v.Class.ID == rn.v.Class.ID || v.ExitCode() >= rn.v.ExitCode() {
-		t.Errorf("%s %s suggests --%s %s, but that gives %s (exit %d) where the run gave %s (exit %d): %s",
-			rn.v.Class.ID, where, flag, value, v.Class.ID, v.ExitCode(), rn.v.Class.ID, rn.v.ExitCode(), v.Detail)
+	t.Logf("%s in the %s: %s (exit %d) becomes %s (exit %d)", named, where, rn.v.Class.ID, rn.v.ExitCode(), v.Class.ID, v.ExitCode())
+	if id, ok := strings.CutPrefix(where, "finding "); ok {
+		// A finding's hint is about the finding: it must go, and the
+		// verdict must not get worse for it.
+		if slices.ContainsFunc(v.Findings, func(f classify.Finding) bool { return f.ID == id }) || v.ExitCode() > rn.v.ExitCode() {
+			t.Errorf("%s %s suggests %s, but that gives %s (exit %d) with findings %v where the run gave %s (exit %d)",
+				rn.v.Class.ID, where, named, v.Class.ID, v.ExitCode(), findingIDs(v), rn.v.Class.ID, rn.v.ExitCode())
+		}
+		return
 	}
+	if v.Class.ID == rn.v.Class.ID || v.ExitCode() >= rn.v.ExitCode() {
+		t.Errorf("%s %s suggests %s, but that gives %s (exit %d) where the run gave %s (exit %d): %s",
+			rn.v.Class.ID, where, named, v.Class.ID, v.ExitCode(), rn.v.Class.ID, rn.v.ExitCode(), v.Detail)
+	}
+}
+
+func findingIDs(v classify.Verdict) []string {
+	var ids []string
+	for _, f := range v.Findings {
+		ids = append(ids, f.ID)
+	}
+	return ids
 }
 
 // factNames are the names a run's facts hold: the user name's domain part,
@@ -184,12 +357,13 @@ func catalogRuns(t *testing.T) []run {
 			return probe.Run(context.Background(), srv.Addr, opt)
 		}
 		r := probeIt(t, opt)
-		runs = append(runs, run{name: "rdptest-" + e.Name, r: r, v: classify.Classify(r),
+		runs = append(runs, run{name: "rdptest-" + e.Name, r: r, v: classify.Classify(r), opt: opt,
 			again: func(t *testing.T, change func(*probe.Options)) classify.Verdict {
 				o := opt
 				change(&o)
 				return classify.Classify(probeIt(t, o))
-			}})
+			},
+			root: func(t *testing.T) *x509.Certificate { return scenarioRoot(t, e.Scenario) }})
 	}
 	return runs
 }
@@ -212,8 +386,9 @@ func labFixtureRuns(t *testing.T) []run {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rn := run{name: name, r: r, v: classify.Classify(r)}
+		rn := run{name: name, r: r, v: classify.Classify(r), opt: opt}
 		if peer := peerOf(fx); peer != "" && !testing.Short() {
+			rn.root = func(t *testing.T) *x509.Certificate { return rootOf(t, labtest.PeerCertificates(t, peer)) }
 			rn.again = func(t *testing.T, change func(*probe.Options)) classify.Verdict {
 				o := opt
 				o.PhaseTimeout, o.Timeout = 5e9, 15e9
@@ -229,6 +404,46 @@ func labFixtureRuns(t *testing.T) []run {
 	}
 	slices.SortFunc(runs, func(a, b run) int { return strings.Compare(a.name, b.name) })
 	return runs
+}
+
+// scenarioRoot is the root of the chain an rdptest scenario serves: its
+// own certificate's, else rdptest's default one.
+func scenarioRoot(t *testing.T, sc rdptest.Scenario) *x509.Certificate {
+	t.Helper()
+	c := sc.TLS.Certificate
+	if c == nil {
+		def, err := rdptest.DefaultCertificate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = &def
+	}
+	var chain []*x509.Certificate
+	for _, der := range c.Certificate {
+		x, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, x)
+	}
+	return rootOf(t, chain)
+}
+
+// rootOf is the last certificate of a chain as a server sends it, which
+// must be self-signed to serve as its root.
+func rootOf(t *testing.T, chain []*x509.Certificate) *x509.Certificate {
+	t.Helper()
+	if len(chain) == 0 {
+		t.Fatal("no certificate to take a root from")
+	}
+	root := chain[len(chain)-1]
+	// CheckSignature, not CheckSignatureFrom: an RDP server's self-signed
+	// certificate is no CA certificate, yet the root it chains to.
+	if err := root.CheckSignature(root.SignatureAlgorithm, root.RawTBSCertificate, root.Signature); err != nil ||
+		!bytes.Equal(root.RawIssuer, root.RawSubject) {
+		t.Fatalf("the chain served ends at %s, which is not self-signed, so this test has no root to give --ca-file: %v", root.Subject, err)
+	}
+	return root
 }
 
 func peerOf(fx *fixture.Fixture) string {

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/krb5conf"
 	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
@@ -54,6 +55,23 @@ type Module struct {
 	// LogonCacheTTL is how long a logon's result answers scrapes before the
 	// next logon attempt (default 5m). Only modules that log on use it.
 	LogonCacheTTL time.Duration `yaml:"logon_cache_ttl,omitempty"`
+	// Auth is the security package inside NLA: negotiate (default, as
+	// mstsc), kerberos or ntlm.
+	Auth string `yaml:"auth,omitempty"`
+	// Realm, KDC and SPN are as the command's --realm, --kdc, --spn:
+	// empty to choose from the account, krb5.conf and DNS SRV.
+	Realm string   `yaml:"realm,omitempty"`
+	KDC   []string `yaml:"kdc,omitempty"`
+	SPN   string   `yaml:"spn,omitempty"`
+	// TLSConfig says how the server's certificate is judged, in
+	// blackbox_exporter's shape.
+	TLSConfig *TLSConfig `yaml:"tls_config,omitempty"`
+	// RequireTrustedCert fails the probe (cert_not_trusted) right after
+	// the TLS handshake when the certificate is neither trusted nor pinned.
+	RequireTrustedCert bool `yaml:"require_trusted_cert,omitempty"`
+	// CertSHA256 pins the certificate: any other fails the probe
+	// (cert_not_trusted).
+	CertSHA256 string `yaml:"cert_sha256,omitempty"`
 
 	// Resolved at load time.
 	name        string
@@ -61,7 +79,22 @@ type Module struct {
 	offer       negotiate.Protocol
 	allowRDP    bool
 	password    string
+	auth        probe.AuthMode
+	krb5conf    *krb5conf.Config
+	cert        probe.CertPolicy
 	fingerprint string // changes whenever anything about the module does, the password included
+}
+
+// TLSConfig is a module's tls_config: the keys of blackbox_exporter's that
+// mean something for a certificate the probe judges but never refuses in
+// the handshake.
+type TLSConfig struct {
+	// CAFile: PEM certificates (the enterprise root) trusted besides the
+	// system's; relative to the config file, read at load.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// ServerName is the name the certificate must hold (and the SNI),
+	// instead of the target's host.
+	ServerName string `yaml:"server_name,omitempty"`
 }
 
 // Credentials name an account and where its password comes from. The
@@ -89,11 +122,15 @@ func (m *Module) Name() string { return m.name }
 // the scrape.
 func (m *Module) options() probe.Options {
 	opt := probe.Options{
-		Protocols:        m.offer,
-		AllowStandardRDP: m.allowRDP,
-		Depth:            m.depth,
-		Timeout:          m.Timeout,
-		PhaseTimeout:     m.PhaseTimeout,
+		Protocols:          m.offer,
+		AllowStandardRDP:   m.allowRDP,
+		Depth:              m.depth,
+		Timeout:            m.Timeout,
+		PhaseTimeout:       m.PhaseTimeout,
+		Auth:               m.auth,
+		Kerberos:           probe.KerberosOptions{Realm: m.Realm, KDCs: m.KDC, SPN: m.SPN, Config: m.krb5conf},
+		Cert:               m.cert,
+		RequireTrustedCert: m.RequireTrustedCert,
 	}
 	if m.Credentials != nil {
 		user, domain, _ := probe.ParseAccount(m.Credentials.User) // checked at load
@@ -175,6 +212,27 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 		return fmt.Errorf("protocols: %w", err)
 	}
 
+	if m.auth, err = probe.ParseAuthMode(m.Auth); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	for _, k := range m.KDC {
+		if _, err := probe.ParseKDC(k); err != nil {
+			return fmt.Errorf("kdc: %w", err)
+		}
+	}
+	if m.auth == probe.AuthNTLM && (m.Realm != "" || len(m.KDC) > 0 || m.SPN != "") {
+		return errors.New("auth: ntlm: realm, kdc and spn are for Kerberos")
+	}
+	if m.auth != probe.AuthNTLM {
+		// krb5.conf (KRB5_CONFIG, else /etc/krb5.conf) is read at load,
+		// like the password: a reload picks up a change.
+		conf, path, err := krb5conf.Load()
+		if err != nil {
+			return fmt.Errorf("krb5.conf %s: %w", path, err)
+		}
+		m.krb5conf = conf
+	}
+
 	if m.Timeout < 0 || m.PhaseTimeout < 0 || m.LogonCacheTTL < 0 {
 		return errors.New("timeout, phase_timeout and logon_cache_ttl must not be negative")
 	}
@@ -183,6 +241,24 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 	if m.LogonCacheTTL == 0 {
 		m.LogonCacheTTL = DefaultLogonCacheTTL
+	}
+
+	if tc := m.TLSConfig; tc != nil {
+		if tc.CAFile != "" {
+			file := tc.CAFile
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(dir, file)
+			}
+			if m.cert.Roots, err = probe.LoadRoots(file); err != nil {
+				return fmt.Errorf("tls_config: ca_file: %w", err)
+			}
+		}
+		m.cert.ServerName = tc.ServerName
+	}
+	if m.CertSHA256 != "" {
+		if m.cert.SHA256, err = probe.ParseFingerprint(m.CertSHA256); err != nil {
+			return fmt.Errorf("cert_sha256: %w", err)
+		}
 	}
 
 	if len(m.ExpectClass) == 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/rdptest"
 )
 
 func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
@@ -30,6 +31,7 @@ func TestParseConfig(t *testing.T) {
 	writeFile(t, dir, "open.pw", "s3cret-pw\n", 0o644)
 	writeFile(t, dir, "group.pw", "s3cret-pw\n", 0o640)
 	writeFile(t, dir, "empty.pw", "\n", 0o600)
+	writeFile(t, dir, "ca.pem", string(testRootPEM(t)), 0o644)
 	env := func(k string) (string, bool) {
 		switch k {
 		case "RDP_PW":
@@ -68,6 +70,16 @@ func TestParseConfig(t *testing.T) {
 		{"bad account", "modules:\n  x:\n    credentials: {user: 'LAB\\', password_env: RDP_PW}\n", "expected DOMAIN"},
 		{"password file", "modules:\n  x:\n    phases: [connect, negotiate, tls, ntlm_info, logon]\n    credentials: {user: 'LAB\\u', password_file: good.pw}\n", ""},
 		{"password variable", "modules:\n  x:\n    credentials: {user: u@corp.example, password_env: RDP_PW}\n", ""},
+		{"kerberos", "modules:\n  x:\n    auth: kerberos\n    realm: LAB.TEST\n    kdc: [127.0.0.1:33898, udp/kdc2]\n    spn: TERMSRV/rds01\n", ""},
+		{"unknown auth", "modules:\n  x:\n    auth: spnego\n", `auth: unknown mechanism "spnego"`},
+		{"bad kdc", "modules:\n  x:\n    kdc: [sctp/kdc]\n", "kdc: "},
+		{"ntlm with a realm", "modules:\n  x:\n    auth: ntlm\n    realm: LAB.TEST\n", "realm, kdc and spn are for Kerberos"},
+		{"tls_config", "modules:\n  x:\n    tls_config: {ca_file: ca.pem, server_name: rds01.corp.example}\n    require_trusted_cert: true\n", ""},
+		{"missing ca_file", "modules:\n  x:\n    tls_config: {ca_file: nope.pem}\n", "tls_config: ca_file: open"},
+		{"ca_file without certificate", "modules:\n  x:\n    tls_config: {ca_file: good.pw}\n", "no PEM certificate"},
+		{"blackbox key that means nothing here", "modules:\n  x:\n    tls_config: {insecure_skip_verify: true}\n", "field insecure_skip_verify not found"},
+		{"pin", "modules:\n  x:\n    cert_sha256: '" + strings.Repeat("AB:", 31) + "AB'\n", ""},
+		{"bad pin", "modules:\n  x:\n    cert_sha256: abc\n", "cert_sha256: \"abc\" has 3 hex digits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), dir, env)
@@ -159,10 +171,37 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeFile(t, dir, "labuser.password", "pw\n", 0o600)
+	writeFile(t, dir, "corp-root.pem", string(testRootPEM(t)), 0o644)
 	env := func(string) (string, bool) { return "pw", true }
 	// The example names absolute paths under /etc; read them from dir.
 	text := strings.ReplaceAll(string(b), "/etc/rdpprobe/", "")
 	if _, err := Parse([]byte(text), dir, env); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testRootPEM(t *testing.T) []byte {
+	t.Helper()
+	ca, err := rdptest.NewCA(rdptest.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca.PEM()
+}
+
+func TestModuleCertOptions(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "ca.pem", string(testRootPEM(t)), 0o644)
+	c, err := Parse([]byte("modules:\n  x:\n    tls_config: {ca_file: ca.pem, server_name: rds01.corp.example}\n"+
+		"    require_trusted_cert: true\n    cert_sha256: '"+strings.Repeat("AB", 32)+"'\n  plain: {}\n"), dir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Modules["x"].options()
+	if o.Cert.Roots == nil || o.Cert.ServerName != "rds01.corp.example" || o.Cert.SHA256 != strings.Repeat("ab", 32) || !o.RequireTrustedCert {
+		t.Errorf("x: %+v", o)
+	}
+	if o := c.Modules["plain"].options(); o.Cert.Roots != nil || o.Cert.ServerName != "" || o.Cert.SHA256 != "" || o.RequireTrustedCert {
+		t.Errorf("plain: %+v", o)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // Options configure an Exporter. Zero values take the defaults.
@@ -96,6 +97,7 @@ type logonEntry struct {
 type outcome struct {
 	res      *probe.Result // nil when the probe did not run (exporter overloaded)
 	verdict  classify.Verdict
+	report   *report.Report // nil when res is
 	start    time.Time
 	end      time.Time
 	log      []byte // the probe's own log, no secrets
@@ -427,11 +429,11 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	opt.Recorder = logRecorder{plog}
 	plog.Info("beginning probe", "target", target, "module", m.name, "depth", string(m.depth), "offer", m.offer.String(),
 		"timeout", opt.Timeout.String(), "logon", opt.Credentials != nil)
-	res := e.opt.Run(ctx, target, opt)
+	judged := report.Prober{Run: e.opt.Run, Classify: e.opt.Classify}.Probe(ctx, target, opt)
 	if opt.Credentials != nil {
 		opt.Credentials.Password = ""
 	}
-	v := e.opt.Classify(res)
+	res, v := judged.Result, judged.Verdict
 	end := e.opt.Now()
 	for _, t := range res.Timings {
 		plog.Info("phase", "phase", string(t.Phase), "duration", t.Duration.String(), "ok", t.Phase != res.Failed)
@@ -445,7 +447,7 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	if res.LogonAttempted {
 		e.m.logons.WithLabelValues(m.name).Inc()
 	}
-	return &outcome{res: res, verdict: v, start: start, end: end, log: buf.Bytes()}
+	return &outcome{res: res, verdict: v, report: judged.Report, start: start, end: end, log: buf.Bytes()}
 }
 
 // logRecorder writes the conversation's outline (never its bytes) to the

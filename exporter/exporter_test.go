@@ -48,9 +48,11 @@ func (f *fakeServer) run(ctx context.Context, target string, opt probe.Options) 
 	r := &probe.Result{Target: target, Credentials: opt.Credentials != nil, Reached: probe.PhaseNTLMInfo,
 		Timings:     []probe.PhaseTiming{{Phase: probe.PhaseConnect, Duration: time.Millisecond}, {Phase: probe.PhaseTLS, Duration: 2 * time.Millisecond}},
 		Negotiation: &probe.Negotiation{Offered: opt.Protocols, Response: &negotiate.NegotiationResponse{SelectedProtocol: negotiate.ProtocolHybrid}},
-		TLS:         &probe.TLSInfo{Version: 0x0303, Certificate: &probe.CertInfo{NotAfter: time.Unix(2000000000, 0)}},
-		CredSSP:     &probe.CredSSPInfo{ClientVersion: 6, ServerVersion: 6},
-		NTLM:        &probe.NTLMInfo{NetBIOSDomain: "LAB", NetBIOSComputer: "SRV1", DNSDomain: "lab.example", OSVersion: "10.0.17763"},
+		TLS: &probe.TLSInfo{Version: 0x0303, Certificate: &probe.CertInfo{Subject: "CN=SRV1", Issuer: "CN=SRV1", SelfSigned: true,
+			SHA256: "ab01", NotAfter: time.Unix(2000000000, 0), Trust: &probe.CertTrust{Error: probe.TrustUnknownAuthority,
+				Chain: []probe.ChainCert{{Subject: "CN=SRV1", NotAfter: time.Unix(2000000000, 0)}}}}},
+		CredSSP: &probe.CredSSPInfo{ClientVersion: 6, ServerVersion: 6},
+		NTLM:    &probe.NTLMInfo{NetBIOSDomain: "LAB", NetBIOSComputer: "SRV1", DNSDomain: "lab.example", OSVersion: "10.0.17763"},
 	}
 	if c := opt.Credentials; c != nil {
 		r.LogonAttempted = true
@@ -205,6 +207,9 @@ func TestProbeMetrics(t *testing.T) {
 	wantSample(t, m, "probe_rdp_credssp_version", "6")
 	wantSample(t, m, `probe_tls_version_info{version="TLS 1.2"}`, "1")
 	wantSample(t, m, "probe_ssl_earliest_cert_expiry", "2e+09")
+	wantSample(t, m, "probe_ssl_last_chain_expiry_timestamp_seconds", "2e+09")
+	wantSample(t, m, `probe_ssl_last_chain_info{fingerprint_sha256="ab01",issuer="CN=SRV1",subject="CN=SRV1",subjectalternative=""}`, "1")
+	wantSample(t, m, "probe_rdp_cert_trusted", "0")
 	wantSample(t, m, `probe_rdp_ntlm_info{dns_domain="lab.example",netbios_computer="SRV1",netbios_domain="LAB",os_version="10.0.17763"}`, "1")
 	wantSample(t, m, "probe_rdp_overloaded", "0")
 	if _, ok := m["probe_rdp_logon_blocked"]; ok {

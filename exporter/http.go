@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/rdpprobe/rdpprobe/probe"
-	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // Handler serves the exporter's endpoints:
@@ -129,8 +128,7 @@ func scrapeLog(a answer, target string, m *Module, success bool) []byte {
 	}
 	fmt.Fprintf(&b, "; probe_success %d\n\nProbe log:\n", int(b2f(success)))
 	b.Write(a.out.log)
-	if res := a.out.res; res != nil {
-		rep := report.New(res, a.out.verdict)
+	if rep := a.out.report; rep != nil {
 		j, err := json.MarshalIndent(rep, "", "  ")
 		if err == nil {
 			b.WriteString("\nReport:\n")

@@ -150,6 +150,9 @@ modules:
     phases: [connect, negotiate]
     protocols: [tls]
     expect_class: [nla_required]
+  cert_required:
+    phases: [connect, negotiate, tls]
+    require_trusted_cert: true
 `, nil)
 	for _, tc := range []struct {
 		peer, module string
@@ -164,6 +167,10 @@ modules:
 		{"tls", "info", map[string]string{"probe_success": "1", `probe_rdp_result{class="ok"}`: "1", "probe_rdp_negotiated_protocol": "1"},
 			[]string{"probe_ssl_earliest_cert_expiry", "probe_tls_version_info{"}},
 		{"closed", "info", map[string]string{"probe_success": "0", `probe_rdp_result{class="tcp_refused"}`: "1"}, nil},
+		// FreeRDP's self-signed certificate: refused, its metrics kept.
+		{"tls", "cert_required", map[string]string{"probe_success": "0", `probe_rdp_result{class="cert_not_trusted"}`: "1", "probe_rdp_cert_trusted": "0"},
+			[]string{"probe_ssl_earliest_cert_expiry", "probe_ssl_last_chain_expiry_timestamp_seconds", `probe_ssl_last_chain_info{fingerprint_sha256="`}},
+		{"nla", "info", map[string]string{"probe_rdp_cert_trusted": "0"}, []string{`probe_ssl_last_chain_info{`}},
 	} {
 		t.Run(tc.peer+"/"+tc.module, func(t *testing.T) {
 			m := scrapeURL(t, srv.URL, labtest.Peer(t, tc.peer), tc.module)

@@ -2,6 +2,8 @@ package exporter
 
 import (
 	"crypto/tls"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -55,8 +57,23 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	if t := res.TLS; t != nil {
 		info("probe_tls_version_info", "The TLS version negotiated; the value is 1.", prometheus.Labels{"version": tls.VersionName(t.Version)})
 		if c := t.Certificate; c != nil {
+			// Whatever the class: an expired or untrusted certificate is
+			// when these matter most (blackbox_exporter #1119).
 			gauge("probe_ssl_earliest_cert_expiry", "Expiry of the server's certificate, Unix seconds.", float64(c.NotAfter.Unix()))
+			info("probe_ssl_last_chain_info", "The server's certificate (as blackbox_exporter: SHA-256 fingerprint, subject, issuer, DNS names); the value is 1.",
+				prometheus.Labels{"fingerprint_sha256": c.SHA256, "subject": labelValue(c.Subject), "issuer": labelValue(c.Issuer),
+					"subjectalternative": labelValue(strings.Join(c.DNSNames, ","))})
+			if tr := c.Trust; tr != nil {
+				gauge("probe_ssl_last_chain_expiry_timestamp_seconds", "Earliest expiry in the certificate's chain, Unix seconds: the chain that verified, or else the certificates the server sent.",
+					float64(tr.ChainNotAfter().Unix()))
+				gauge("probe_rdp_cert_trusted", "Whether the server's certificate is trusted: a chain to the system's roots or tls_config.ca_file, the name (the target's host or tls_config.server_name), the purpose and every validity period pass; revocation is not checked.",
+					b2f(tr.Trusted))
+			}
 		}
+	}
+	if a := res.Auth; a != nil {
+		info("probe_rdp_auth_mechanism", "The security package CredSSP carried (Kerberos or NTLM, as --auth chose it); the value is 1.",
+			prometheus.Labels{"mechanism": a.Mechanism})
 	}
 	if c := res.CredSSP; c != nil && c.ServerVersion > 0 {
 		gauge("probe_rdp_credssp_version", "The CredSSP version the server speaks; below 5 lacks the CVE-2018-0886 fix.", float64(c.ServerVersion))
@@ -70,6 +87,23 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 		}
 	}
 	return reg
+}
+
+// maxLabelBytes caps a label value a server chose (a certificate's
+// subject can be kilobytes).
+const maxLabelBytes = 512
+
+// labelValue makes a server's string a label value: valid UTF-8, capped.
+func labelValue(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxLabelBytes {
+		return s
+	}
+	cut := maxLabelBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func b2f(b bool) float64 {

@@ -18,10 +18,22 @@
 #   +4 rdp       FreeRDP shadow server /sec:rdp: standard RDP security only
 #   +5 xrdp      xrdp with security_layer=negotiate (TLS or RDP security, never NLA)
 #   +6 xrdp-rdp  xrdp with security_layer=rdp
+#   +8 kdc       MIT Kerberos KDC (krb5kdc), realm LAB.TEST, TCP and UDP
 #   +9 closed    nothing listens (connection refused)
 # The shadow servers show an Xvfb display (RDPLAB_DISPLAY, default :91).
 # Accounts on the NLA servers: LAB\labuser and alice (no domain), password RDPLAB_PASSWORD
 # (default Lab-Passw0rd!).
+# Kerberos: realm LAB.TEST (database, kdc.conf, krb5.conf, the keytab and the KDC's log in
+# $RDPLAB_DIR/krb5; the database is made anew whenever the KDC starts). Every account has the password
+# above and one state each: labuser (good), badpw (for wrong-password tests: a policy that counts
+# failures and never locks), locked (locked out by one wrong password at start), disabled
+# (-allow_tix), pwexpired (-pwexpire in the past), mustchange (+needchange), expired (-expire in the
+# past), rc4only (an RC4-HMAC key only), nopreauth (the one account without pre-authentication:
+# the KDC answers its AS-REQ at once, so only the client can tell a wrong password). The service
+# TERMSRV/localhost has its keys in a keytab; the host nospn.lab.test has no SPN. Every other user
+# requires pre-authentication, as in Active Directory.
+# Tools: kinit, kvno, kadmin.local with KRB5_CONFIG=$RDPLAB_KRB5_CONFIG KRB5_KDC_PROFILE=$RDPLAB_KDC_PROFILE,
+# and MIT's GSS-API for /usr/bin/python3 (python3-gssapi).
 # Also installed, for comparing against other clients: xfreerdp (needs DISPLAY set to the lab display),
 # nmap (force its rdp-* scripts onto these ports, e.g. --script +rdp-ntlm-info), tshark, and impacket
 # for /usr/bin/python3; prometheus/promtool and chromium, which the exporter and sweep tests drive;
@@ -39,9 +51,19 @@ ACCOUNT_USER=labuser
 ACCOUNT_DOMAIN=LAB
 ACCOUNT_PASSWORD=${RDPLAB_PASSWORD:-Lab-Passw0rd!}
 
-# prometheus (with promtool) and chromium are for the exporter and sweep report tests.
-DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time"
-SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp"
+# prometheus (with promtool) and chromium are for the exporter and sweep report tests;
+# openssl cross-checks the probe's certificate verdicts.
+# krb5-kdc, krb5-admin-server (kadmin.local, kdb5_util) and krb5-user (kinit, kvno) are the lab's KDC;
+# python3-gssapi is MIT's GSS-API, the independent peer of our RFC 4121 tokens.
+DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time krb5-kdc krb5-admin-server krb5-user python3-gssapi openssl"
+SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp kdc"
+
+KRB_REALM=LAB.TEST
+KRB_DIR=$STATE/krb5
+KRB_SPN=TERMSRV/localhost
+KRB_NOSPN_HOST=nospn.lab.test
+# name:state of every Kerberos account; cmd_env exports each as RDPLAB_KRB_<STATE>_USER.
+KRB_ACCOUNTS="labuser:good badpw:badpw locked:locked disabled:disabled pwexpired:pwexpired mustchange:mustchange expired:expired rc4only:rc4 nopreauth:nopreauth"
 
 port_of() {
 	case $1 in
@@ -51,6 +73,7 @@ port_of() {
 	rdp) echo $((BASE_PORT + 4)) ;;
 	xrdp) echo $((BASE_PORT + 5)) ;;
 	xrdp-rdp) echo $((BASE_PORT + 6)) ;;
+	kdc) echo $((BASE_PORT + 8)) ;;
 	closed) echo $((BASE_PORT + 9)) ;;
 	*) return 1 ;;
 	esac
@@ -112,6 +135,7 @@ signature() {
 	xvfb) echo "Xvfb :$DISPLAY_NO " ;;
 	xrdp) echo "xrdp --nodaemon --config $STATE/xrdp-negotiate.ini" ;;
 	xrdp-rdp) echo "xrdp --nodaemon --config $STATE/xrdp-rdp.ini" ;;
+	kdc) echo "krb5kdc -r $KRB_REALM -P $KRB_DIR/krb5kdc.pid -n" ;;
 	*) echo "freerdp-shadow-cli /port:$(port_of "$1") " ;;
 	esac
 }
@@ -259,6 +283,116 @@ start_xrdp() { # name
 	launch "$1" xrdp --nodaemon --config "$conf"
 }
 
+# The KDC's own files, and the tools run against them: never the machine's /etc/krb5.conf or
+# /etc/krb5kdc, nor the user's ccache.
+krb_env() { # command... — run a Kerberos tool against the lab's realm
+	env KRB5_CONFIG="$KRB_DIR/krb5.conf" KRB5_KDC_PROFILE="$KRB_DIR/kdc.conf" \
+		KRB5CCNAME="FILE:$KRB_DIR/lab.ccache" "$@"
+}
+
+write_krb5_config() {
+	local port
+	port=$(port_of kdc)
+	mkdir -p "$KRB_DIR"
+	chmod 700 "$KRB_DIR"
+	# RC4-HMAC stays a supported key type so that an RC4-only account can exist, as in a domain that
+	# has not enforced AES; every principal requires pre-authentication, as in Active Directory.
+	cat >"$KRB_DIR/kdc.conf" <<EOF
+[kdcdefaults]
+	kdc_listen = 127.0.0.1:$port
+	kdc_tcp_listen = 127.0.0.1:$port
+
+[realms]
+	$KRB_REALM = {
+		database_name = $KRB_DIR/principal
+		key_stash_file = $KRB_DIR/stash
+		acl_file = $KRB_DIR/kadm5.acl
+		master_key_type = aes256-cts-hmac-sha1-96
+		supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal rc4-hmac:normal
+		default_principal_flags = +preauth
+		max_life = 10h
+	}
+
+[logging]
+	kdc = FILE:$KRB_DIR/krb5kdc.log
+	default = FILE:$KRB_DIR/krb5lib.log
+EOF
+	cat >"$KRB_DIR/krb5.conf" <<EOF
+[libdefaults]
+	default_realm = $KRB_REALM
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	rdns = false
+	dns_canonicalize_hostname = false
+	# TCP first (as rdpprobe), UDP after it: the KDC listens on both.
+	udp_preference_limit = 1
+	permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 rc4-hmac
+	default_tkt_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 rc4-hmac
+	default_tgs_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 rc4-hmac
+
+[realms]
+	$KRB_REALM = {
+		kdc = 127.0.0.1:$port
+	}
+
+[domain_realm]
+	localhost = $KRB_REALM
+	.lab.test = $KRB_REALM
+	lab.test = $KRB_REALM
+EOF
+	: >"$KRB_DIR/kadm5.acl"
+}
+
+kadmin_q() { # query — kadmin.local on the lab's database; its chatter goes to a log
+	krb_env kadmin.local -r "$KRB_REALM" -q "$1" >>"$KRB_DIR/kadmin-setup.log" 2>&1 </dev/null ||
+		fail "kadmin.local failed; see $KRB_DIR/kadmin-setup.log"
+}
+
+# A fresh database at every start: the tests change account state (failure counts, lockout).
+create_realm() {
+	local master
+	rm -f "$KRB_DIR"/principal* "$KRB_DIR/stash" "$KRB_DIR/termsrv.keytab" "$KRB_DIR/lab.ccache" "$KRB_DIR/kadmin-setup.log"
+	# The master password only encrypts the database; -s stashes the key, so nobody needs it again.
+	master=$(head -c 24 /dev/urandom | base64)
+	krb_env kdb5_util create -s -r "$KRB_REALM" -P "$master" >"$KRB_DIR/kdb5_util.log" 2>&1 </dev/null ||
+		fail "kdb5_util create failed; see $KRB_DIR/kdb5_util.log"
+	unset master
+
+	local pw=$ACCOUNT_PASSWORD past
+	past=$(date -u -d '2 days ago' '+%Y-%m-%d %H:%M:%S UTC')
+	# badpw counts its failures (kadmin.local getprinc: "Failed password attempts") and never locks;
+	# locked locks at its first failure and stays locked.
+	kadmin_q "addpol -maxfailure 1000 -failurecountinterval 0 -lockoutduration 0 countfailures"
+	kadmin_q "addpol -maxfailure 1 -failurecountinterval 0 -lockoutduration 0 lockout"
+	kadmin_q "addprinc -pw $pw labuser"
+	kadmin_q "addprinc -pw $pw -policy countfailures badpw"
+	kadmin_q "addprinc -pw $pw -policy lockout locked"
+	kadmin_q "addprinc -pw $pw -allow_tix disabled"
+	kadmin_q "addprinc -pw $pw -pwexpire \"$past\" pwexpired"
+	kadmin_q "addprinc -pw $pw +needchange mustchange"
+	kadmin_q "addprinc -pw $pw -expire \"$past\" expired"
+	kadmin_q "addprinc -pw $pw -e rc4-hmac:normal rc4only"
+	kadmin_q "addprinc -pw $pw -requires_preauth nopreauth"
+	# A service that requires pre-authentication would refuse tickets to nopreauth's TGT (MIT's
+	# KRB_ERR_GENERIC "NO PREAUTH"); Active Directory has no such flag on services.
+	kadmin_q "addprinc -randkey -requires_preauth $KRB_SPN"
+	kadmin_q "ktadd -k $KRB_DIR/termsrv.keytab $KRB_SPN"
+	chmod 600 "$KRB_DIR/termsrv.keytab"
+}
+
+start_kdc() {
+	write_krb5_config
+	create_realm
+	rm -f "$KRB_DIR/krb5kdc.log"
+	launch kdc env KRB5_CONFIG="$KRB_DIR/krb5.conf" KRB5_KDC_PROFILE="$KRB_DIR/kdc.conf" \
+		krb5kdc -r "$KRB_REALM" -P "$KRB_DIR/krb5kdc.pid" -n
+	await kdc "$(port_of kdc)" || return 0 # cmd_up's own await says why
+	# One wrong password locks "locked" (its policy allows a single failure): kinit says
+	# "Preauthentication failed" this once, and from then on the KDC says KDC_ERR_CLIENT_REVOKED.
+	echo "not-the-password" | krb_env kinit locked >>"$KRB_DIR/kadmin-setup.log" 2>&1 || true
+	rm -f "$KRB_DIR/lab.ccache"
+}
+
 cmd_up() {
 	mkdir -p "$STATE/home"
 	ensure_packages
@@ -296,6 +430,7 @@ cmd_up() {
 	for p in $todo; do
 		case $p in
 		xrdp*) start_xrdp "$p" ;;
+		kdc) start_kdc ;;
 		*) start_shadow "$p" ;;
 		esac
 	done
@@ -323,7 +458,7 @@ cmd_down() {
 
 cmd_status() {
 	local p port addr state rc=0
-	for p in nla nla6 nla-ext tls rdp xrdp xrdp-rdp closed; do
+	for p in nla nla6 nla-ext tls rdp xrdp xrdp-rdp kdc closed; do
 		port=$(port_of "$p")
 		addr=127.0.0.1:$port host=127.0.0.1
 		[ "$p" = nla6 ] && addr="[::1]:$port" host=::1
@@ -336,7 +471,7 @@ cmd_status() {
 
 cmd_env() {
 	local p var
-	for p in nla nla-ext tls rdp xrdp xrdp-rdp closed; do
+	for p in nla nla-ext tls rdp xrdp xrdp-rdp kdc closed; do
 		var=$(echo "$p" | tr 'a-z-' 'A-Z_')
 		echo "export RDPLAB_$var=127.0.0.1:$(port_of "$p")"
 	done
@@ -345,6 +480,20 @@ cmd_env() {
 	printf 'export RDPLAB_DOMAIN=%q\n' "$ACCOUNT_DOMAIN"
 	printf 'export RDPLAB_PASSWORD=%q\n' "$ACCOUNT_PASSWORD"
 	echo "export RDPLAB_DISPLAY=:$DISPLAY_NO"
+	# Kerberos: the lab's krb5.conf under a name of its own (the user's KRB5_CONFIG is left alone),
+	# kdc.conf for kadmin.local, the KDC's log; every account has RDPLAB_PASSWORD.
+	printf 'export RDPLAB_REALM=%q\n' "$KRB_REALM"
+	printf 'export RDPLAB_KRB5_CONFIG=%q\n' "$KRB_DIR/krb5.conf"
+	printf 'export RDPLAB_KDC_PROFILE=%q\n' "$KRB_DIR/kdc.conf"
+	printf 'export RDPLAB_KDC_LOG=%q\n' "$KRB_DIR/krb5kdc.log"
+	printf 'export RDPLAB_KEYTAB=%q\n' "$KRB_DIR/termsrv.keytab"
+	printf 'export RDPLAB_SPN=%q\n' "$KRB_SPN"
+	printf 'export RDPLAB_KRB_NOSPN_HOST=%q\n' "$KRB_NOSPN_HOST"
+	local a
+	for a in $KRB_ACCOUNTS; do
+		var=$(echo "${a#*:}" | tr 'a-z' 'A-Z')
+		printf 'export RDPLAB_KRB_%s_USER=%q\n' "$var" "${a%%:*}"
+	done
 }
 
 locked() { # command — run it holding the lab's lock, so that concurrent up/down calls do not collide

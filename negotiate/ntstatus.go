@@ -34,6 +34,7 @@ const (
 	StatusPasswordMustChange           NTStatus = 0xC0000224
 	StatusDomainControllerNotFound     NTStatus = 0xC0000233
 	StatusAccountLockedOut             NTStatus = 0xC0000234
+	StatusNTLMBlocked                  NTStatus = 0xC0000418
 	StatusLoginTimeRestriction         NTStatus = 0xC0000247
 	StatusLoginWkstaRestriction        NTStatus = 0xC0000248
 	StatusSmartcardLogonRequired       NTStatus = 0xC00002FA
@@ -88,6 +89,7 @@ var ntStatusNames = map[NTStatus]string{
 	StatusPasswordMustChange:           "STATUS_PASSWORD_MUST_CHANGE",
 	StatusDomainControllerNotFound:     "STATUS_DOMAIN_CONTROLLER_NOT_FOUND",
 	StatusAccountLockedOut:             "STATUS_ACCOUNT_LOCKED_OUT",
+	StatusNTLMBlocked:                  "STATUS_NTLM_BLOCKED",
 	StatusLoginTimeRestriction:         "STATUS_LOGIN_TIME_RESTRICTION",
 	StatusLoginWkstaRestriction:        "STATUS_LOGIN_WKSTA_RESTRICTION",
 	StatusSmartcardLogonRequired:       "STATUS_SMARTCARD_LOGON_REQUIRED",

@@ -28,6 +28,8 @@ type authenticator interface {
 	account() (domain, user string)
 	// describe records what the server's tokens told about it.
 	describe(r *Result)
+	// note names the token next just returned, for a recording.
+	note() string
 }
 
 // ntlmAuth is NTLMv2 inside CredSSP (MS-NLMP): NEGOTIATE, the server's
@@ -115,6 +117,13 @@ func (a *ntlmAuth) unwrap(b []byte) ([]byte, error) {
 func (a *ntlmAuth) account() (string, string) { return a.client.Domain, a.client.User }
 
 func (a *ntlmAuth) describe(r *Result) { r.NTLM = a.info }
+
+func (a *ntlmAuth) note() string {
+	if a.session == nil {
+		return "NTLM NEGOTIATE"
+	}
+	return "NTLM AUTHENTICATE"
+}
 
 // maxServerClockSkew bounds a server clock worth reporting: a time is a
 // claim, and one centuries away (FILETIME 0 is 1601, its maximum is in

@@ -188,3 +188,23 @@ func TestLabSessionNotByDefault(t *testing.T) {
 		t.Fatalf("a default probe reached %q with session %+v", r.Reached, r.Session)
 	}
 }
+
+// FreeRDP's TLS server gets the password in the Client Info once its
+// self-signed certificate is pinned, and only then: nothing else vouches
+// for it.
+func TestLabSessionPinnedCertificate(t *testing.T) {
+	addr := labtest.Peer(t, "tls")
+	first := runProbe(t, addr, probe.Options{Depth: probe.PhaseTLS})
+	if first.TLS == nil || first.TLS.Certificate == nil || first.TLS.Certificate.Trust.Trusted {
+		t.Fatalf("want FreeRDP's untrusted certificate, got %+v", first.TLS)
+	}
+	pin := first.TLS.Certificate.SHA256
+	r := runProbe(t, addr, probe.Options{Depth: probe.PhaseSession, Credentials: labCreds(true), Cert: probe.CertPolicy{SHA256: pin}})
+	if s := sessionOK(t, r); !s.Autologon || s.AutologonReason != probe.AutologonPinnedCert || s.PasswordWithheld != "" {
+		t.Errorf("pinned: autologon %v (%q), withheld %q", s.Autologon, s.AutologonReason, s.PasswordWithheld)
+	}
+	r = runProbe(t, addr, probe.Options{Depth: probe.PhaseSession, Credentials: labCreds(true)})
+	if s := sessionOK(t, r); s.Autologon || s.PasswordWithheld == "" {
+		t.Errorf("not pinned: autologon %v (%q), withheld %q", s.Autologon, s.AutologonReason, s.PasswordWithheld)
+	}
+}

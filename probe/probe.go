@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 )
 
 // DefaultPort is the RDP listener's well-known port.
@@ -44,12 +45,31 @@ type Options struct {
 	AllowStandardRDP bool
 	// Credentials for a logon; nil probes without logging on.
 	Credentials *Credentials
+	// Auth is the security package inside CredSSP; "" is AuthNegotiate.
+	Auth AuthMode
+	// Kerberos says where Kerberos finds its realm, KDCs and ticket.
+	Kerberos KerberosOptions
 	// AutologonWithoutNLA lets the session phase put the password in the
 	// Client Info PDU (INFO_AUTOLOGON) when the server selected TLS without
-	// NLA. Nothing has then authenticated the server: a man in the middle
-	// who strips NLA from the negotiation reads the password. Without it
-	// the password is withheld and SessionInfo.PasswordWithheld says why.
+	// NLA although its certificate is neither trusted nor pinned, or
+	// standard RDP security (which authenticates no server; at
+	// ENCRYPTION_LEVEL_NONE the password is withheld all the same). Nothing
+	// has then authenticated the server: a man in the middle who strips NLA
+	// from the negotiation reads the password. Without it the password
+	// goes only to a trusted or pinned certificate, and otherwise is
+	// withheld and SessionInfo.PasswordWithheld says why.
 	AutologonWithoutNLA bool
+	// Cert is what the server's certificate is judged against (roots, the
+	// name to check, a pin); see VerifyCertificate. A pin that the
+	// certificate does not match ends the probe after the TLS handshake.
+	Cert CertPolicy
+	// RequireTrustedCert ends the probe after the TLS handshake, before
+	// anything else is sent, when the certificate is neither trusted nor
+	// pinned, as mstsc does when server authentication is "Do not connect".
+	RequireTrustedCert bool
+	// CertWarnWithin is how soon an expiry is worth a finding; zero means
+	// DefaultCertWarnWithin.
+	CertWarnWithin time.Duration
 	// Depth is the last phase to run (zero: as deep as the server allows,
 	// short of PhaseSession, which runs only when Depth names it).
 	Depth Phase
@@ -91,6 +111,34 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 	if opt.PhaseTimeout <= 0 {
 		opt.PhaseTimeout = defaultPhaseTimeout
 	}
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	defer cancel()
+	p := newProber(target, opt, now)
+	p.runAndClose(ctx)
+	if why, ok := p.ntlmRetry(); ok {
+		// Negotiate's fallback when the server cannot read SPNEGO at all:
+		// one new connection with NTLM. The Kerberos attempt ended before
+		// the server judged the account, so this is no second try of a
+		// failed logon.
+		first := p.r
+		opt.Auth = AuthNTLM
+		p = newProber(target, opt, now)
+		p.runAndClose(ctx)
+		if p.r.Auth != nil {
+			a := *first.Auth
+			a.Mechanism, a.Why, a.FallbackError = MechNTLM, why, first.Err
+			a.KerberosTimings = first.Timings
+			p.r.Auth = &a
+		}
+		p.r.LogonAttempted = p.r.LogonAttempted || first.LogonAttempted
+	}
+	return p.r
+}
+
+func newProber(target string, opt Options, now func() time.Time) *prober {
+	if opt.CertWarnWithin <= 0 {
+		opt.CertWarnWithin = DefaultCertWarnWithin
+	}
 	p := &prober{opt: opt, now: now, r: &Result{
 		Target:           target,
 		Start:            now(),
@@ -98,6 +146,7 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 		AllowStandardRDP: opt.AllowStandardRDP,
 		Depth:            opt.Depth,
 		Credentials:      opt.Credentials != nil,
+		CertWarnWithin:   opt.CertWarnWithin,
 	}}
 	if c := opt.Credentials; c != nil {
 		p.r.User = c.User
@@ -105,14 +154,18 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 			p.r.User = c.Domain + `\` + c.User
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-	defer cancel()
+	return p
+}
+
+func (p *prober) runAndClose(ctx context.Context) {
 	p.run(ctx)
+	if z, ok := p.auth.(interface{ zero() }); ok {
+		z.zero() // the Kerberos session keys
+	}
 	if p.conn != nil {
 		p.conn.Close()
 		p.conn.finishRecording()
 	}
-	return p.r
 }
 
 type prober struct {
@@ -125,6 +178,7 @@ type prober struct {
 	std     *stdSecurity  // Standard RDP Security in the session phase (PROTOCOL_RDP)
 	auth    authenticator // the security package inside CredSSP
 	version int           // CredSSP version to speak: min(ours, server's)
+	kdcs    []krb5.KDC    // where Kerberos asks for its ticket
 }
 
 // run is the whole story, in wire order.
@@ -150,12 +204,22 @@ func (p *prober) run(ctx context.Context) {
 		p.runSession(ctx)
 		return
 	}
-	if !p.phase(ctx, PhaseNTLMInfo, p.ntlmInfo) || p.stopAfter(PhaseNTLMInfo) {
+	kerberos, err := p.chooseMechanism(ctx)
+	if err != nil {
+		p.r.Failed, p.r.Err = PhaseKerberos, err
 		return
 	}
-	if p.opt.Credentials == nil {
-		p.skipSession(skippedNoCredentials)
+	if kerberos && (!p.phase(ctx, PhaseKerberos, p.kerberos) || p.stopAfter(PhaseKerberos)) {
 		return
+	}
+	if p.auth == nil { // NTLM, chosen or fallen back to
+		if !p.phase(ctx, PhaseNTLMInfo, p.ntlmInfo) || p.stopAfter(PhaseNTLMInfo) {
+			return
+		}
+		if p.opt.Credentials == nil {
+			p.skipSession(skippedNoCredentials)
+			return
+		}
 	}
 	if !p.phase(ctx, PhaseLogon, p.logon) || p.stopAfter(PhaseLogon) {
 		return
@@ -164,6 +228,35 @@ func (p *prober) run(ctx context.Context) {
 }
 
 func (p *prober) stopAfter(ph Phase) bool { return p.opt.Depth == ph }
+
+// chooseMechanism picks the security package for CredSSP as mstsc's
+// Negotiate does and records why; true means Kerberos is to be tried.
+func (p *prober) chooseMechanism(ctx context.Context) (bool, error) {
+	mode := p.opt.Auth
+	if mode == "" {
+		mode = AuthNegotiate
+	}
+	p.r.Auth = &AuthInfo{Requested: mode, Mechanism: MechNTLM}
+	if mode == AuthNTLM {
+		return false, nil
+	}
+	try, why, err := p.planKerberos(ctx)
+	switch {
+	case err != nil:
+		return false, err
+	case try:
+		return true, nil
+	case mode == AuthKerberos:
+		if why == "" {
+			why = "no credentials and no ticket cache"
+		}
+		return false, &KerberosUnavailableError{Why: why}
+	}
+	if why != "" {
+		p.r.Auth.Why = why + "; used NTLM, as mstsc would"
+	}
+	return false, nil
+}
 
 // runSession runs the session phase when, and only when, it was asked for:
 // it opens a session on the server, which no default probe should do.

@@ -17,8 +17,9 @@ const (
 	PhaseConnect   Phase = "connect"   // name resolution and TCP connect
 	PhaseNegotiate Phase = "negotiate" // X.224 Connection Request/Confirm (MS-RDPBCGR 2.2.1.1-2)
 	PhaseTLS       Phase = "tls"       // TLS handshake (MS-RDPBCGR 5.4.5.1)
+	PhaseKerberos  Phase = "kerberos"  // the KDC exchanges for a TERMSRV ticket (RFC 4120 3.1, 3.3), when Kerberos is tried
 	PhaseNTLMInfo  Phase = "ntlm_info" // CredSSP up to the NTLM CHALLENGE (MS-CSSP 3.1.5 steps 1-2)
-	PhaseLogon     Phase = "logon"     // NTLM AUTHENTICATE, pubKeyAuth, TSCredentials, Early User Authorization
+	PhaseLogon     Phase = "logon"     // NTLM AUTHENTICATE or Kerberos AP-REQ, pubKeyAuth, TSCredentials, Early User Authorization
 	// PhaseSession opens the session up to licensing and the server's
 	// first verdict (MS-RDPBCGR 2.2.1.3-2.2.1.13.1), then disconnects. It
 	// runs only when asked for (Options.Depth == PhaseSession).
@@ -26,7 +27,7 @@ const (
 )
 
 // Phases lists every phase in wire order.
-var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseNTLMInfo, PhaseLogon, PhaseSession}
+var Phases = []Phase{PhaseConnect, PhaseNegotiate, PhaseTLS, PhaseKerberos, PhaseNTLMInfo, PhaseLogon, PhaseSession}
 
 // ParsePhase returns the phase named s. It is the one parser of phase
 // names (--depth, sweep --phases, a module's phases:, a fixture's depth:);
@@ -77,6 +78,9 @@ type Result struct {
 	// Credentials: the user supplied an account and password, so a logon
 	// was wanted (whether or not the server let us try one).
 	Credentials bool
+	// CertWarnWithin: a certificate expiring sooner is worth a finding
+	// (Options.CertWarnWithin, else DefaultCertWarnWithin).
+	CertWarnWithin time.Duration
 	// LogonAttempted is true once an NTLM AUTHENTICATE carrying the
 	// user's credentials has been sent: the one attempt of this run.
 	LogonAttempted bool
@@ -96,6 +100,9 @@ type Result struct {
 	TLS         *TLSInfo
 	NTLM        *NTLMInfo
 	CredSSP     *CredSSPInfo
+	// Auth is how the security package inside CredSSP was chosen; nil
+	// when the probe did not get as far as CredSSP.
+	Auth *AuthInfo
 	// Session is what the session phase saw; nil when it was not asked for.
 	Session *SessionInfo
 }
@@ -135,6 +142,7 @@ type TLSInfo struct {
 // CertInfo holds the facts of the server's leaf certificate.
 type CertInfo struct {
 	Subject      string
+	CommonName   string // the subject's CN, which names a certificate without DNS names
 	Issuer       string
 	DNSNames     []string
 	IPAddresses  []string
@@ -145,6 +153,12 @@ type CertInfo struct {
 	KeyBits      int
 	SHA256       string // hex fingerprint of the DER certificate
 	SignatureAlg string
+	// ExtKeyUsage lists the OIDs of its extended key usages; nil when it
+	// has none (no restriction of purpose).
+	ExtKeyUsage []string
+	// Trust is how the certificate and its chain fared (VerifyCertificate);
+	// nil when it was not judged.
+	Trust *CertTrust
 }
 
 // NTLMInfo is what the server said about itself in its NTLM CHALLENGE
@@ -184,6 +198,17 @@ type CredSSPInfo struct {
 	// 2.2.10.2) when HYBRID_EX was selected; nil otherwise.
 	EarlyUserAuth *negotiate.EarlyUserAuthResult
 }
+
+// AutologonReason is why the password went in the Client Info PDU of a
+// server that selected TLS without NLA, or standard RDP security:
+// something proved who the server is, or the caller took the risk.
+type AutologonReason string
+
+const (
+	AutologonTrustedCert AutologonReason = "trusted_certificate" // CertTrust.Trusted
+	AutologonPinnedCert  AutologonReason = "pinned_certificate"  // CertTrust.PinMatches
+	AutologonOptedIn     AutologonReason = "opted_in"            // Options.AutologonWithoutNLA
+)
 
 // LicenseOutcome is how the licensing phase (MS-RDPBCGR 2.2.1.12) ended.
 type LicenseOutcome string
@@ -244,6 +269,9 @@ type SessionInfo struct {
 	// Autologon: it carried the user's password with INFO_AUTOLOGON (TLS
 	// without NLA); under NLA it names the account without the password.
 	Autologon bool
+	// AutologonReason says why the password went in the Client Info of a
+	// server without NLA; "" when it did not.
+	AutologonReason AutologonReason
 	// PasswordWithheld says why the Client Info named the account but
 	// carried no password although credentials were given; "" otherwise.
 	PasswordWithheld string

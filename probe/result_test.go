@@ -12,7 +12,7 @@ func TestParsePhase(t *testing.T) {
 			t.Errorf("ParsePhase(%q) = %q, %v", p, got, err)
 		}
 	}
-	const names = "(use connect, negotiate, tls, ntlm_info, logon, session)"
+	const names = "(use connect, negotiate, tls, kerberos, ntlm_info, logon, session)"
 	for _, bad := range []string{"", "deep", "TLS", " tls", "tcp"} {
 		got, err := probe.ParsePhase(bad)
 		if want := `unknown phase "` + bad + `" ` + names; got != "" || err == nil || err.Error() != want {

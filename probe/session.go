@@ -18,8 +18,8 @@ const disconnectGrace = 500 * time.Millisecond
 
 // passwordWithheld is recorded when the server selected TLS without NLA
 // and the password stayed home: nothing proved who the server is.
-const passwordWithheld = "the server selected TLS without NLA, so nothing authenticated it before the Client Info; " +
-	"the password was not sent (a man in the middle who strips NLA would read it)"
+const passwordWithheld = "the server selected TLS without NLA and its certificate is neither trusted nor pinned, so nothing " +
+	"authenticated it before the Client Info; the password was not sent (a man in the middle who strips NLA would read it)"
 
 // passwordWithheldRDP is passwordWithheld for standard RDP security, and
 // passwordInTheClear for its ENCRYPTION_LEVEL_NONE, where the opt-in does
@@ -349,20 +349,46 @@ func (p *prober) clientInfo(sel negotiate.Protocol) negotiate.ClientInfo {
 		if p.auth != nil {
 			info.Domain, _ = p.auth.account() // ".\user" resolved to the server's name
 		}
-		switch {
+		switch why := p.autologonWithoutNLA(); {
 		case sel&(negotiate.ProtocolHybrid|negotiate.ProtocolHybridEx) != 0:
-		case !p.opt.AutologonWithoutNLA && sel == negotiate.ProtocolRDP:
+			// NLA: the server has the credentials from CredSSP already.
+		case why == "" && sel == negotiate.ProtocolRDP:
 			p.r.Session.PasswordWithheld = passwordWithheldRDP
-		case !p.opt.AutologonWithoutNLA:
+		case why == "":
 			p.r.Session.PasswordWithheld = passwordWithheld
 		case sel == negotiate.ProtocolRDP && p.keys() == nil:
 			p.r.Session.PasswordWithheld = passwordInTheClear
 		default:
 			info.Password = c.Password
 			info.Flags |= negotiate.InfoAutologon
+			p.r.Session.AutologonReason = why
 		}
 	}
 	return info
+}
+
+// autologonWithoutNLA decides whether the password may go in the Client
+// Info of a server that selected TLS without NLA, where nothing but its
+// certificate can prove who it is (issue 19): only if that certificate is
+// trusted (VerifyCertificate: chain, name, purpose, validity) or is the
+// pinned one, or if the caller opted in (Options.AutologonWithoutNLA). Under
+// standard RDP security there is no TLS certificate, so only the opt-in
+// can send it (and clientInfo still withholds it at ENCRYPTION_LEVEL_NONE).
+// It says why, or "" to withhold the password. It is the only place that
+// decides it.
+func (p *prober) autologonWithoutNLA() AutologonReason {
+	if t := p.r.TLS; t != nil && t.Certificate != nil && t.Certificate.Trust != nil {
+		switch tr := t.Certificate.Trust; {
+		case tr.Trusted:
+			return AutologonTrustedCert
+		case tr.PinMatches:
+			return AutologonPinnedCert
+		}
+	}
+	if p.opt.AutologonWithoutNLA {
+		return AutologonOptedIn
+	}
+	return ""
 }
 
 // disconnect sends the Disconnect Provider Ultimatum (MS-RDPBCGR 2.2.2.3),

@@ -2,7 +2,10 @@ package probe_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -286,4 +289,62 @@ func TestSessionWithholdsPasswordWithoutNLA(t *testing.T) {
 	if !srv.Saw(rdptest.EventClientInfo, "without a password") || srv.Saw(rdptest.EventClientInfo, "with a password") {
 		t.Errorf("the server saw a password:\n%v", srv.Events())
 	}
+}
+
+// A server that selected TLS without NLA gets the password in the Client
+// Info only if its certificate is trusted or pinned, or the caller opted
+// in; the session facts say which.
+func TestSessionAutologonNeedsTrustedOrPinnedCertificate(t *testing.T) {
+	p := certPKI(t)
+	byIP := p.Entry("IP SAN")
+	untrusted, err := rdptest.DefaultCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		cert   tls.Certificate
+		policy func(*probe.Options, string) // sets the certificate policy, given the certificate's fingerprint
+		optIn  bool
+		reason probe.AutologonReason
+	}{
+		{"trusted", byIP.Cert, func(o *probe.Options, _ string) { o.Cert.Roots = p.Roots(byIP) }, false, probe.AutologonTrustedCert},
+		{"trusted, opted in too", byIP.Cert, func(o *probe.Options, _ string) { o.Cert.Roots = p.Roots(byIP) }, true, probe.AutologonTrustedCert},
+		{"pinned", untrusted, func(o *probe.Options, sha string) { o.Cert.SHA256 = sha }, false, probe.AutologonPinnedCert},
+		{"opted in", untrusted, func(*probe.Options, string) {}, true, probe.AutologonOptedIn},
+		{"neither", untrusted, func(*probe.Options, string) {}, false, ""},
+		{"trusted CA, wrong name", byIP.Cert, func(o *probe.Options, _ string) {
+			o.Cert.Roots, o.Cert.ServerName = p.Roots(byIP), "rds09.corp.example.com"
+		}, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := tlsOnly(&rdptest.Session{})
+			sc.TLS.Certificate = &tc.cert
+			srv, err := rdptest.NewServer(sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			opt := probe.Options{Depth: probe.PhaseSession, PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second,
+				Credentials: &probe.Credentials{User: sessUser, Domain: sessDom, Password: sessPass}, AutologonWithoutNLA: tc.optIn}
+			tc.policy(&opt, fingerprintOf(tc.cert))
+			r := probe.Run(context.Background(), srv.Addr, opt)
+			srv.WaitConns(1, 2*time.Second)
+			s := r.Session
+			if s == nil || !s.ClientInfoSent {
+				t.Fatalf("no Client Info sent: reached %q err %v", r.Reached, r.Err)
+			}
+			sent := tc.reason != ""
+			if s.Autologon != sent || s.AutologonReason != tc.reason || (s.PasswordWithheld != "") == sent {
+				t.Errorf("autologon %v (%q), withheld %q; want autologon %v (%q)", s.Autologon, s.AutologonReason, s.PasswordWithheld, sent, tc.reason)
+			}
+			if srv.Saw(rdptest.EventClientInfo, "with a password") != sent {
+				t.Errorf("password sent %v, want %v; server saw:\n%v", !sent, sent, srv.Events())
+			}
+		})
+	}
+}
+
+func fingerprintOf(c tls.Certificate) string {
+	return fmt.Sprintf("%x", sha256.Sum256(c.Certificate[0]))
 }

@@ -1,24 +1,26 @@
 package probe
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/rdpprobe/rdpprobe/negotiate"
 )
 
 // handshake upgrades to TLS (MS-RDPBCGR 5.4.5.1). RDP servers present
-// self-signed certificates as a rule, so the certificate is reported, not
-// verified: CredSSP's pubKeyAuth is what binds the key to the logon.
+// self-signed certificates as a rule, so the handshake accepts any
+// certificate and the probe judges it afterwards (VerifyCertificate):
+// CredSSP's pubKeyAuth is what binds the key to a logon. Only when the
+// options require a trusted or pinned certificate does a failed judgement
+// end the probe here, with the certificate's facts recorded.
 func (p *prober) handshake(ctx context.Context) error {
 	cfg := &tls.Config{
 		InsecureSkipVerify: true,
@@ -28,8 +30,8 @@ func (p *prober) handshake(ctx context.Context) error {
 		CipherSuites: allCipherSuites(),
 		KeyLogWriter: p.opt.KeyLogWriter,
 	}
-	if net.ParseIP(p.r.Host) == nil {
-		cfg.ServerName = p.r.Host
+	if name := cmp.Or(p.opt.Cert.ServerName, p.r.Host); net.ParseIP(name) == nil {
+		cfg.ServerName = name
 	}
 	tc := tls.Client(p.conn.Conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -42,14 +44,20 @@ func (p *prober) handshake(ctx context.Context) error {
 	if len(st.PeerCertificates) > 0 {
 		cert := st.PeerCertificates[0]
 		info.Certificate = certInfo(cert)
-		spk, err := subjectPublicKey(cert)
+		pol := p.opt.Cert
+		if pol.CurrentTime.IsZero() {
+			pol.CurrentTime = p.r.Start // the clock classify judges expiry by
+		}
+		trust := VerifyCertificate(st.PeerCertificates, p.r.Host, pol)
+		info.Certificate.Trust = &trust
+		spk, err := negotiate.SubjectPublicKey(cert)
 		if err != nil {
-			return err
+			return fmt.Errorf("tls: server certificate: %w", err)
 		}
 		p.spk = spk
 	}
 	p.r.TLS = info
-	return nil
+	return certRefusal(&p.opt, info.Certificate)
 }
 
 func allCipherSuites() []uint16 {
@@ -69,6 +77,7 @@ func allCipherSuites() []uint16 {
 func certInfo(c *x509.Certificate) *CertInfo {
 	ci := &CertInfo{
 		Subject:      c.Subject.String(),
+		CommonName:   c.Subject.CommonName,
 		Issuer:       c.Issuer.String(),
 		DNSNames:     c.DNSNames,
 		NotBefore:    c.NotBefore,
@@ -79,25 +88,10 @@ func certInfo(c *x509.Certificate) *CertInfo {
 	for _, ip := range c.IPAddresses {
 		ci.IPAddresses = append(ci.IPAddresses, ip.String())
 	}
-	sum := sha256.Sum256(c.Raw)
-	ci.SHA256 = hex.EncodeToString(sum[:])
+	ci.SHA256 = fingerprint(c)
+	ci.ExtKeyUsage = extKeyUsageOIDs(c)
 	ci.KeyType, ci.KeyBits = keyTypeAndSize(c)
 	return ci
-}
-
-// subjectPublicKey returns the subjectPublicKey BIT STRING contents of the
-// certificate: what MS-CSSP 3.1.5 binds the logon to (for RSA, the
-// RSAPublicKey DER, not the whole SubjectPublicKeyInfo).
-func subjectPublicKey(c *x509.Certificate) ([]byte, error) {
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	rest, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki)
-	if err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("tls: server certificate: unreadable public key: %v", err)
-	}
-	return spki.PublicKey.Bytes, nil
 }
 
 func keyTypeAndSize(c *x509.Certificate) (string, int) {

@@ -2,6 +2,7 @@ package rdptest
 
 import (
 	"crypto/tls"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,10 @@ type Entry struct {
 	// Depth is the probe's --depth ("" = default); PhaseSession for the
 	// scenarios that play the session start.
 	Depth probe.Phase
+	// RequireTrustedCert and CertSHA256 are the probe's
+	// --require-trusted-cert and --cert-sha256.
+	RequireTrustedCert bool
+	CertSHA256         string
 	// NoFixture says why this conversation cannot be replayed from a
 	// recording ("" when it can).
 	NoFixture string
@@ -57,11 +62,13 @@ func tlsSession(s Session) Scenario {
 }
 
 // ProbeOptions are the options a probe of the entry runs with: its offer
-// and depth, CORP\alice (or Domain\alice) with Password, and short
-// deadlines. With a password AutologonWithoutNLA is set: the catalog's
-// sessions without NLA are about what an autologon Client Info meets.
+// and depth, its certificate requirements, CORP\alice (or Domain\alice)
+// with Password, and short deadlines. With a password AutologonWithoutNLA
+// is set: the catalog's sessions without NLA are about what an autologon
+// Client Info meets.
 func (e Entry) ProbeOptions() (probe.Options, error) {
-	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth}
+	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth,
+		RequireTrustedCert: e.RequireTrustedCert, Cert: probe.CertPolicy{SHA256: e.CertSHA256}}
 	if e.Offer != "" {
 		p, rdp, err := probe.ParseOffer(e.Offer)
 		if err != nil {
@@ -151,6 +158,10 @@ func Catalog() []Entry {
 			Class: "not_rdp", Phase: probe.PhaseNegotiate},
 		{Name: "tls-reset", Spec: "RFC 8446 5.1 (the server resets the TCP connection mid-record)",
 			Scenario: Scenario{Fault: Fault{At: probe.PhaseTLS, Kind: FaultReset}}, Class: "tls_failed", Phase: probe.PhaseTLS},
+		{Name: "cert-self-signed-trusted-required", Spec: "RFC 5280 6.1 (path validation) of the certificate of MS-RDPBCGR 5.4.5.1",
+			RequireTrustedCert: true, Class: "cert_not_trusted", Phase: probe.PhaseTLS},
+		{Name: "cert-not-the-pinned-one", Spec: "MS-RDPBCGR 5.4.5.1 (the server's TLS certificate), against a pinned SHA-256 fingerprint",
+			CertSHA256: strings.Repeat("0", 64), Class: "cert_not_trusted", Phase: probe.PhaseTLS},
 		{Name: "credssp-v2-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 2}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
 		{Name: "credssp-v3-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 3}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
 		{Name: "credssp-v4-unpatched", Spec: cssp, Scenario: Scenario{CredSSPVersion: 4}, Class: "credssp_oracle_server_unpatched", Phase: probe.PhaseNTLMInfo},
@@ -183,6 +194,8 @@ func Catalog() []Entry {
 		{Name: "bad-password-foreign-domain", Spec: errCode + " (STATUS_LOGON_FAILURE for an account of an unknown domain)",
 			Scenario: Scenario{Accounts: accounts()}, Password: TestPassword, Domain: "EVIL", Class: "logon_failed", Phase: probe.PhaseLogon},
 		{Name: "trust-relationship-failure", Spec: errCode, Scenario: status(negotiate.StatusTrustedRelationshipFailure), Password: TestPassword, Class: "trust_relationship_failure", Phase: probe.PhaseLogon},
+		{Name: "ntlm-blocked", Spec: errCode + " (STATUS_NTLM_BLOCKED: the Restrict NTLM policies)", Scenario: status(negotiate.StatusNTLMBlocked), Password: TestPassword,
+			Class: "ntlm_blocked", Phase: probe.PhaseLogon},
 		{Name: "authentication-firewall-failed", Spec: errCode, Scenario: status(negotiate.StatusAuthenticationFirewallFailed), Password: TestPassword, Class: "logon_rejected", Phase: probe.PhaseLogon},
 		{Name: "close-after-authenticate", Spec: cssp, Scenario: Scenario{Accounts: accounts(), AfterAuthenticate: Outcome{Close: true}}, Password: TestPassword,
 			Class: "credentials_rejected_no_reason", Phase: probe.PhaseLogon},

@@ -10,7 +10,8 @@ import (
 	"github.com/rdpprobe/rdpprobe/probe"
 )
 
-// credSSP is the server side of MS-CSSP 3.1.5 with NTLM.
+// credSSP is the server side of MS-CSSP 3.1.5 with NTLM, or with Kerberos
+// inside SPNEGO when the scenario has a KerberosAcceptor (kerberos.go).
 func (c *conn) credSSP(selected negotiate.Protocol) error {
 	sc := &c.s.scenario
 	v := sc.CredSSPVersion
@@ -20,6 +21,9 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 	}
 	if len(ts.NegoTokens) != 1 {
 		return fmt.Errorf("first TSRequest has %d negoTokens, want 1", len(ts.NegoTokens))
+	}
+	if c.s.krb != nil && isSPNEGO(ts.NegoTokens[0]) {
+		return c.kerberos(selected, ts)
 	}
 	c.event(EventNegotiate, fmt.Sprintf("client CredSSP version %d", ts.Version))
 	id := c.s.ntlmID
@@ -68,8 +72,33 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 		return c.answer(sc.AfterAuthenticate, v)
 	}
 
-	// The client's proof of the TLS key, and ours (MS-CSSP 3.1.5 steps 3-4).
-	proof, err := sess.Unseal(ts.PubKeyAuth)
+	return c.delegate(selected, ts, ntlmSealer{sess})
+}
+
+// sealer protects pubKeyAuth and authInfo with the context the negoTokens
+// established (MS-CSSP 2.2.1: "encrypted under the encryption key that is
+// negotiated under the SPNEGO package"): NTLM's SEAL (MS-NLMP 3.4.3) or a
+// Kerberos Wrap token (RFC 4121 4.2.6.2).
+type sealer interface {
+	seal(plain []byte) ([]byte, error)
+	unseal(token []byte) ([]byte, error)
+}
+
+type ntlmSealer struct{ s *ntlm.Session }
+
+func (n ntlmSealer) seal(b []byte) ([]byte, error)   { return n.s.Seal(b), nil }
+func (n ntlmSealer) unseal(b []byte) ([]byte, error) { return n.s.Unseal(b) }
+
+// delegate plays MS-CSSP 3.1.5 steps 3 to 5 once the mechanism is done,
+// whichever it was: the client's pubKeyAuth (in ts) checked, ours sent,
+// the TSCredentials unsealed and recorded (never the password); then the
+// Early User Authorization Result for HYBRID_EX and the session.
+func (c *conn) delegate(selected negotiate.Protocol, ts *negotiate.TSRequest, sess sealer) error {
+	sc := &c.s.scenario
+	v := sc.CredSSPVersion
+
+	// The client's proof of the TLS key, and ours (steps 3-4).
+	proof, err := sess.unseal(ts.PubKeyAuth)
 	if err != nil {
 		c.event(EventPubKeyAuth, "does not unseal: "+err.Error())
 		return errStop
@@ -95,7 +124,11 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 		echo[len(echo)-1] ^= 0x55
 		c.event(EventFault, "tampered pubKeyAuth")
 	}
-	if err := c.writeTS(probe.PhaseLogon, &negotiate.TSRequest{Version: v, PubKeyAuth: sess.Seal(echo)}); err != nil {
+	sealed, err := sess.seal(echo)
+	if err != nil {
+		return fmt.Errorf("seal pubKeyAuth: %w", err)
+	}
+	if err := c.writeTS(probe.PhaseLogon, &negotiate.TSRequest{Version: v, PubKeyAuth: sealed}); err != nil {
 		return err
 	}
 
@@ -104,7 +137,7 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 	if err != nil {
 		return fmt.Errorf("read authInfo: %w", err)
 	}
-	plain, err := sess.Unseal(ts.AuthInfo)
+	plain, err := sess.unseal(ts.AuthInfo)
 	if err != nil {
 		return fmt.Errorf("authInfo does not unseal: %w", err)
 	}

@@ -25,7 +25,8 @@ const (
 // Fault injects misbehaviour at one phase, instead of the server's answer
 // there. At is the phase whose answer goes wrong: PhaseNegotiate (the
 // Connection Confirm), PhaseTLS (the ServerHello), PhaseNTLMInfo (the
-// CHALLENGE), PhaseLogon (the answer to AUTHENTICATE). SSH ignores At: an
+// CHALLENGE), PhaseLogon (the answer to AUTHENTICATE, or to the Kerberos
+// AP-REQ: a Kerberos logon has no CHALLENGE). SSH ignores At: an
 // SSH server speaks first.
 type Fault struct {
 	At    probe.Phase

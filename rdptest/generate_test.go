@@ -112,6 +112,12 @@ func record(t *testing.T, name, addr, offer string, creds bool, opt probe.Option
 	if opt.Depth != "" {
 		header["depth"] = string(opt.Depth)
 	}
+	if opt.RequireTrustedCert {
+		header["require-trusted-cert"] = "yes"
+	}
+	if opt.Cert.SHA256 != "" {
+		header["cert-sha256"] = opt.Cert.SHA256
+	}
 	header["class"] = string(v.Class.ID)
 	header["phase"] = string(v.Phase)
 	fx := rec.Fixture(header)

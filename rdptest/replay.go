@@ -151,8 +151,10 @@ var ReplayCredentials = probe.Credentials{User: "replay", Domain: "REPLAY", Pass
 
 // ReplayOptions are the probe options to replay f with: its "offer:" header
 // (default probe.DefaultOffer), its "depth:" header (default none),
-// ReplayCredentials when "credentials: yes", and short
-// deadlines (a replay answers at once or never).
+// ReplayCredentials when "credentials: yes", a trusted certificate required
+// when "require-trusted-cert: yes", the pin of "cert-sha256:", and short
+// deadlines (a replay answers at once or never). The replay's certificate
+// is rdptest's self-signed one, whatever the recorded server sent.
 func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 	opt := probe.Options{PhaseTimeout: time.Second, Timeout: 5 * time.Second}
 	if offer := f.Header["offer"]; offer != "" {
@@ -168,6 +170,20 @@ func ReplayOptions(f *fixture.Fixture) (probe.Options, error) {
 			return opt, fmt.Errorf("fixture depth: %w", err)
 		}
 		opt.Depth = p
+	}
+	switch f.Header["require-trusted-cert"] {
+	case "yes":
+		opt.RequireTrustedCert = true
+	case "", "no":
+	default:
+		return opt, fmt.Errorf("fixture require-trusted-cert: %q, want yes or no", f.Header["require-trusted-cert"])
+	}
+	if pin := f.Header["cert-sha256"]; pin != "" {
+		sha, err := probe.ParseFingerprint(pin)
+		if err != nil {
+			return opt, fmt.Errorf("fixture cert-sha256: %w", err)
+		}
+		opt.Cert.SHA256 = sha
 	}
 	switch f.Header["credentials"] {
 	case "yes":

@@ -33,8 +33,14 @@ type Scenario struct {
 	// 10.0.17763).
 	NTLM *NTLMIdentity
 
+	// Kerberos, if set, makes the server take Kerberos inside SPNEGO as
+	// well as NTLM, as a domain member does (kerberos.go).
+	Kerberos *KerberosAcceptor
+
 	// AfterAuthenticate is the answer to an AUTHENTICATE with the RIGHT
-	// password (a locked-out account still knows its password).
+	// password (a locked-out account still knows its password), or to a
+	// Kerberos AP-REQ that verifies: the errorCode is sent in place of the
+	// AP-REP.
 	AfterAuthenticate Outcome
 	// BadPassword is the answer to an AUTHENTICATE that does not verify.
 	// The zero value is Windows': errorCode STATUS_LOGON_FAILURE. FreeRDP's
@@ -91,6 +97,9 @@ type TLSOptions struct {
 	// MinVersion/MaxVersion bound the versions; zero is TLS 1.0 to 1.3.
 	// TLS 1.0 only: both tls.VersionTLS10.
 	MinVersion, MaxVersion uint16
+	// CipherSuites, if set, are the only TLS 1.0-1.2 suites the server
+	// takes (an RC4-only server shares none with a current client).
+	CipherSuites []uint16
 	// KeyLogWriter receives the TLS secrets (for tshark).
 	KeyLogWriter io.Writer
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
+	"github.com/rdpprobe/rdpprobe/negotiate/krb5"
 	"github.com/rdpprobe/rdpprobe/negotiate/ntlm"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
@@ -62,6 +63,7 @@ type Server struct {
 	spk      []byte
 	hashes   map[string][]byte
 	ntlmID   NTLMIdentity
+	krb      *krb5.Acceptor // nil without Scenario.Kerberos
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -125,6 +127,11 @@ func NewServer(sc Scenario) (*Server, error) {
 	}
 	for acct, pw := range sc.Accounts {
 		s.hashes[strings.ToUpper(acct)] = ntlm.NTHash(pw)
+	}
+	if sc.Kerberos != nil {
+		if s.krb, err = sc.Kerberos.acceptor(); err != nil {
+			return nil, err
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -343,6 +350,7 @@ func (c *conn) run() error {
 		Certificates: []tls.Certificate{c.s.cert},
 		MinVersion:   sc.TLS.MinVersion,
 		MaxVersion:   sc.TLS.MaxVersion,
+		CipherSuites: sc.TLS.CipherSuites,
 		KeyLogWriter: sc.TLS.KeyLogWriter,
 	}
 	if cfg.MinVersion == 0 {

@@ -43,6 +43,7 @@ type Report struct {
 	TLS            *TLSJSON         `json:"tls,omitempty"`
 	NTLMJSON       *NTLMJSON        `json:"ntlm,omitempty"`
 	CredSSP        *CredSSPJSON     `json:"credssp,omitempty"`
+	Auth           *AuthJSON        `json:"auth,omitempty"`
 	Session        *SessionJSON     `json:"session,omitempty"`
 	WindowsSays    string           `json:"windows_says,omitempty"`
 	Cause          string           `json:"cause,omitempty"`
@@ -51,6 +52,32 @@ type Report struct {
 	// Enumeration is set by rdpprobe --enumerate (see layers.go); its
 	// fields sit at the top level of the JSON.
 	*Enumeration
+}
+
+// AuthJSON is how the security package inside CredSSP was chosen
+// (--auth) and what Kerberos saw.
+type AuthJSON struct {
+	Requested       string         `json:"requested"`
+	Mechanism       string         `json:"mechanism"`
+	Why             string         `json:"why,omitempty"`
+	SPN             string         `json:"spn,omitempty"`
+	Realm           string         `json:"realm,omitempty"`
+	RealmSource     string         `json:"realm_source,omitempty"`
+	KDCs            []string       `json:"kdcs,omitempty"`
+	KDCSource       string         `json:"kdc_source,omitempty"`
+	KDCTried        []string       `json:"kdc_tried,omitempty"`
+	CCache          string         `json:"ccache,omitempty"`
+	Exchanges       []ExchangeJSON `json:"kdc_exchanges,omitempty"`
+	PreauthRequired bool           `json:"preauth_required,omitempty"`
+	EType           string         `json:"etype,omitempty"`
+	RC4Only         bool           `json:"rc4_only,omitempty"`
+}
+
+// ExchangeJSON is one KDC exchange.
+type ExchangeJSON struct {
+	Step  string  `json:"step"`
+	KDC   string  `json:"kdc"`
+	RTTMS float64 `json:"rtt_ms"`
 }
 
 type PhaseReport struct {
@@ -85,6 +112,34 @@ type CertJSON struct {
 	KeyBits      int       `json:"key_bits"`
 	SHA256       string    `json:"sha256"`
 	SignatureAlg string    `json:"signature_algorithm"`
+	// ExtKeyUsage lists the OIDs of its extended key usages; absent: none
+	// (no restriction of purpose).
+	ExtKeyUsage []string `json:"ext_key_usage,omitempty"`
+	// The certificate check (probe.VerifyCertificate); absent when it was
+	// not judged. Trusted: a chain to a trusted root, the name, the
+	// purpose and every validity period pass; revocation is not checked.
+	Trusted     *bool  `json:"trusted,omitempty"`
+	TrustError  string `json:"trust_error,omitempty"` // the first check that failed
+	NameChecked string `json:"name_checked,omitempty"`
+	NameMatches *bool  `json:"name_matches,omitempty"`
+	// Chain is the chain checked, leaf first: the one that verified, up
+	// to its root, or else what the server sent; ChainNotAfter its
+	// earliest expiry.
+	Chain         []ChainCertJSON `json:"chain,omitempty"`
+	ChainNotAfter *time.Time      `json:"chain_not_after,omitempty"`
+	// PinnedSHA256 is the pin given (--cert-sha256), PinMatches whether
+	// the certificate is the pinned one.
+	PinnedSHA256 string `json:"pinned_sha256,omitempty"`
+	PinMatches   *bool  `json:"pin_matches,omitempty"`
+}
+
+// ChainCertJSON is one certificate of the chain checked.
+type ChainCertJSON struct {
+	Subject   string    `json:"subject"`
+	Issuer    string    `json:"issuer"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	SHA256    string    `json:"sha256"`
 }
 
 type NTLMJSON struct {
@@ -253,9 +308,7 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 	if t := r.TLS; t != nil {
 		tj := &TLSJSON{Version: tls.VersionName(t.Version), CipherSuite: tls.CipherSuiteName(t.CipherSuite)}
 		if c := t.Certificate; c != nil {
-			tj.Certificate = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses,
-				NotBefore: c.NotBefore, NotAfter: c.NotAfter, SelfSigned: c.SelfSigned, KeyType: c.KeyType, KeyBits: c.KeyBits,
-				SHA256: c.SHA256, SignatureAlg: c.SignatureAlg}
+			tj.Certificate = certJSON(c)
 		}
 		rep.TLS = tj
 	}
@@ -281,6 +334,15 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 		}
 		rep.CredSSP = cj
 	}
+	if a := r.Auth; a != nil {
+		aj := &AuthJSON{Requested: string(a.Requested), Mechanism: a.Mechanism, Why: a.Why, SPN: a.SPN, Realm: a.Realm,
+			RealmSource: string(a.RealmSource), KDCs: a.KDCs, KDCSource: string(a.KDCSource), KDCTried: a.KDCTried,
+			CCache: a.CCache, PreauthRequired: a.PreauthRequired, EType: a.EType, RC4Only: a.RC4Only}
+		for _, x := range a.Exchanges {
+			aj.Exchanges = append(aj.Exchanges, ExchangeJSON{Step: x.Step, KDC: x.KDC, RTTMS: ms(x.RTT)})
+		}
+		rep.Auth = aj
+	}
 	if s := r.Session; s != nil {
 		rep.Session = sessionJSON(s)
 	}
@@ -288,6 +350,29 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 		rep.Findings = append(rep.Findings, FindingJSON{ID: f.ID, Severity: string(f.Severity), Text: f.Text})
 	}
 	return rep
+}
+
+func certJSON(c *probe.CertInfo) *CertJSON {
+	cj := &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses,
+		NotBefore: c.NotBefore, NotAfter: c.NotAfter, SelfSigned: c.SelfSigned, KeyType: c.KeyType, KeyBits: c.KeyBits,
+		SHA256: c.SHA256, SignatureAlg: c.SignatureAlg, ExtKeyUsage: c.ExtKeyUsage}
+	t := c.Trust
+	if t == nil {
+		return cj
+	}
+	trusted, matches := t.Trusted, t.NameMatches
+	cj.Trusted, cj.TrustError, cj.NameChecked, cj.NameMatches = &trusted, string(t.Error), t.Name, &matches
+	for _, cc := range t.Chain {
+		cj.Chain = append(cj.Chain, ChainCertJSON{Subject: cc.Subject, Issuer: cc.Issuer, NotBefore: cc.NotBefore, NotAfter: cc.NotAfter, SHA256: cc.SHA256})
+	}
+	if end := t.ChainNotAfter(); !end.IsZero() {
+		cj.ChainNotAfter = &end
+	}
+	if t.Pinned != "" {
+		pin := t.PinMatches
+		cj.PinnedSHA256, cj.PinMatches = t.Pinned, &pin
+	}
+	return cj
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

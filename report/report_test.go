@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,11 @@ func stabilize(r *probe.Result) {
 		if c := t.Certificate; c != nil {
 			c.NotBefore, c.NotAfter = r.Start.Add(-time.Hour), r.Start.Add(365*24*time.Hour)
 			c.SHA256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+			if t := c.Trust; t != nil {
+				for i := range t.Chain {
+					t.Chain[i].NotBefore, t.Chain[i].NotAfter, t.Chain[i].SHA256 = c.NotBefore, c.NotAfter, c.SHA256
+				}
+			}
 		}
 	}
 }
@@ -141,5 +147,45 @@ func TestGolden(t *testing.T) {
 			golden(t, tc.name+".json", j)
 			golden(t, tc.name+".txt", txt)
 		})
+	}
+}
+
+// The text form says how the certificate check went, in words from the
+// JSON's facts: the verdict, the name, the chain, the pin.
+func TestCertificateText(t *testing.T) {
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	chain := []probe.ChainCert{
+		{Subject: "CN=RDS01", Issuer: "CN=Corp Issuing CA", NotAfter: start.AddDate(1, 0, 0), SHA256: strings.Repeat("11", 32)},
+		{Subject: "CN=Corp Issuing CA", Issuer: "CN=Corp Root CA", NotAfter: start.AddDate(5, 0, 0), SHA256: strings.Repeat("22", 32)},
+		{Subject: "CN=Corp Root CA", Issuer: "CN=Corp Root CA", NotAfter: start.AddDate(10, 0, 0), SHA256: strings.Repeat("33", 32)},
+	}
+	for _, tc := range []struct {
+		name  string
+		trust probe.CertTrust
+		want  []string
+	}{
+		{"trusted, pinned", probe.CertTrust{Trusted: true, Name: "rds01.corp.example.com", NameMatches: true, PurposeOK: true, Chain: chain,
+			Pinned: strings.Repeat("11", 32), PinMatches: true},
+			[]string{"trusted; name rds01.corp.example.com in the certificate; revocation not checked",
+				"chain CN=RDS01 < CN=Corp Issuing CA < CN=Corp Root CA", "sha256 " + strings.Repeat("11", 32) + " (the pinned one)"}},
+		{"wrong name, another pin", probe.CertTrust{Error: probe.TrustNameMismatch, Name: "10.0.0.5", PurposeOK: true, Chain: chain,
+			Pinned: strings.Repeat("ab", 32)},
+			[]string{"not trusted: name mismatch; name 10.0.0.5 not in the certificate", ", not the pinned " + strings.Repeat("ab", 32)}},
+	} {
+		trust := tc.trust
+		r := &probe.Result{Target: "rds01.corp.example.com", Start: start, TLS: &probe.TLSInfo{Certificate: &probe.CertInfo{
+			Subject: "CN=RDS01", Issuer: "CN=Corp Issuing CA", NotBefore: start, NotAfter: start.AddDate(1, 0, 0),
+			SHA256: strings.Repeat("11", 32), Trust: &trust}}}
+		rep := report.New(r, classify.Classify(r))
+		if c := rep.TLS.Certificate; *c.Trusted != trust.Trusted || c.ChainNotAfter == nil || !c.ChainNotAfter.Equal(chain[0].NotAfter) || len(c.Chain) != 3 {
+			t.Errorf("%s: JSON %+v", tc.name, c)
+		}
+		var b bytes.Buffer
+		report.WriteText(&b, rep, false)
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: text lacks %q:\n%s", tc.name, w, b.String())
+			}
+		}
 	}
 }

@@ -81,6 +81,7 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 			if len(c.DNSNames) > 0 {
 				kv("", "names %s", strings.Join(c.DNSNames, ", "))
 			}
+			writeTrust(kv, c)
 		}
 	}
 	if n := rep.NTLMJSON; n != nil {
@@ -97,6 +98,9 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 		if n.ServerTimeInvalid != "" {
 			kv("", "server clock field invalid (%s, more than a century off)", n.ServerTimeInvalid)
 		}
+	}
+	if a := rep.Auth; a != nil {
+		writeAuth(kv, a)
 	}
 	if c := rep.CredSSP; c != nil {
 		s := fmt.Sprintf("server version %d (we speak %d)", c.ServerVersion, c.ClientVersion)
@@ -258,4 +262,89 @@ func standardSecurityLine(s *SessionJSON, std *StandardSecurityJSON) string {
 		parts = append(parts, "licensing encrypted")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeAuth prints which mechanism CredSSP carried and why, and the
+// Kerberos facts.
+func writeAuth(kv func(k, format string, a ...any), a *AuthJSON) {
+	line := a.Mechanism
+	if a.Requested != "" && !strings.EqualFold(a.Requested, a.Mechanism) {
+		line += " (--auth " + a.Requested + ")"
+	}
+	if a.Why != "" {
+		line += ": " + a.Why
+	}
+	kv("Auth", "%s", line)
+	if a.Realm != "" || a.SPN != "" {
+		s := "SPN " + orDash(a.SPN)
+		if a.Realm != "" {
+			s += ", realm " + a.Realm + " (from " + a.RealmSource + ")"
+		}
+		kv("", "%s", s)
+	}
+	if len(a.KDCs) > 0 {
+		kv("", "KDCs %s (from %s)", strings.Join(a.KDCs, ", "), a.KDCSource)
+	}
+	if a.CCache != "" {
+		kv("", "TGT from the ticket cache %s: no password used", a.CCache)
+	}
+	if len(a.Exchanges) > 0 {
+		var x []string
+		for _, e := range a.Exchanges {
+			x = append(x, fmt.Sprintf("%s %s", e.Step, fmtMS(e.RTTMS)))
+		}
+		kv("", "KDC exchanges: %s", strings.Join(x, " · "))
+	}
+	if a.EType != "" {
+		s := "key " + a.EType
+		if a.RC4Only {
+			s += " (the KDC offered nothing but RC4 for the account)"
+		}
+		kv("", "%s", s)
+	}
+}
+
+// trustErrorWords names the first failed certificate check.
+var trustErrorWords = map[string]string{
+	"unknown_authority": "no chain to a trusted root",
+	"invalid_chain":     "invalid chain",
+	"wrong_purpose":     "wrong purpose",
+	"name_mismatch":     "name mismatch",
+	"expired":           "expired",
+	"not_yet_valid":     "not yet valid",
+}
+
+// writeTrust prints how the certificate check went (probe.VerifyCertificate).
+func writeTrust(kv func(k, format string, a ...any), c *CertJSON) {
+	if c.Trusted == nil {
+		return
+	}
+	verdict := "trusted"
+	if !*c.Trusted {
+		verdict = "not trusted: " + trustErrorWords[c.TrustError]
+		if verdict == "not trusted: " {
+			verdict += c.TrustError
+		}
+	}
+	name := "not in the certificate"
+	if c.NameMatches != nil && *c.NameMatches {
+		name = "in the certificate"
+	}
+	kv("", "%s; name %s %s; revocation not checked", verdict, c.NameChecked, name)
+	if len(c.Chain) > 1 {
+		subjects := make([]string, len(c.Chain))
+		for i, cc := range c.Chain {
+			subjects[i] = cc.Subject
+		}
+		kv("", "chain %s", strings.Join(subjects, " < "))
+	}
+	pin := ""
+	switch {
+	case c.PinMatches == nil:
+	case *c.PinMatches:
+		pin = " (the pinned one)"
+	default:
+		pin = ", not the pinned " + c.PinnedSHA256
+	}
+	kv("", "sha256 %s%s", c.SHA256, pin)
 }

@@ -77,7 +77,11 @@ var findingGroups = []struct {
 }{
 	{"nla_not_enforced", "NLA not enforced", true},
 	{groupCredSSPUnpatched, "CredSSP unpatched (CVE-2018-0886)", true},
+	{groupCertNotTrusted, "Certificate not trusted", true},
+	{"cert_name_mismatch", "Certificate name mismatch", true},
+	{"cert_wrong_purpose", "Certificate for another purpose", true},
 	{"cert_expired", "Certificate expired", true},
+	{"cert_not_yet_valid", "Certificate not yet valid", true},
 	{"cert_expiring", "Certificate expiring within 30 days", true},
 	{"tls_weak_version", "Old TLS only (TLS 1.0/1.1)", true},
 	{"domain_mismatch", "Domain mismatch", true},
@@ -89,6 +93,11 @@ var findingGroups = []struct {
 // and servers below CredSSP 5; the finding credssp_version only states the
 // version (info), so it is no group.
 const groupCredSSPUnpatched = "credssp_unpatched"
+
+// groupCertNotTrusted gathers the finding cert_untrusted (no chain to a
+// trusted root) and the class cert_not_trusted (a certificate that fails
+// what the sweep was told to require).
+const groupCertNotTrusted = "cert_untrusted"
 
 // ungrouped findings are facts about every server, not problems.
 var ungrouped = map[string]bool{"credssp_version": true}
@@ -108,6 +117,9 @@ func (h *HTML) Write(rep *report.Report, logon string) error {
 		if !ungrouped[fi.ID] {
 			h.group(fi.ID, rep.Target, fi.Text)
 		}
+	}
+	if classify.ID(rep.Class) == classify.CertNotTrusted {
+		h.group(groupCertNotTrusted, rep.Target, rep.Detail)
 	}
 	if classify.ID(rep.Class) == classify.CredSSPOracleServerUnpatched {
 		h.group(groupCredSSPUnpatched, rep.Target, rep.Detail)

@@ -254,16 +254,8 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 		}
 		return nil, false
 	}
-	run := r.Probe
-	if run == nil {
-		run = probe.Run
-	}
-	res := run(abort, target, opt)
-	judge := r.Classify
-	if judge == nil {
-		judge = classify.Classify
-	}
-	v := judge(res)
+	out := report.Prober{Run: r.Probe, Classify: r.Classify}.Probe(abort, target, opt)
+	res, v := out.Result, out.Verdict
 	if reserved {
 		s.gate.release(host, res.LogonAttempted, v.Class)
 		note = LogonNotTried
@@ -277,7 +269,7 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 		s.mu.Unlock()
 		return nil, false
 	}
-	return &Outcome{Result: res, Verdict: v, Report: report.New(res, v), Logon: note}, true
+	return &Outcome{Result: res, Verdict: v, Report: out.Report, Logon: note}, true
 }
 
 // Stats returns a copy of the running sweep's counters (for progress).

@@ -101,6 +101,7 @@ var CSVHeader = []string{
 	"selected_protocol", "tls_version", "cert_subject", "cert_not_after", "cert_days_left", "cert_self_signed",
 	"credssp_server_version", "netbios_domain", "netbios_computer", "dns_domain", "dns_computer",
 	"os_version", "clock_skew_s", "user", "logon", "findings", "error", "start", "duration_ms",
+	"cert_trusted", "cert_trust_error", "cert_sha256",
 }
 
 // CSV writes one row per target, flushed at once. Text a server chose
@@ -155,6 +156,7 @@ func (c *CSV) Write(rep *report.Report, logon string) error {
 		credssp, t(f.nbDomain), t(f.nbComputer), t(dnsDomain), t(dnsComputer),
 		t(f.osVersion), skew, t(rep.User), logon, strings.Join(f.findingIDs, ";"), t(rep.Error),
 		rep.Start.UTC().Format(time.RFC3339Nano), strconv.FormatFloat(rep.DurationMS, 'f', -1, 64),
+		f.certTrusted, f.certTrustError, f.certSHA256,
 	)
 	if err := c.w.Write(c.rec); err != nil {
 		return err
@@ -188,6 +190,9 @@ type rowFacts struct {
 	certNotAfter   string // YYYY-MM-DD
 	certDays       *int   // days until expiry (negative: expired)
 	certSelfSigned string
+	certTrusted    string // "true", "false", or "" when not judged
+	certTrustError string
+	certSHA256     string
 	credssp        int
 	nbDomain       string
 	nbComputer     string
@@ -211,6 +216,10 @@ func facts(rep *report.Report, now time.Time) rowFacts {
 			d := int(math.Floor(c.NotAfter.Sub(now).Hours() / 24))
 			f.certDays = &d
 			f.certSelfSigned = strconv.FormatBool(c.SelfSigned)
+			if c.Trusted != nil {
+				f.certTrusted = strconv.FormatBool(*c.Trusted)
+			}
+			f.certTrustError, f.certSHA256 = c.TrustError, c.SHA256
 		}
 	}
 	if c := rep.CredSSP; c != nil {

@@ -41,7 +41,8 @@ OS build, clock) → with -u, one logon attempt. The verdict is one stable class
 
 --depth session goes one step further, opening the first steps of a session:
 MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
-carries the -u credentials for autologon), then it reads the licensing answer
+carries the -u password for autologon only to a trusted or pinned
+certificate), then it reads the licensing answer
 (a licence request gets a NEW_LICENSE_REQUEST naming the user, never the
 password; a PLATFORM_CHALLENGE is not answered, so no client licence is
 issued) and any Set Error Info or logon report, and disconnects (Disconnect
@@ -68,6 +69,16 @@ what it means, then runs the normal probe, whose class sets the exit code.
 --record apply to the probe only, and --nagios prints the probe's line. With
 --output json the map is in security_layers, rdp_encryption and
 security_meaning.
+
+The server's certificate is judged as mstsc judges it before it asks for a
+password. "Trusted" means: a chain to a trusted root (the system's, plus
+--ca-file) through the intermediates the server sent, the name as given (a
+DNS name, or an IP address in the certificate; --tls-server-name overrides),
+the purpose (Server Authentication, Remote Desktop Authentication, or no
+restriction), and every validity period. Revocation (CRL, OCSP) is not
+checked. What fails is a finding; only --require-trusted-cert or a
+--cert-sha256 pin make it a failure (cert_not_trusted), and then nothing is
+sent after the TLS handshake.
 
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
 variable, or a no-echo prompt, never from a flag. Exactly one logon attempt is
@@ -96,6 +107,12 @@ type config struct {
 	noColor      bool
 	version      bool
 	enumerate    bool
+	krb          kerberosFlags
+	caFile       string
+	serverName   string
+	certWarnDays int
+	requireCert  bool
+	certSHA256   string
 }
 
 func main() {
@@ -118,12 +135,18 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.SortFlags = false
 	fs.StringVarP(&c.user, "user", "u", "", "account for one logon attempt: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
+	addKerberosFlags(fs, &c.krb)
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
 	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
 	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
 		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
+	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM file (an enterprise root) when judging the server's certificate")
+	fs.StringVar(&c.serverName, "tls-server-name", "", "check the certificate for this name (and send it as SNI) instead of the host as given")
+	fs.IntVar(&c.certWarnDays, "cert-warn-days", 30, "a certificate (or a CA certificate of its chain) expiring within this many days is a finding")
+	fs.BoolVar(&c.requireCert, "require-trusted-cert", false, "fail (cert_not_trusted) right after the TLS handshake if the certificate is neither trusted nor pinned, as mstsc set to 'Do not connect if authentication fails'")
+	fs.StringVar(&c.certSHA256, "cert-sha256", "", "pin the certificate: fail (cert_not_trusted) unless its SHA-256 fingerprint is this (64 hex digits, colons allowed)")
 	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
@@ -172,6 +195,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return usageErr("--depth: %v", err)
 		}
 	}
+	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
+		return usageErr("%v", err)
+	}
+	if opt.Cert, opt.RequireTrustedCert, opt.CertWarnWithin, err = certOptions(c.caFile, c.serverName, c.certSHA256, c.certWarnDays, c.requireCert); err != nil {
+		return usageErr("%v", err)
+	}
 	if c.user != "" {
 		if opt.Credentials, err = credentials(c.user, c.passwordFile, stdin, stderr); err != nil {
 			return usageErr("%v", err)
@@ -194,12 +223,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.enumerate {
 		layers = probe.Enumerate(ctx, target, opt)
 	}
-	res := probe.Run(ctx, target, opt)
+	out := report.Prober{}.Probe(ctx, target, opt)
 	if opt.Credentials != nil {
 		opt.Credentials.Password = ""
 	}
-	v := classify.Classify(res)
-	rep := report.New(res, v)
+	res, v, rep := out.Result, out.Verdict, out.Report
 	if layers != nil {
 		rep.Enumeration = report.NewEnumeration(layers, classify.SecurityLayers(layers))
 	}
@@ -232,4 +260,26 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// certOptions turns the certificate flags into the probe's policy; its
+// errors name the flag.
+func certOptions(caFile, serverName, pin string, warnDays int, require bool) (probe.CertPolicy, bool, time.Duration, error) {
+	var pol probe.CertPolicy
+	var err error
+	if caFile != "" {
+		if pol.Roots, err = probe.LoadRoots(caFile); err != nil {
+			return pol, false, 0, fmt.Errorf("--ca-file: %w", err)
+		}
+	}
+	if pin != "" {
+		if pol.SHA256, err = probe.ParseFingerprint(pin); err != nil {
+			return pol, false, 0, fmt.Errorf("--cert-sha256: %w", err)
+		}
+	}
+	if warnDays < 1 {
+		return pol, false, 0, fmt.Errorf("--cert-warn-days must be at least 1, not %d", warnDays)
+	}
+	pol.ServerName = serverName
+	return pol, require, time.Duration(warnDays) * 24 * time.Hour, nil
 }

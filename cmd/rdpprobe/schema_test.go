@@ -172,6 +172,8 @@ func TestLabJSONMatchesSchema(t *testing.T) {
 		{labtest.Peer(t, "xrdp"), "--enumerate"},
 		{labtest.Peer(t, "rdp"), "--enumerate"},
 		{labtest.Peer(t, "closed"), "--enumerate"},
+		{labtest.Peer(t, "tls"), "--require-trusted-cert"},
+		{labtest.Peer(t, "xrdp"), "--protocols", "tls", "--cert-sha256", strings.Repeat("ab", 32)},
 	} {
 		t.Setenv(passwordEnv, password)
 		_, stdout, _ := rdpprobe(t, append([]string{"-o", "json"}, args...)...)

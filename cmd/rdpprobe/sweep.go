@@ -89,6 +89,8 @@ type sweepConfig struct {
 	outs             []string
 	output           string
 	progress         string
+	krb              kerberosFlags
+	caFile           string
 }
 
 func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -107,8 +109,10 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
 	fs.StringVar(&c.phases, "phases", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
 	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
+	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM file (an enterprise root) when judging servers' certificates")
 	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
+	addKerberosFlags(fs, &c.krb)
 	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
 	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL file of an earlier sweep has, and append to it")
 	fs.StringArrayVarP(&c.outs, "out", "o", nil, "write a report to FILE (.jsonl, .csv or .html); repeatable; default JSONL on standard output")
@@ -140,6 +144,14 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.phases != "" {
 		if opt.Depth, err = parsePhases(c.phases); err != nil {
 			return usageErr("--phases: %v", err)
+		}
+	}
+	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
+		return usageErr("%v", err)
+	}
+	if c.caFile != "" {
+		if opt.Cert.Roots, err = probe.LoadRoots(c.caFile); err != nil {
+			return usageErr("--ca-file: %v", err)
 		}
 	}
 	if c.concurrency < 1 {

@@ -294,7 +294,7 @@ func TestLabSweepLockout(t *testing.T) {
 // command, once, the rest from the parser below it (sweep --phases once
 // printed "%!w(<nil>)").
 func TestFlagValueErrors(t *testing.T) {
-	const phases = "(use connect, negotiate, tls, ntlm_info, logon, session)"
+	const phases = "(use connect, negotiate, tls, kerberos, ntlm_info, logon, session)"
 	const sweepHelp, help = "\nRun 'rdpprobe sweep --help' for usage.\n", "\nRun 'rdpprobe --help' for usage.\n"
 	for _, tc := range []struct {
 		args []string
@@ -309,6 +309,11 @@ func TestFlagValueErrors(t *testing.T) {
 		{[]string{"sweep", "--rate", "5/d", "h"}, `rdpprobe sweep: --rate: rate "5/d": unit must be s, m or h` + sweepHelp},
 		{[]string{"sweep", "--ports", "0", "h"}, `rdpprobe sweep: --ports: port "0": must be 1-65535` + sweepHelp},
 		{[]string{"sweep", "--ports", "3390-3389", "h"}, `rdpprobe sweep: --ports: range "3390-3389" runs backwards` + sweepHelp},
+		{[]string{"--auth", "spnego", "h"}, `rdpprobe: --auth: unknown mechanism "spnego" (use negotiate, kerberos or ntlm)` + help},
+		{[]string{"sweep", "--auth", "krb", "h"}, `rdpprobe sweep: --auth: unknown mechanism "krb" (use negotiate, kerberos or ntlm)` + sweepHelp},
+		{[]string{"--kdc", "sctp/dc01", "h"}, `rdpprobe: --kdc: krb5: KDC address "sctp/dc01" is not HOST[:PORT]` + help},
+		{[]string{"--auth", "ntlm", "--realm", "CORP", "h"}, `rdpprobe: --auth ntlm: --realm, --kdc, --spn and --ccache are for Kerberos` + help},
+		{[]string{"--auth", "kerberos", "h"}, `rdpprobe: --auth kerberos needs -u (and a password) or a ticket cache (--ccache or $KRB5CCNAME)` + help},
 	} {
 		code, stdout, stderr := rdpprobe(t, tc.args...)
 		if code != exitUsage || stderr != tc.want || stdout != "" {

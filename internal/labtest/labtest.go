@@ -11,6 +11,9 @@ package labtest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -29,6 +32,7 @@ var defaults = map[string]string{
 	"rdp":      "127.0.0.1:33894",
 	"xrdp":     "127.0.0.1:33895",
 	"xrdp-rdp": "127.0.0.1:33896",
+	"kdc":      "127.0.0.1:33898",
 	"closed":   "127.0.0.1:33899",
 }
 
@@ -77,7 +81,7 @@ func envName(peer string) string {
 }
 
 // Peer returns the address of a lab peer ("nla", "nla6", "nla-ext", "tls", "rdp",
-// "xrdp", "xrdp-rdp", "closed"), from RDPLAB_* env vars or the lab's defaults.
+// "xrdp", "xrdp-rdp", "kdc", "closed"), from RDPLAB_* env vars or the lab's defaults.
 // Under -short it calls t.Skip for every peer but "closed" (an address where nothing
 // listens, which needs no lab). If the peer is not listening, it calls t.Skip with
 // a message saying to run `make lab-up` — unless CI=true, where it calls t.Fatal.
@@ -142,10 +146,10 @@ var (
 )
 
 // Tool returns the path of an external tool the lab installs: "xfreerdp",
-// "nmap", "tshark", or "python3" (also "impacket": Debian's /usr/bin/python3,
-// checked to import impacket). Any other name is looked up in PATH. Like Peer, it
-// skips the test under -short, and a missing tool skips the test (fails it under
-// CI=true).
+// "nmap", "tshark", "openssl", or "python3" (also "impacket" and
+// "python3-gssapi": Debian's /usr/bin/python3, checked to import impacket or
+// gssapi). Any other name is looked up in PATH. Like Peer, it skips the test
+// under -short, and a missing tool skips the test (fails it under CI=true).
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	skipIfShort(t, "tool "+name)
@@ -165,16 +169,21 @@ func Tool(t testing.TB, name string) string {
 
 func findTool(name string) toolResult {
 	switch name {
-	case "python3", "impacket":
-		// Not the first python3 in PATH (a pyenv one, say): impacket is Debian's package.
+	case "python3", "impacket", "python3-gssapi":
+		// Not the first python3 in PATH (a pyenv one, say): impacket and gssapi
+		// (MIT's GSS-API) are Debian's packages.
 		const py = "/usr/bin/python3"
 		if _, err := os.Stat(py); err != nil {
 			return toolResult{err: err.Error()}
 		}
+		module := "impacket"
+		if name == "python3-gssapi" {
+			module = "gssapi"
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if out, err := exec.CommandContext(ctx, py, "-c", "import impacket").CombinedOutput(); err != nil {
-			return toolResult{err: "impacket does not import in " + py + ": " + strings.TrimSpace(string(out))}
+		if out, err := exec.CommandContext(ctx, py, "-c", "import "+module).CombinedOutput(); err != nil {
+			return toolResult{err: module + " does not import in " + py + ": " + strings.TrimSpace(string(out))}
 		}
 		return toolResult{path: py}
 	}
@@ -183,4 +192,125 @@ func findTool(name string) toolResult {
 		return toolResult{err: err.Error()}
 	}
 	return toolResult{path: p}
+}
+
+// KerberosLab describes the lab's MIT KDC (lab/lab.sh: realm LAB.TEST).
+type KerberosLab struct {
+	KDC        string // host:port, TCP and UDP
+	Realm      string
+	Krb5Config string // the lab's krb5.conf, for KRB5_CONFIG of MIT's tools
+	KDCProfile string // the lab's kdc.conf, for KRB5_KDC_PROFILE of kadmin.local
+	KDCLog     string // the KDC's log
+	Keytab     string // the keys of SPN
+	SPN        string // TERMSRV/localhost
+	NoSPNHost  string // a host name without a TERMSRV SPN
+	Password   string // every account's
+	// Users maps an account state to its principal name: good, badpw,
+	// locked, disabled, pwexpired, mustchange, expired, rc4, nopreauth.
+	Users map[string]string
+}
+
+// KDCStates are the account states of the lab's Kerberos accounts.
+var KDCStates = []string{"good", "badpw", "locked", "disabled", "pwexpired", "mustchange", "expired", "rc4", "nopreauth"}
+
+// Kerberos returns the lab's KDC, from the RDPLAB_* variables of `lab/lab.sh
+// env` or the lab's defaults. Like Peer, it skips the test when the KDC is
+// not listening (fails it under CI=true).
+func Kerberos(t testing.TB) KerberosLab {
+	t.Helper()
+	get := func(key, def string) string {
+		if v := os.Getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	dir := get("RDPLAB_DIR", "/tmp/rdplab") + "/krb5"
+	k := KerberosLab{
+		KDC:        Peer(t, "kdc"),
+		Realm:      get("RDPLAB_REALM", "LAB.TEST"),
+		Krb5Config: get("RDPLAB_KRB5_CONFIG", dir+"/krb5.conf"),
+		KDCProfile: get("RDPLAB_KDC_PROFILE", dir+"/kdc.conf"),
+		KDCLog:     get("RDPLAB_KDC_LOG", dir+"/krb5kdc.log"),
+		Keytab:     get("RDPLAB_KEYTAB", dir+"/termsrv.keytab"),
+		SPN:        get("RDPLAB_SPN", "TERMSRV/localhost"),
+		NoSPNHost:  get("RDPLAB_KRB_NOSPN_HOST", "nospn.lab.test"),
+		Password:   get("RDPLAB_PASSWORD", defaultPassword),
+		Users:      map[string]string{},
+	}
+	defaultUsers := map[string]string{"good": "labuser", "rc4": "rc4only"}
+	for _, st := range KDCStates {
+		def := defaultUsers[st]
+		if def == "" {
+			def = st
+		}
+		k.Users[st] = get("RDPLAB_KRB_"+strings.ToUpper(st)+"_USER", def)
+	}
+	return k
+}
+
+// Env is the environment for MIT's tools against the lab's realm: its
+// krb5.conf and kdc.conf, and the given ccache (never the user's).
+func (k KerberosLab) Env(ccache string) []string {
+	env := []string{"KRB5_CONFIG=" + k.Krb5Config, "KRB5_KDC_PROFILE=" + k.KDCProfile, "KRB5CCNAME=FILE:" + ccache}
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name != "KRB5_CONFIG" && name != "KRB5_KDC_PROFILE" && name != "KRB5CCNAME" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// IsolateKerberos points KRB5_CONFIG at the lab's krb5.conf when the lab
+// is up, else at an empty one, and unsets KRB5CCNAME, so that no test
+// follows the machine's /etc/krb5.conf to a KDC off this host (Debian's
+// default names kerberos.mit.edu). Call it from TestMain; it returns the
+// clean-up.
+func IsolateKerberos() (func(), error) {
+	os.Unsetenv("KRB5CCNAME")
+	conf := os.Getenv("RDPLAB_KRB5_CONFIG")
+	if _, err := os.Stat(conf); conf != "" && err == nil {
+		return func() {}, os.Setenv("KRB5_CONFIG", conf)
+	}
+	dir, err := os.MkdirTemp("", "rdpprobe-krb5")
+	if err != nil {
+		return nil, err
+	}
+	conf = dir + "/krb5.conf"
+	// dns_lookup_kdc off: a realm with no KDC listed stays unlocated.
+	if err := os.WriteFile(conf, []byte("[libdefaults]\n\tdns_lookup_kdc = false\n"), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() { os.RemoveAll(dir) }, os.Setenv("KRB5_CONFIG", conf)
+}
+
+// PeerCertificates returns the certificate chain a lab peer presents in
+// its TLS handshake, leaf first, for tests that judge it with other tools
+// (openssl) or trust it (--ca-file). It offers TLS and NLA in a bare
+// X.224 Connection Request (MS-RDPBCGR 2.2.1.1), accepts the server's
+// RDP_NEG_RSP (2.2.1.2.1), and does the TLS handshake without verifying
+// anything. Like Peer, it skips the test when the peer is not there.
+func PeerCertificates(t testing.TB, name string) []*x509.Certificate {
+	t.Helper()
+	addr := Peer(t, name)
+	c, err := net.DialTimeout("tcp", addr, dialTimeout)
+	if err != nil {
+		t.Fatalf("labtest: %s: %v", name, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	// TPKT, X.224 CR TPDU, RDP_NEG_REQ with PROTOCOL_SSL|PROTOCOL_HYBRID.
+	req := []byte{0x03, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0, 0x01, 0, 8, 0, 0x03, 0, 0, 0}
+	if _, err := c.Write(req); err != nil {
+		t.Fatalf("labtest: %s: write Connection Request: %v", name, err)
+	}
+	cc := make([]byte, 19)
+	if _, err := io.ReadFull(c, cc); err != nil || cc[0] != 0x03 || cc[5]&0xf0 != 0xd0 || cc[11] != 0x02 {
+		t.Fatalf("labtest: %s: Connection Confirm % x: %v (want an RDP_NEG_RSP)", name, cc, err)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10})
+	if err := tc.Handshake(); err != nil {
+		t.Fatalf("labtest: %s: TLS handshake: %v", name, err)
+	}
+	return tc.ConnectionState().PeerCertificates
 }

@@ -82,7 +82,7 @@ func TestDefaults(t *testing.T) {
 	}
 	// Every default is a loopback host:port, the one `lab/lab.sh env` prints.
 	want := map[string]string{"nla": "33891", "nla6": "33891", "nla-ext": "33892", "tls": "33893",
-		"rdp": "33894", "xrdp": "33895", "xrdp-rdp": "33896", "closed": "33899"}
+		"rdp": "33894", "xrdp": "33895", "xrdp-rdp": "33896", "kdc": "33898", "closed": "33899"}
 	for name, port := range want {
 		host, p, err := net.SplitHostPort(defaults[name])
 		if err != nil || p != port || !net.ParseIP(host).IsLoopback() {
