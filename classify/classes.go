@@ -54,6 +54,7 @@ const (
 	CertNotTrusted               ID = "cert_not_trusted"
 	CredSSPOracleServerUnpatched ID = "credssp_oracle_server_unpatched"
 	PubKeyAuthMismatch           ID = "pubkey_auth_mismatch"
+	CredSSPRefused               ID = "credssp_refused"
 	LogonFailed                  ID = "logon_failed"
 	AccountLockedOut             ID = "account_locked_out"
 	AccountDisabled              ID = "account_disabled"
@@ -311,6 +312,24 @@ var Classes = []Class{
 			"or the server's CredSSP is broken. No credentials were sent.",
 		Fix: "Do not connect from this network until this is explained. Compare the certificate fingerprint (SHA-256 in the report) " +
 			"with the one seen from a trusted network or on the server. Exclude the RDP port from TLS inspection.",
+	},
+	{
+		// Not LocksAccount: no credential had gone out, so the account
+		// cannot be what the code is about, whatever it names (a server
+		// that answers STATUS_ACCOUNT_LOCKED_OUT here fakes a lockout).
+		ID: CredSSPRefused, Group: GroupNegotiation, Phase: probe.PhaseNTLMInfo,
+		Title:       "The server refused CredSSP before any credential was sent",
+		WindowsSays: "An authentication error has occurred. (followed by the text of the error code, or \"An internal error has occurred.\")",
+		Cause: "The server answered the client's first CredSSP message (the NTLM NEGOTIATE, which names no account) with an " +
+			"error code instead of an NTLM CHALLENGE. No user name or password had been sent, so the code says nothing about " +
+			"the account, even when it names an account state such as STATUS_ACCOUNT_LOCKED_OUT: no logon was attempted and " +
+			"nothing counted toward a lockout. Real servers do this when NTLM is refused ('Network security: Restrict NTLM: " +
+			"Incoming NTLM traffic' set to deny) or their security package is broken; an account state at this point means " +
+			"the server, or something posing as it, does not follow the protocol.",
+		Fix: "Look up the code in the detail. Check the server's NTLM restrictions (secpol.msc > Local Policies > Security " +
+			"Options > Network security: Restrict NTLM, and the Microsoft-Windows-NTLM/Operational event log) and its System " +
+			"event log at the time of the probe. If the code names an account (locked out, disabled, expired), check from a " +
+			"trusted network that this address really is the intended server; the account itself needs nothing.",
 	},
 	{
 		ID: LogonFailed, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,

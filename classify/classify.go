@@ -31,6 +31,10 @@ func Classify(r *probe.Result) Verdict {
 		ph = r.Failed
 		id, detail = failure(r)
 	}
+	if s := r.Session; s != nil && s.PasswordWithheld != "" && r.Err != nil {
+		// The server answered a Client Info without the password.
+		detail += "; the Client Info carried no password: " + s.PasswordWithheld + withheldHint(r)
+	}
 	v := Verdict{Class: class(id), Phase: ph, OK: id == OK, Detail: detail}
 	v.Findings = findings(r, id)
 	if blamesAuthority[id] {
@@ -182,14 +186,14 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 			// Standard RDP security: the probe's reason names the layer
 			// (no authentication at all, or no encryption either).
 			return CredentialsNotVerified, fmt.Sprintf("the Client Info PDU named %s without the password, so nothing checked "+
-				"the credentials: %s", account(r), s.PasswordWithheld)
+				"the credentials: %s", account(r), s.PasswordWithheld) + withheldHint(r)
 		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
 			if !s.Autologon && s.PasswordWithheld != "" {
 				return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
 					"without the password, withheld because the server's certificate is neither trusted nor pinned: nothing "+
 					"proved the server is the one meant, and a man in the middle who strips NLA would read it; so nothing "+
-					"checked the credentials", sel, account(r))
+					"checked the credentials", sel, account(r)) + withheldHint(r)
 			}
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
 				"to it in the Client Info PDU%s, but it gave no verdict on them before the probe stopped (a server without "+
@@ -203,6 +207,24 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 		why = "the probe stopped before the logon"
 	}
 	return OK, fmt.Sprintf("reached %s; no logon was tried (%s)", reachedWords(r), why)
+}
+
+// withheldHint says how a withheld password can go in the Client Info after
+// all: the rule for credentials without NLA (probe's autologonWithoutNLA).
+// Over TLS a trusted or pinned certificate sends it, or the opt-in. Under
+// standard RDP security no certificate can prove the server, so only the
+// opt-in sends it, and without a Security Exchange (ENCRYPTION_LEVEL_NONE)
+// nothing does: the Client Info would cross the network unencrypted.
+func withheldHint(r *probe.Result) string {
+	const optIn = "opt in with --autologon-without-nla, or autologon_without_nla in an exporter module"
+	sel, _ := selected(r)
+	switch s := r.Session; {
+	case sel == negotiate.ProtocolSSL:
+		return " (trust its certificate, --ca-file, or pin it, --cert-sha256, and the password goes; or take the risk and " + optIn + ")"
+	case sel == negotiate.ProtocolRDP && s.StandardSecurity != nil && s.StandardSecurity.SecurityExchangeSent:
+		return " (to send it anyway, at that risk, " + optIn + ")"
+	}
+	return ""
 }
 
 // failure classifies a run that ended with r.Err, first match wins.
@@ -453,15 +475,31 @@ var statusClass = map[negotiate.NTStatus]ID{
 	negotiate.StatusNoTrustSAMAccount:          TrustRelationshipFailure,
 }
 
+// serverStatus classifies a TSRequest.errorCode. Only an answer to a
+// credential speaks of the account: a code sent before any went out, or in
+// answer to the NTLM NEGOTIATE (which names no account, even after a
+// Kerberos attempt fell back to NTLM), cannot be about it. Such a code is
+// credssp_refused, the server refusing CredSSP, whenever its class would
+// blame the account (a faked STATUS_ACCOUNT_LOCKED_OUT) or it has none; a
+// code about the server itself (STATUS_NTLM_BLOCKED, no logon servers)
+// keeps its class.
 func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) {
 	id, ok := statusClass[s]
+	if !r.LogonAttempted || r.Failed == probe.PhaseNTLMInfo {
+		d := fmt.Sprintf("the server answered %s with errorCode %v before any credential was sent to it", codeAnswered(r.Failed), s)
+		if ok && !class(id).LocksAccount {
+			return id, d
+		}
+		d += fmt.Sprintf(", so the code says nothing about %s", account(r))
+		if !r.LogonAttempted {
+			d += " (no logon was attempted)"
+		}
+		return CredSSPRefused, d + accountStateHint(s)
+	}
 	if !ok {
 		id = LogonRejected
 	}
 	d := fmt.Sprintf("the server answered %v for %s", s, account(r))
-	if r.Failed == probe.PhaseNTLMInfo {
-		d += " before any logon was attempted"
-	}
 	if a := r.Auth; !ok && a != nil && a.Mechanism == probe.MechKerberos && r.CredSSP != nil && !r.CredSSP.PubKeyAuthVerified {
 		d += " in answer to the Kerberos SPNEGO token, before judging the account: it does not seem to accept Kerberos"
 		if a.Requested == probe.AuthKerberos {
@@ -484,6 +522,26 @@ func offerOf(p negotiate.Protocol) (string, bool) {
 		return "nla,nla-ext", true // HYBRID_EX is offered with HYBRID, as the spec says it SHOULD be
 	}
 	return "", false
+}
+
+// codeAnswered names the message a CredSSP error code answered.
+func codeAnswered(ph probe.Phase) string {
+	if ph == probe.PhaseNTLMInfo {
+		return "the NTLM NEGOTIATE"
+	}
+	return "CredSSP during " + phaseWords(ph)
+}
+
+// accountStateHint warns when a code before any credential names an account
+// state: a genuine server cannot know one yet.
+func accountStateHint(s negotiate.NTStatus) string {
+	if c, ok := statusClass[s]; ok {
+		if cl := class(c); cl.LocksAccount || cl.AccountLevel {
+			return fmt.Sprintf(" (it names an account state, %s, which no server can know before it is told the account: "+
+				"the account is not affected by it; check that this address is the intended server)", cl.ID)
+		}
+	}
+	return ""
 }
 
 func isHybrid(p negotiate.Protocol) bool {

@@ -199,7 +199,12 @@ var cases = []classCase{
 	{"closed after NEGOTIATE", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: read TSRequest: %w", io.ErrUnexpectedEOF)), "server_closed", probe.PhaseNTLMInfo, 6},
 	{"reset after NEGOTIATE", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: send TSRequest: %w", syscallErr("write", syscall.EPIPE))), "server_closed", probe.PhaseNTLMInfo, 6},
 	{"malformed TSRequest", failed(probe.PhaseNTLMInfo, fmt.Errorf("credssp: %w: expected one NTLM CHALLENGE, got 0 negoTokens", negotiate.ErrMalformed)), "protocol_error", probe.PhaseNTLMInfo, 7},
-	{"errorCode before logon", failed(probe.PhaseNTLMInfo, status(0xC0001234)), "logon_rejected", probe.PhaseNTLMInfo, 5},
+	{"errorCode before logon", failed(probe.PhaseNTLMInfo, status(0xC0001234)), "credssp_refused", probe.PhaseNTLMInfo, 4},
+	{"fake lockout before logon", failed(probe.PhaseNTLMInfo, status(negotiate.StatusAccountLockedOut)), "credssp_refused", probe.PhaseNTLMInfo, 4},
+	{"fake lockout after a Kerberos fallback", with(failed(probe.PhaseNTLMInfo, status(negotiate.StatusAccountLockedOut)), func(r *probe.Result) {
+		r.LogonAttempted = true // the KDC saw a pre-authentication, the NTLM NEGOTIATE names no account
+	}), "credssp_refused", probe.PhaseNTLMInfo, 4},
+	{"NTLM blocked at the NEGOTIATE", failed(probe.PhaseNTLMInfo, status(negotiate.StatusNTLMBlocked)), "ntlm_blocked", probe.PhaseNTLMInfo, 6},
 
 	// logon
 	{"pubKeyAuth mismatch", failed(probe.PhaseLogon, &probe.PubKeyAuthError{Reason: "hash differs"}), "pubkey_auth_mismatch", probe.PhaseLogon, 4},
@@ -421,6 +426,9 @@ func TestDetails(t *testing.T) {
 		{succeeded(probe.PhaseTLS, negotiate.ProtocolSSL, true), []string{`CORP\alice`, "not verified"}},
 		{failed(probe.PhaseLogon, status(negotiate.StatusLogonFailure)), []string{"0xC000006D", `CORP\alice`}},
 		{failed(probe.PhaseLogon, status(0xC0001234)), []string{"0xC0001234"}},
+		{failed(probe.PhaseNTLMInfo, status(0xC0001234)), []string{"NTLM NEGOTIATE", "0xC0001234", "before any credential was sent", "no logon was attempted"}},
+		{failed(probe.PhaseNTLMInfo, status(negotiate.StatusAccountLockedOut)), []string{"STATUS_ACCOUNT_LOCKED_OUT (0xC0000234)",
+			"says nothing about CORP\\alice", "names an account state, account_locked_out", "the account is not affected"}},
 		{failed(probe.PhaseNegotiate, negFail(negotiate.HybridRequiredByServer)), []string{"(5)"}},
 		{failed(probe.PhaseNegotiate, &negotiate.NotTPKTError{First: []byte("SSH-")}), []string{"an SSH banner", "3389"}},
 		{failed(probe.PhaseNTLMInfo, &probe.CredSSPVersionError{Server: 3}), []string{"version 3"}},
@@ -483,6 +491,13 @@ func TestDetails(t *testing.T) {
 		}), []string{"STATUS_VALID_CLIENT in answer to the probe's NEW_LICENSE_REQUEST"}},
 		{sessionOver(negotiate.ProtocolSSL, true, fmt.Errorf("mcs: read server PDU: %w", io.EOF), func(s *probe.SessionInfo) { s.License = validClient() }),
 			[]string{"session start", "licensing had passed"}},
+		{sessionOver(negotiate.ProtocolSSL, true, nil, func(s *probe.SessionInfo) {
+			s.License, s.DemandActive, s.Autologon, s.PasswordWithheld = validClient(), true, false, "nothing authenticated it"
+		}), []string{`named CORP\alice without the password, withheld because the server's certificate is neither trusted nor pinned`,
+			"nothing checked the credentials", "--ca-file", "--cert-sha256", "--autologon-without-nla", "autologon_without_nla", "take the risk"}},
+		{sessionOver(negotiate.ProtocolSSL, true, logonErr(negotiate.LogonErrorType(negotiate.StatusLogonFailure), negotiate.LogonFailedBadPassword),
+			func(s *probe.SessionInfo) { s.Autologon, s.PasswordWithheld = false, "nothing authenticated it" }),
+			[]string{"LOGON_FAILED_BAD_PASSWORD", "the Client Info carried no password: nothing authenticated it", "--autologon-without-nla"}},
 		{with(succeeded(probe.PhaseNegotiate, 0, false), func(r *probe.Result) { r.Session = &probe.SessionInfo{Skipped: "standard RDP security"} }),
 			[]string{"session phase was skipped: standard RDP security"}},
 	}
@@ -528,7 +543,7 @@ var wantExit = map[ID]int{
 	"not_rdp": 4, "nla_required": 4, "tls_required": 4, "tls_not_allowed": 4, "no_server_certificate": 4,
 	"tls_client_auth_required": 4, "security_layer_mismatch": 4, "refusal_contradicts_offer": 4, "pre_rdp52_server": 4,
 	"tls_failed": 4, "cert_not_trusted": 4,
-	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4,
+	"credssp_oracle_server_unpatched": 4, "pubkey_auth_mismatch": 4, "credssp_refused": 4,
 	"logon_failed": 5, "account_locked_out": 5, "account_disabled": 5, "account_expired": 5,
 	"password_expired": 5, "password_must_change": 5, "account_restriction": 5, "invalid_logon_hours": 5,
 	"invalid_workstation": 5, "logon_type_not_granted": 5, "credentials_rejected_no_reason": 5,
@@ -703,7 +718,12 @@ func TestFindings(t *testing.T) {
 		{"expiring", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(10 * 24 * time.Hour) }),
 			[]string{FindingCertExpiring}, []string{FindingCertExpired}},
 		{"expired", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),
-			[]string{FindingCertExpired}, []string{FindingCertExpiring}},
+			[]string{FindingCertExpired}, []string{FindingCertExpiring, FindingCertNotYetValid}},
+		{"not yet valid", tlsRun(func(r *probe.Result) { r.TLS.Certificate.NotBefore = t0.Add(3 * 24 * time.Hour) }),
+			[]string{FindingCertNotYetValid}, []string{FindingCertExpired, FindingCertExpiring}},
+		{"not yet valid, short-lived", tlsRun(func(r *probe.Result) {
+			r.TLS.Certificate.NotBefore, r.TLS.Certificate.NotAfter = t0.Add(time.Hour), t0.Add(10*24*time.Hour)
+		}), []string{FindingCertNotYetValid}, []string{FindingCertExpired, FindingCertExpiring}},
 		{"no clock", tlsRun(func(r *probe.Result) { r.Start = time.Time{}; r.TLS.Certificate.NotAfter = t0.Add(-24 * time.Hour) }),
 			nil, []string{FindingCertExpired, FindingCertExpiring}},
 		{"TLS 1.0", tlsRun(func(r *probe.Result) { r.TLS.Version = tls.VersionTLS10 }), []string{FindingTLSWeakVersion}, nil},
@@ -882,4 +902,43 @@ func kdcErr(code krb5.ErrorCode, st negotiate.NTStatus, etext string) *krb5.KDCE
 		e.EData.Extended = &krb5.ExtendedError{Status: st}
 	}
 	return e
+}
+
+// How a withheld password can go after all follows from the layer: over TLS
+// a trusted or pinned certificate or the opt-in; under standard RDP security
+// the opt-in alone; at ENCRYPTION_LEVEL_NONE (no Security Exchange) nothing.
+func TestWithheldHint(t *testing.T) {
+	withheld := func(sel negotiate.Protocol, std *probe.StandardSecurityInfo) *probe.Result {
+		return sessionOver(sel, true, nil, func(s *probe.SessionInfo) {
+			s.ClientInfoSent, s.DemandActive, s.Autologon, s.PasswordWithheld, s.StandardSecurity = true, true, false, "the reason", std
+		})
+	}
+	for _, tc := range []struct {
+		name          string
+		r             *probe.Result
+		want, notWant []string
+	}{
+		{"tls", withheld(negotiate.ProtocolSSL, nil), []string{"--ca-file", "--cert-sha256", "--autologon-without-nla"}, nil},
+		{"standard rdp security", withheld(negotiate.ProtocolRDP, &probe.StandardSecurityInfo{SecurityExchangeSent: true}),
+			[]string{"the reason (to send it anyway, at that risk, opt in with --autologon-without-nla"}, []string{"--ca-file", "--cert-sha256", "trust its"}},
+		{"encryption level none", withheld(negotiate.ProtocolRDP, &probe.StandardSecurityInfo{}),
+			[]string{"the reason"}, []string{"--autologon-without-nla", "--ca-file", "--cert-sha256"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Classify(tc.r)
+			if v.Class.ID != CredentialsNotVerified {
+				t.Fatalf("class %s, want %s: %s", v.Class.ID, CredentialsNotVerified, v.Detail)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(v.Detail, w) {
+					t.Errorf("detail %q lacks %q", v.Detail, w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(v.Detail, w) {
+					t.Errorf("detail %q says %q", v.Detail, w)
+				}
+			}
+		})
+	}
 }

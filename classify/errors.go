@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"syscall"
@@ -41,16 +42,22 @@ func isTLSError(err error) bool {
 }
 
 // tlsHint adds what a TLS error usually means, when its type makes it
-// clear: the record header was not TLS, or the server's alert (RFC 8446
-// 6.2) said the two sides share no version or no cipher suite.
+// clear: the record header was not TLS, the server's RSA key is larger
+// than Go's TLS client takes, or the server's alert (RFC 8446 6.2) said
+// the two sides share no version or no cipher suite.
 func tlsHint(err error) string {
 	var (
 		record tls.RecordHeaderError
 		alert  *probe.TLSAlertError
+		big    *probe.TLSKeyTooLargeError
 	)
 	switch {
 	case errors.As(err, &record):
 		return " (the server did not answer with TLS)"
+	case errors.As(err, &big):
+		return fmt.Sprintf(" (the server's certificate has an RSA key larger than the %d bits Go's TLS client accepts, so "+
+			"rdpprobe cannot set up TLS with it although other clients may; run it with GODEBUG=tlsmaxrsasize=16384 (or the "+
+			"key's size) to raise the limit, or give the server a 2048-4096-bit key, which every client handles quickly)", big.MaxBits)
 	case !errors.As(err, &alert) || !alert.Remote:
 		return ""
 	case alert.Alert == probe.TLSAlertProtocolVersion:

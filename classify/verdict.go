@@ -20,7 +20,8 @@
 //	                                no_server_certificate, tls_client_auth_required,
 //	                                security_layer_mismatch, refusal_contradicts_offer,
 //	                                pre_rdp52_server, tls_failed, cert_not_trusted,
-//	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch
+//	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch,
+//	                                credssp_refused
 //	authentication     5  CRITICAL  logon_failed, account_locked_out, account_disabled,
 //	                                account_expired, password_expired, password_must_change,
 //	                                account_restriction, invalid_logon_hours,

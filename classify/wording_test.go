@@ -108,6 +108,11 @@ var flags = map[string]flagSpec{
 			m, err := probe.ParseAuthMode(v)
 			return func(o *probe.Options) { o.Auth = m }, err
 		}},
+	"autologon-without-nla": {
+		used: func(o probe.Options, _ string) bool { return o.AutologonWithoutNLA },
+		set: func(t *testing.T, rn run, _ string) (func(*probe.Options), error) {
+			return func(o *probe.Options) { o.AutologonWithoutNLA = true }, nil
+		}},
 	"require-trusted-cert": {
 		used: func(o probe.Options, _ string) bool { return o.RequireTrustedCert },
 		set: func(t *testing.T, rn run, _ string) (func(*probe.Options), error) {

@@ -55,6 +55,11 @@ type Module struct {
 	// LogonCacheTTL is how long a logon's result answers scrapes before the
 	// next logon attempt (default 5m). Only modules that log on use it.
 	LogonCacheTTL time.Duration `yaml:"logon_cache_ttl,omitempty"`
+	// AutologonWithoutNLA puts the password in the Client Info of a server
+	// without NLA (probe.Options.AutologonWithoutNLA): nothing authenticated
+	// that server, and a man in the middle who strips NLA reads it. Needs
+	// credentials and the session phase.
+	AutologonWithoutNLA bool `yaml:"autologon_without_nla,omitempty"`
 	// Auth is the security package inside NLA: negotiate (default, as
 	// mstsc), kerberos or ntlm.
 	Auth string `yaml:"auth,omitempty"`
@@ -122,15 +127,16 @@ func (m *Module) Name() string { return m.name }
 // the scrape.
 func (m *Module) options() probe.Options {
 	opt := probe.Options{
-		Protocols:          m.offer,
-		AllowStandardRDP:   m.allowRDP,
-		Depth:              m.depth,
-		Timeout:            m.Timeout,
-		PhaseTimeout:       m.PhaseTimeout,
-		Auth:               m.auth,
-		Kerberos:           probe.KerberosOptions{Realm: m.Realm, KDCs: m.KDC, SPN: m.SPN, Config: m.krb5conf},
-		Cert:               m.cert,
-		RequireTrustedCert: m.RequireTrustedCert,
+		Protocols:           m.offer,
+		AllowStandardRDP:    m.allowRDP,
+		Depth:               m.depth,
+		Timeout:             m.Timeout,
+		PhaseTimeout:        m.PhaseTimeout,
+		Auth:                m.auth,
+		Kerberos:            probe.KerberosOptions{Realm: m.Realm, KDCs: m.KDC, SPN: m.SPN, Config: m.krb5conf},
+		Cert:                m.cert,
+		RequireTrustedCert:  m.RequireTrustedCert,
+		AutologonWithoutNLA: m.AutologonWithoutNLA,
 	}
 	if m.Credentials != nil {
 		user, domain, _ := probe.ParseAccount(m.Credentials.User) // checked at load
@@ -167,6 +173,12 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 	if len(c.Modules) == 0 {
 		return nil, errors.New("no modules")
 	}
+	// Which keys each module spells out: a timeout written as 0s is an
+	// error, not the default (the strict pass above checked the file).
+	var written struct {
+		Modules map[string]map[string]any `yaml:"modules"`
+	}
+	yaml.Unmarshal(b, &written)
 	names := make([]string, 0, len(c.Modules))
 	for name := range c.Modules {
 		names = append(names, name)
@@ -179,11 +191,28 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 			c.Modules[name] = m
 		}
 		m.name = name
+		if err := m.checkDeadlines(written.Modules[name]); err != nil {
+			return nil, fmt.Errorf("module %q: %w", name, err)
+		}
 		if err := m.resolve(dir, lookupEnv); err != nil {
 			return nil, fmt.Errorf("module %q: %w", name, err)
 		}
 	}
 	return &c, nil
+}
+
+// checkDeadlines refuses a timeout or phase_timeout that is written but
+// not positive: only a key left out takes the default.
+func (m *Module) checkDeadlines(written map[string]any) error {
+	for _, d := range []struct {
+		key   string
+		value time.Duration
+	}{{"timeout", m.Timeout}, {"phase_timeout", m.PhaseTimeout}} {
+		if _, ok := written[d.key]; ok && d.value <= 0 {
+			return fmt.Errorf("%s must be positive, not %v (leave it out for the default)", d.key, d.value)
+		}
+	}
+	return nil
 }
 
 func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) error {
@@ -201,6 +230,10 @@ func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) erro
 	}
 	if m.Credentials != nil && m.depth != "" && m.depth != probe.PhaseLogon && m.depth != probe.PhaseSession {
 		return fmt.Errorf("credentials given but phases stop at %s: add logon to phases or remove the credentials", m.depth)
+	}
+
+	if m.AutologonWithoutNLA && (m.Credentials == nil || m.depth != probe.PhaseSession) {
+		return errors.New("autologon_without_nla needs credentials and the session phase")
 	}
 
 	protocols := m.Protocols

@@ -57,7 +57,7 @@ func TestParseConfig(t *testing.T) {
 		{"logon without credentials", "modules:\n  x:\n    phases: [logon]\n", "logon needs credentials"},
 		{"credentials without logon", "modules:\n  x:\n    phases: [tls]\n    credentials: {user: u, password_env: RDP_PW}\n", "add logon to phases"},
 		{"bad protocol", "modules:\n  x:\n    protocols: [tls, kerberos]\n", `protocols: unknown protocol "kerberos"`},
-		{"negative timeout", "modules:\n  x:\n    timeout: -1s\n", "must not be negative"},
+		{"negative logon cache ttl", "modules:\n  x:\n    logon_cache_ttl: -1s\n", "must not be negative"},
 		{"both password sources", "modules:\n  x:\n    credentials: {user: u, password_env: RDP_PW, password_file: good.pw}\n", "exactly one of"},
 		{"no password source", "modules:\n  x:\n    credentials: {user: u}\n", "exactly one of"},
 		{"world-readable password file", "modules:\n  x:\n    credentials: {user: u, password_file: open.pw}\n", "mode 0644"},
@@ -70,6 +70,13 @@ func TestParseConfig(t *testing.T) {
 		{"bad account", "modules:\n  x:\n    credentials: {user: 'LAB\\', password_env: RDP_PW}\n", "expected DOMAIN"},
 		{"password file", "modules:\n  x:\n    phases: [connect, negotiate, tls, ntlm_info, logon]\n    credentials: {user: 'LAB\\u', password_file: good.pw}\n", ""},
 		{"password variable", "modules:\n  x:\n    credentials: {user: u@corp.example, password_env: RDP_PW}\n", ""},
+		{"zero timeout", "modules:\n  x:\n    timeout: 0s\n", "timeout must be positive, not 0s"},
+		{"negative timeout", "modules:\n  x:\n    timeout: -1s\n", "timeout must be positive, not -1s"},
+		{"zero phase timeout", "modules:\n  x:\n    phase_timeout: 0\n", "phase_timeout must be positive, not 0s"},
+		{"negative phase timeout", "modules:\n  x:\n    phase_timeout: -2s\n", "phase_timeout must be positive, not -2s"},
+		{"autologon without credentials", "modules:\n  x:\n    phases: [session]\n    autologon_without_nla: true\n", "autologon_without_nla needs credentials and the session phase"},
+		{"autologon without the session phase", "modules:\n  x:\n    autologon_without_nla: true\n    credentials: {user: u, password_env: RDP_PW}\n",
+			"autologon_without_nla needs credentials and the session phase"},
 		{"kerberos", "modules:\n  x:\n    auth: kerberos\n    realm: LAB.TEST\n    kdc: [127.0.0.1:33898, udp/kdc2]\n    spn: TERMSRV/rds01\n", ""},
 		{"unknown auth", "modules:\n  x:\n    auth: spnego\n", `auth: unknown mechanism "spnego"`},
 		{"bad kdc", "modules:\n  x:\n    kdc: [sctp/kdc]\n", "kdc: "},
@@ -120,6 +127,12 @@ modules:
     credentials:
       user: 'LAB\labuser'
       password_file: pw
+  autologon:
+    phases: [session]
+    autologon_without_nla: true
+    credentials:
+      user: 'LAB\labuser'
+      password_file: pw
 `), dir, noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -144,8 +157,14 @@ modules:
 
 	// A session module sends the credentials too (in CredSSP or the Client
 	// Info), so the lockout rules apply to it.
-	if ses := c.Modules["session"]; !ses.Logon() || ses.options().Depth != probe.PhaseSession || ses.options().Credentials == nil {
+	if ses := c.Modules["session"]; !ses.Logon() || ses.options().Depth != probe.PhaseSession || ses.options().Credentials == nil ||
+		ses.options().AutologonWithoutNLA {
 		t.Errorf("session: logon %v, options %+v", ses.Logon(), ses.options())
+	}
+	// Only the module that says so puts the password in the Client Info
+	// of a server without NLA; the key is part of its fingerprint.
+	if a := c.Modules["autologon"]; !a.Logon() || !a.options().AutologonWithoutNLA || a.fingerprint == c.Modules["session"].fingerprint {
+		t.Errorf("autologon: logon %v, options %+v", a.Logon(), a.options())
 	}
 
 	// A new password (same file, new content) is a config change: the

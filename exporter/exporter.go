@@ -166,7 +166,7 @@ func New(cfg *Config, opt Options) *Exporter {
 			Name: "rdpprobe_logon_attempts_total", Help: "Logon attempts sent to servers, by module.",
 		}, []string{"module"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rdpprobe_probes_rejected_total", Help: "Scrapes answered without probing because the exporter was at --probe.max-concurrent: queue_full (more than --probe.max-queue waiting) or queue_timeout (no slot before the scrape's deadline).",
+			Name: "rdpprobe_probes_rejected_total", Help: "Scrapes answered without probing because the exporter was at --probe.max-concurrent: queue_full (more than --probe.max-queue waiting) or queue_timeout (no slot while enough of the scrape's deadline was left for a probe: min(1s, the module's phase_timeout); or the probe in flight it joined outlasted it).",
 		}, []string{"reason"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rdpprobe_probes_in_flight", Help: "Probes running now.",
@@ -313,8 +313,10 @@ func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer 
 			}
 			return a
 		case <-ctx.Done():
-			return answer{out: &outcome{start: now, end: e.opt.Now(), rejected: "queue_timeout",
-				log: []byte("no answer from the probe in flight before the scrape's deadline\n")}, source: SourceRejected}
+			var buf bytes.Buffer
+			buf.WriteString("no answer from the probe in flight before the scrape's deadline\n")
+			e.reject(errQueueTimeout.Error(), slog.New(slog.NewTextHandler(&buf, nil)), m, target)
+			return answer{out: &outcome{start: now, end: e.opt.Now(), rejected: errQueueTimeout.Error(), log: buf.Bytes()}, source: SourceRejected}
 		}
 	}
 	f := &flight{done: make(chan struct{})}
@@ -334,7 +336,7 @@ func (e *Exporter) scrape(ctx context.Context, target string, m *Module) answer 
 
 	e.mu.Lock()
 	blocked := false
-	if m.Logon() && out.res != nil && out.res.LogonAttempted {
+	if m.Logon() && out.res != nil && out.res.CredentialsUsed() {
 		blocked = out.verdict.Class.LocksAccount
 		e.logons[k] = &logonEntry{fingerprint: m.fingerprint, out: out, blocked: blocked}
 		e.pruneLocked(now)
@@ -383,9 +385,30 @@ var (
 	errQueueTimeout = errors.New("queue_timeout")
 )
 
-// acquire takes a probe slot, waiting at most until ctx ends and not at all
-// when MaxQueue scrapes wait already.
-func (e *Exporter) acquire(ctx context.Context) error {
+// minProbeTime is the least time a probe that had to wait for a slot must
+// still have: the connect phase's minimum, one round of name resolution
+// and TCP handshake with room to spare. A scrape that would get a slot with
+// less left is answered as overloaded: a probe with a few milliseconds
+// would blame the target ("no answer within 0s") for the exporter's own
+// queue. A module whose phase_timeout is shorter needs only that.
+const minProbeTime = time.Second
+
+// needs is how much of its deadline a queued scrape of m must have left
+// when it gets a slot.
+func (m *Module) needs() time.Duration {
+	pt := m.PhaseTimeout
+	if pt <= 0 {
+		pt = probe.DefaultPhaseTimeout
+	}
+	return min(minProbeTime, pt)
+}
+
+// acquire takes a probe slot: at once if one is free, whatever time is
+// left; otherwise it waits, not at all when MaxQueue scrapes wait already,
+// and only while at least need of ctx's deadline would be left (so a
+// scrape whose whole deadline is shorter than need runs only when a slot
+// is free at once).
+func (e *Exporter) acquire(ctx context.Context, need time.Duration) error {
 	select {
 	case e.sem <- struct{}{}:
 		return nil
@@ -396,12 +419,31 @@ func (e *Exporter) acquire(ctx context.Context) error {
 		return errQueueFull
 	}
 	defer e.waiting.Add(-1)
+	wait := ctx
+	d, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithDeadline(ctx, d.Add(-need))
+		defer cancel()
+	}
 	select {
 	case e.sem <- struct{}{}:
+		if hasDeadline && time.Until(d) < need {
+			<-e.sem // it came too late to be of use
+			return errQueueTimeout
+		}
 		return nil
-	case <-ctx.Done():
+	case <-wait.Done():
 		return errQueueTimeout
 	}
+}
+
+// reject counts a scrape answered as overloaded and says so in both logs.
+func (e *Exporter) reject(reason string, plog *slog.Logger, m *Module, target string) {
+	e.m.rejected.WithLabelValues(reason).Inc()
+	plog.Warn("probe not run: exporter overloaded", "reason", reason, "max_concurrent", e.opt.MaxConcurrent,
+		"max_queue", e.opt.MaxQueue, "min_time_left", m.needs().String())
+	e.log.Warn("probe not run: exporter overloaded", "reason", reason, "module", m.name, "target", target)
 }
 
 // run runs one probe in a slot and classifies it.
@@ -409,11 +451,9 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	start := e.opt.Now()
 	var buf bytes.Buffer
 	plog := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if err := e.acquire(ctx); err != nil {
+	if err := e.acquire(ctx, m.needs()); err != nil {
 		reason := err.Error()
-		e.m.rejected.WithLabelValues(reason).Inc()
-		plog.Warn("probe not run: exporter overloaded", "reason", reason, "max_concurrent", e.opt.MaxConcurrent, "max_queue", e.opt.MaxQueue)
-		e.log.Warn("probe not run: exporter overloaded", "reason", reason, "module", m.name, "target", target)
+		e.reject(reason, plog, m, target)
 		return &outcome{start: start, end: e.opt.Now(), rejected: reason, log: buf.Bytes()}
 	}
 	defer func() { <-e.sem }()
@@ -444,7 +484,7 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	plog.Info("verdict", "class", v.Class.ID, "ok", v.OK, "phase", string(v.Phase), "detail", v.Detail,
 		"logon_attempted", res.LogonAttempted, "success", m.expects(v.Class.ID))
 	e.m.probes.WithLabelValues(m.name, string(v.Class.ID)).Inc()
-	if res.LogonAttempted {
+	if res.CredentialsUsed() {
 		e.m.logons.WithLabelValues(m.name).Inc()
 	}
 	return &outcome{res: res, verdict: v, report: judged.Report, start: start, end: end, log: buf.Bytes()}

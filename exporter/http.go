@@ -92,7 +92,7 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	e.m.scrapes.WithLabelValues(name, string(a.source)).Inc()
 	success := a.out.res != nil && !a.blocked && m.expects(a.out.verdict.Class.ID)
 	reg := probeRegistry(m, a, success)
-	log := scrapeLog(a, target, m, success)
+	log := capLog(scrapeLog(a, target, m, success))
 	e.history.add(historyEntry{Time: e.opt.Now(), Target: target, Module: name, Class: string(a.out.verdict.Class.ID),
 		Success: success, Source: a.source, Log: log})
 
@@ -111,6 +111,20 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// maxScrapeLog bounds the log of one scrape that ?debug=true shows and
+// the history keeps (--history.limit of them). The probe's own log is
+// bounded already (a recording keeps at most 256 messages), and so is the
+// report; this holds whatever the two add up to.
+const maxScrapeLog = 1 << 20
+
+// capLog cuts a scrape's log to maxScrapeLog, saying how much was cut.
+func capLog(b []byte) []byte {
+	if len(b) <= maxScrapeLog {
+		return b
+	}
+	return append(b[:maxScrapeLog:maxScrapeLog], fmt.Sprintf("\n[... %d more bytes of this log not kept]\n", len(b)-maxScrapeLog)...)
 }
 
 // scrapeLog is what ?debug=true and /logs show for a scrape: how it was

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // probeRegistry holds the metrics of one scrape: made for the request,
@@ -38,7 +40,7 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 	if id := out.verdict.Class.ID; id != "" {
 		info("probe_rdp_result", "The probe's class (a stable ID, see the README); the value is 1.", prometheus.Labels{"class": string(id)})
 	}
-	gauge("probe_rdp_logon_attempted", "Whether the reported probe sent credentials (one logon attempt).", b2f(res.LogonAttempted))
+	gauge("probe_rdp_logon_attempted", "Whether the reported probe gave the server the credentials (one logon attempt: NTLM AUTHENTICATE, or autologon in the Client Info).", b2f(res.CredentialsUsed()))
 
 	phases := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "probe_rdp_phase_duration_seconds", Help: "Duration of each phase of the probe that started.",
@@ -79,8 +81,12 @@ func probeRegistry(m *Module, a answer, success bool) *prometheus.Registry {
 		gauge("probe_rdp_credssp_version", "The CredSSP version the server speaks; below 5 lacks the CVE-2018-0886 fix.", float64(c.ServerVersion))
 	}
 	if n := res.NTLM; n != nil {
+		// The exposition format escapes only \, " and newline in a label:
+		// the server's names get the text form's visible escapes, so a
+		// curl of /probe or a dashboard shows no terminal controls.
 		info("probe_rdp_ntlm_info", "What the server says about itself in its NTLM CHALLENGE; the value is 1.", prometheus.Labels{
-			"netbios_domain": n.NetBIOSDomain, "netbios_computer": n.NetBIOSComputer, "dns_domain": n.DNSDomain, "os_version": n.OSVersion,
+			"netbios_domain": report.Escape(n.NetBIOSDomain), "netbios_computer": report.Escape(n.NetBIOSComputer),
+			"dns_domain": report.Escape(n.DNSDomain), "os_version": report.Escape(n.OSVersion),
 		})
 		if !n.ServerTime.IsZero() {
 			gauge("probe_rdp_clock_skew_seconds", "The server's clock minus the exporter's, from the NTLM CHALLENGE timestamp.", n.ClockSkew.Seconds())

@@ -185,10 +185,10 @@ func Enumerate(ctx context.Context, target string, opt Options) *SecurityLayers 
 		now = time.Now
 	}
 	if opt.Timeout <= 0 {
-		opt.Timeout = defaultTimeout
+		opt.Timeout = DefaultTimeout
 	}
 	if opt.PhaseTimeout <= 0 {
-		opt.PhaseTimeout = defaultPhaseTimeout
+		opt.PhaseTimeout = DefaultPhaseTimeout
 	}
 	s := &SecurityLayers{Target: target, Start: now()}
 	defer func() { s.Duration = now().Sub(s.Start) }()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"strings"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
 )
@@ -127,9 +128,34 @@ const (
 	TLSAlertInsufficientSecurity uint8 = 71
 )
 
+// TLSKeyTooLargeError: Go's TLS client refused the server's RSA key as
+// larger than it accepts (8192 bits unless GODEBUG=tlsmaxrsasize says
+// otherwise), before checking any signature. crypto/tls says so only in
+// its error's text; this names it.
+type TLSKeyTooLargeError struct {
+	MaxBits int // the limit in force
+	Err     error
+}
+
+func (e *TLSKeyTooLargeError) Error() string { return e.Err.Error() }
+func (e *TLSKeyTooLargeError) Unwrap() error { return e.Err }
+
+// keyTooLargeText is how crypto/tls (handshake_client.go) words it.
+const keyTooLargeText = "tls: server sent certificate containing RSA key larger than "
+
 // typeTLSAlert returns err with a TLS alert inside it named as a
-// *TLSAlertError, or err unchanged.
+// *TLSAlertError, crypto/tls's refusal of a server's RSA key as a
+// *TLSKeyTooLargeError, or err unchanged.
 func typeTLSAlert(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, rest, ok := strings.Cut(err.Error(), keyTooLargeText); ok {
+		var bits int
+		if _, serr := fmt.Sscanf(rest, "%d bits", &bits); serr == nil {
+			return &TLSKeyTooLargeError{MaxBits: bits, Err: err}
+		}
+	}
 	var op *net.OpError
 	if err == nil || !errors.As(err, &op) || op.Op != "remote error" && op.Op != "local error" {
 		return err

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,7 +45,6 @@ func krbOptions(k labtest.KerberosLab, user, password string) probe.Options {
 // kinit, asked about the same account, says the same thing in its words.
 func TestLabKerberosClasses(t *testing.T) {
 	k := labtest.Kerberos(t)
-	kinit := labtest.Tool(t, "kinit")
 	target := krbTarget(t)
 	for _, tc := range []struct {
 		state, user, password string
@@ -75,12 +73,7 @@ func TestLabKerberosClasses(t *testing.T) {
 			if tc.state == "rc4 only" && !r.Auth.RC4Only {
 				t.Error("RC4-only account not said")
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, kinit, tc.user)
-			cmd.Env = k.Env(filepath.Join(t.TempDir(), "cc"))
-			cmd.Stdin = strings.NewReader(tc.password + "\n")
-			out, err := cmd.CombinedOutput()
+			out, err := k.Kinit(t, tc.user, tc.password, filepath.Join(t.TempDir(), "cc"))
 			switch {
 			case tc.kinit == "" && err != nil:
 				t.Errorf("rdpprobe says %s, kinit failed: %s", v.Class.ID, out)
@@ -136,13 +129,8 @@ func TestLabKerberosEnvironment(t *testing.T) {
 // needs no password at all.
 func TestLabKerberosCCache(t *testing.T) {
 	k := labtest.Kerberos(t)
-	kinit := labtest.Tool(t, "kinit")
 	cc := filepath.Join(t.TempDir(), "krb5cc")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kinit, k.Users["good"])
-	cmd.Env, cmd.Stdin = k.Env(cc), strings.NewReader(k.Password+"\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := k.Kinit(t, k.Users["good"], k.Password, cc); err != nil {
 		t.Fatalf("kinit: %v\n%s", err, out)
 	}
 	opt := krbOptions(k, "", "")

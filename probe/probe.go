@@ -89,9 +89,11 @@ type Options struct {
 	Now func() time.Time
 }
 
+// DefaultTimeout and DefaultPhaseTimeout are the deadlines Run uses when
+// Options leaves them zero.
 const (
-	defaultTimeout      = 15 * time.Second
-	defaultPhaseTimeout = 5 * time.Second
+	DefaultTimeout      = 15 * time.Second
+	DefaultPhaseTimeout = 5 * time.Second
 )
 
 // Run probes target ("host", "host:port", "[v6]:port", "v6") and returns what
@@ -106,10 +108,10 @@ func Run(ctx context.Context, target string, opt Options) *Result {
 		opt.Protocols = DefaultProtocols
 	}
 	if opt.Timeout <= 0 {
-		opt.Timeout = defaultTimeout
+		opt.Timeout = DefaultTimeout
 	}
 	if opt.PhaseTimeout <= 0 {
-		opt.PhaseTimeout = defaultPhaseTimeout
+		opt.PhaseTimeout = DefaultPhaseTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
@@ -166,6 +168,7 @@ func (p *prober) runAndClose(ctx context.Context) {
 		p.conn.Close()
 		p.conn.finishRecording()
 	}
+	p.r.bound()
 }
 
 type prober struct {

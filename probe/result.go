@@ -107,6 +107,18 @@ type Result struct {
 	Session *SessionInfo
 }
 
+// CredentialsUsed reports whether the server was given the user's
+// credentials, so that its answer may count toward the account's lockout:
+// a logon was attempted (LogonAttempted: an NTLM AUTHENTICATE, a Kerberos
+// pre-authentication), or the password went in the Client Info for
+// autologon. Every lockout rule (the sweep's cap and
+// one logon per host, the exporter's cache and block) counts only these
+// runs: an error a server sends before either says nothing about the
+// account.
+func (r *Result) CredentialsUsed() bool {
+	return r.LogonAttempted || r.Session != nil && r.Session.Autologon
+}
+
 // PhaseTiming is the duration of one phase.
 type PhaseTiming struct {
 	Phase    Phase
@@ -141,11 +153,15 @@ type TLSInfo struct {
 
 // CertInfo holds the facts of the server's leaf certificate.
 type CertInfo struct {
-	Subject      string
-	CommonName   string // the subject's CN, which names a certificate without DNS names
-	Issuer       string
-	DNSNames     []string
-	IPAddresses  []string
+	Subject     string
+	CommonName  string // the subject's CN, which names a certificate without DNS names
+	Issuer      string
+	DNSNames    []string
+	IPAddresses []string
+	// NamesNotKept counts the SANs past the first 32 DNS names and 32 IP
+	// addresses, and the extended key usages past the first 32: seen, not
+	// kept (see bounds.go).
+	NamesNotKept int
 	NotBefore    time.Time
 	NotAfter     time.Time
 	SelfSigned   bool

@@ -38,6 +38,15 @@ type CertOptions struct {
 	// served is the certificate and the issuer's intermediates, without the
 	// root, as a server sends it.
 	Issuer *CA
+	// HugeRSAKeyBits, if set, puts an RSA public key of this many bits in
+	// the certificate (16384, say) for a client to refuse: generating a
+	// real one takes minutes, so it is a random odd modulus with no
+	// private key, the certificate is signed by the certificate's own
+	// key (issuer "rdptest huge-key issuer" unless Issuer is set) and the
+	// server signs the handshake with that key. Only a client that refuses
+	// the key before checking a signature, as Go's does above 8192 bits,
+	// gets that far.
+	HugeRSAKeyBits int
 }
 
 // NewCertificate makes a certificate as o says: self-signed unless o.Issuer
@@ -73,7 +82,19 @@ func NewCertificate(o CertOptions) (tls.Certificate, error) {
 	if ca := o.Issuer; ca != nil {
 		parent, signer, chain = ca.Cert, ca.key, ca.chain
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
+	pub := key.Public()
+	if n := o.HugeRSAKeyBits; n > 0 {
+		mod, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(n)))
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		mod.SetBit(mod, n-1, 1).SetBit(mod, 0, 1) // exactly n bits, odd
+		pub = &rsa.PublicKey{N: mod, E: 65537}
+		if o.Issuer == nil {
+			parent = &x509.Certificate{Subject: pkix.Name{CommonName: "rdptest huge-key issuer"}, PublicKey: key.Public()}
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
 	if err != nil {
 		return tls.Certificate{}, err
 	}

@@ -26,6 +26,13 @@ func (c *conn) credSSP(selected negotiate.Protocol) error {
 		return c.kerberos(selected, ts)
 	}
 	c.event(EventNegotiate, fmt.Sprintf("client CredSSP version %d", ts.Version))
+	if code := sc.NegotiateErrorCode; code != 0 {
+		c.event(EventLogon, "refused before the CHALLENGE: errorCode "+code.String())
+		if err := c.writeTS(probe.PhaseNTLMInfo, &negotiate.TSRequest{Version: v, ErrorCode: &code}); err != nil {
+			return err
+		}
+		return c.drain()
+	}
 	id := c.s.ntlmID
 	srv := &ntlm.Server{
 		TargetName: id.TargetName,

@@ -29,7 +29,11 @@ var LicenseKey = sync.OnceValue(func() *rsa.PrivateKey {
 // the client left); otherwise the caller sends the rest of the answer.
 func (c *conn) licenseRequest(ss *Session, user uint16, send func(string, []byte) error) (done bool, err error) {
 	key := LicenseKey()
-	req := negotiate.LicenseRequest{Version: 0x00060000, CompanyName: "Microsoft Corporation", ProductID: "A02",
+	company, product := "Microsoft Corporation", "A02"
+	if ss.LicenseCompany != "" || ss.LicenseProduct != "" {
+		company, product = ss.LicenseCompany, ss.LicenseProduct
+	}
+	req := negotiate.LicenseRequest{Version: 0x00060000, CompanyName: company, ProductID: product,
 		KeyExchangeAlgs: []uint32{negotiate.KeyExchangeAlgRSA}, Scopes: []string{"microsoft.com"}}
 	rand.Read(req.ServerRandom[:])
 	what := "LICENSE_REQUEST without certificate"

@@ -33,6 +33,13 @@ type Scenario struct {
 	// 10.0.17763).
 	NTLM *NTLMIdentity
 
+	// NegotiateErrorCode, if not zero, answers the NTLM NEGOTIATE with a
+	// TSRequest carrying this errorCode (MS-CSSP 2.2.1, version 3 and
+	// later) instead of the CHALLENGE: before any credential, so it can
+	// say nothing about an account (a hostile server faking a lockout
+	// sends STATUS_ACCOUNT_LOCKED_OUT here).
+	NegotiateErrorCode negotiate.NTStatus
+
 	// Kerberos, if set, makes the server take Kerberos inside SPNEGO as
 	// well as NTLM, as a domain member does (kerberos.go).
 	Kerberos *KerberosAcceptor
@@ -144,6 +151,10 @@ type Session struct {
 	// PlatformChallenge, or LicenseError, or ErrorInfo alone (no Valid
 	// Client), or STATUS_VALID_CLIENT and what follows it.
 	LicenseRequest bool
+	// LicenseCompany and LicenseProduct name the LICENSE_REQUEST's product
+	// (ProductInfo, MS-RDPELE 2.2.2.1); both empty: Windows'
+	// "Microsoft Corporation", "A02".
+	LicenseCompany, LicenseProduct string
 	// NoLicenseCertificate sends the LICENSE_REQUEST with an empty
 	// certificate: a client has no key to answer with.
 	NoLicenseCertificate bool
@@ -161,6 +172,34 @@ type Session struct {
 	// ErrorInfo, if not ERRINFO_NONE, is sent in a Set Error Info PDU
 	// (MS-RDPBCGR 2.2.5.1) before the server disconnects.
 	ErrorInfo negotiate.ErrorInfo
+	// Flood, if its Kind is set, is played first, right after the Client
+	// Info: a hostile server streaming harmless PDUs. They go in the
+	// clear, as over TLS; under standard RDP security's keys the kind is
+	// StandardRDPSecurity.Flood.
+	Flood Flood
+}
+
+// FloodKind is a PDU a flooding server repeats.
+type FloodKind string
+
+const (
+	FloodErrorInfoNone      FloodKind = "errinfo-none"       // Set Error Info ERRINFO_NONE (MS-RDPBCGR 2.2.5.1)
+	FloodLogonNotification  FloodKind = "logon-notification" // Save Session Info LOGON_MSG_SESSION_CONTINUE (2.2.10.1.1.4.1.1)
+	FloodLogonWarning       FloodKind = "logon-warning"      // Save Session Info logon error with LOGON_WARNING
+	FloodLicenseValidClient FloodKind = "valid-client"       // License Error PDU STATUS_VALID_CLIENT (2.2.1.12.1.3)
+	FloodUpdate             FloodKind = "update"             // a Share Data PDUTYPE2_UPDATE of Flood.Size bytes (2.2.9.1.1.3)
+	FloodMCS                FloodKind = "mcs"                // an MCS PDU other than Send Data (another Attach User Confirm)
+)
+
+// Flood is a stream of one harmless PDU after the Client Info.
+type Flood struct {
+	Kind FloodKind
+	// Count PDUs, then the scenario goes on; zero floods until the
+	// client hangs up (or the server closes).
+	Count int
+	// Size is the body of a FloodUpdate PDU (default 16 KiB, at most
+	// 60 KiB: a TPKT carries at most 64 KiB).
+	Size int
 }
 
 // DefaultNTLMIdentity is a Windows Server 2019 member of CORP.

@@ -209,8 +209,16 @@ func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo
 	lic := func(what string, msg []byte) error {
 		return send(what, c.licenseUserData(msg))
 	}
-	if err := c.flood(send); err != nil {
+	if err := c.standardFlood(); err != nil {
 		return err
+	}
+	if ss.Flood.Kind != "" {
+		if c.std != nil && c.std.sec != nil {
+			return fmt.Errorf("rdptest: Session.Flood goes in the clear, not under standard RDP security's keys (StandardRDPSecurity.Flood does)")
+		}
+		if err := c.flood(ss.Flood); err != nil {
+			return err
+		}
 	}
 	if ss.LicenseRequest {
 		done, err := c.licenseRequest(ss, user, lic)
@@ -262,6 +270,47 @@ func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo
 		return err
 	}
 	return c.awaitDisconnect()
+}
+
+// flood writes f's PDU f.Count times, or until the client goes away.
+func (c *conn) flood(f Flood) error {
+	var pdu []byte
+	share := func(t negotiate.ShareDataPDUType, body []byte) []byte {
+		return negotiate.ServerSendData(serverSource, ioChannel, negotiate.ShareDataPDU(serverSource, shareID, t, body))
+	}
+	switch f.Kind {
+	case FloodErrorInfoNone:
+		pdu = share(negotiate.PDUType2SetErrorInfo, negotiate.ErrInfoNone.Marshal())
+	case FloodLogonNotification, FloodLogonWarning:
+		le := &negotiate.LogonErrorsInfo{Type: negotiate.LogonMsgSessionContinue}
+		if f.Kind == FloodLogonWarning {
+			le = &negotiate.LogonErrorsInfo{Type: negotiate.LogonErrorType(negotiate.StatusLogonFailure), Data: uint32(negotiate.LogonWarning)}
+		}
+		ssi := negotiate.SaveSessionInfo{InfoType: negotiate.InfoTypeLogonExtendedInfo, LogonErrors: le}
+		pdu = share(negotiate.PDUType2SaveSessionInfo, ssi.Marshal())
+	case FloodLicenseValidClient:
+		m := negotiate.LicenseErrorMessage{ErrorCode: negotiate.StatusValidClient, StateTransition: negotiate.StNoTransition,
+			ErrorInfo: negotiate.LicenseBinaryBlob{Type: negotiate.BBErrorBlob}}
+		pdu = negotiate.ServerSendData(serverSource, ioChannel, negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, m.Marshal()))
+	case FloodUpdate:
+		size := f.Size
+		if size <= 0 {
+			size = 16 << 10
+		}
+		pdu = share(negotiate.PDUType2Update, make([]byte, min(size, 60<<10)))
+	case FloodMCS:
+		au := negotiate.AttachUserConfirm{HasInitiator: true, Initiator: 1007}
+		pdu = negotiate.DataTPDU(au.Marshal())
+	default:
+		return fmt.Errorf("rdptest: unknown flood kind %q", f.Kind)
+	}
+	c.event(EventSession, fmt.Sprintf("flood of %s (%d bytes each, count %d)", f.Kind, len(pdu), f.Count))
+	for i := 0; f.Count == 0 || i < f.Count; i++ {
+		if _, err := c.rw.Write(pdu); err != nil {
+			return errStop // the client went away
+		}
+	}
+	return nil
 }
 
 // awaitDisconnect reads until the client's Disconnect Provider Ultimatum

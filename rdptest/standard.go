@@ -219,8 +219,9 @@ func (c *conn) licenseUserData(msg []byte) []byte {
 	return c.serverUserData(flags, msg, false)
 }
 
-// flood sends the scenario's harmless PDUs before licensing.
-func (c *conn) flood(send func(string, []byte) error) error {
+// standardFlood sends StandardRDPSecurity.Flood's harmless PDUs before
+// licensing, each encrypted and signed under the session keys.
+func (c *conn) standardFlood() error {
 	if c.std == nil || c.std.cfg.Flood == 0 {
 		return nil
 	}

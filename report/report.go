@@ -105,6 +105,7 @@ type CertJSON struct {
 	Issuer       string    `json:"issuer"`
 	DNSNames     []string  `json:"dns_names,omitempty"`
 	IPAddresses  []string  `json:"ip_addresses,omitempty"`
+	NamesNotKept int       `json:"names_not_kept,omitempty"`
 	NotBefore    time.Time `json:"not_before"`
 	NotAfter     time.Time `json:"not_after"`
 	SelfSigned   bool      `json:"self_signed"`
@@ -166,6 +167,13 @@ type CredSSPJSON struct {
 	EarlyUserAuth      string     `json:"early_user_authorization,omitempty"`
 }
 
+// CredentialsUsed is probe.Result.CredentialsUsed read back from a report
+// (a resumed sweep's lines): a logon was attempted, or the password went
+// in the Client Info for autologon.
+func (r *Report) CredentialsUsed() bool {
+	return r.LogonAttempted || r.Session != nil && r.Session.Autologon
+}
+
 // SessionJSON is the session phase (--depth session): how far the session
 // start got and what the server answered.
 type SessionJSON struct {
@@ -181,6 +189,7 @@ type SessionJSON struct {
 	StandardSecurity *StandardSecurityJSON `json:"standard_security,omitempty"`
 	ClientInfoSent   bool                  `json:"client_info_sent"`
 	Autologon        bool                  `json:"autologon"`
+	PasswordWithheld string                `json:"password_withheld,omitempty"`
 	License          *LicenseJSON          `json:"license,omitempty"`
 	ErrorInfo        []ErrorInfoJSON       `json:"error_info,omitempty"`
 	LogonErrors      []LogonJSON           `json:"logon_errors,omitempty"`
@@ -353,7 +362,7 @@ func New(r *probe.Result, v classify.Verdict) *Report {
 }
 
 func certJSON(c *probe.CertInfo) *CertJSON {
-	cj := &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses,
+	cj := &CertJSON{Subject: c.Subject, Issuer: c.Issuer, DNSNames: c.DNSNames, IPAddresses: c.IPAddresses, NamesNotKept: c.NamesNotKept,
 		NotBefore: c.NotBefore, NotAfter: c.NotAfter, SelfSigned: c.SelfSigned, KeyType: c.KeyType, KeyBits: c.KeyBits,
 		SHA256: c.SHA256, SignatureAlg: c.SignatureAlg, ExtKeyUsage: c.ExtKeyUsage}
 	t := c.Trust
@@ -378,7 +387,7 @@ func certJSON(c *probe.CertInfo) *CertJSON {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func sessionJSON(s *probe.SessionInfo) *SessionJSON {
-	sj := &SessionJSON{Skipped: s.Skipped, ClientInfoSent: s.ClientInfoSent, Autologon: s.Autologon,
+	sj := &SessionJSON{Skipped: s.Skipped, ClientInfoSent: s.ClientInfoSent, Autologon: s.Autologon, PasswordWithheld: s.PasswordWithheld,
 		LoggedOn: s.LoggedOn, DemandActive: s.DemandActive, DisconnectSent: s.DisconnectSent,
 		IOChannel: int(s.IOChannel), UserChannel: int(s.UserChannel)}
 	if s.ServerVersion != 0 {

@@ -51,6 +51,8 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 			tried = "one logon attempted"
 		case rep.Session != nil && rep.Session.Autologon:
 			tried = "credentials sent once, for autologon in the Client Info"
+		case rep.Session != nil && rep.Session.PasswordWithheld != "":
+			tried = "no logon attempted: the password was withheld from a server nothing authenticated"
 		}
 		kv("Account", "%s (%s)", rep.User, tried)
 	}
@@ -80,6 +82,9 @@ func WriteText(w io.Writer, rep *Report, color bool) {
 			kv("", "valid %s to %s (%d days left); issuer %s", c.NotBefore.Format("2006-01-02"), c.NotAfter.Format("2006-01-02"), days, c.Issuer)
 			if len(c.DNSNames) > 0 {
 				kv("", "names %s", strings.Join(c.DNSNames, ", "))
+			}
+			if c.NamesNotKept > 0 {
+				kv("", "and %d more names, counted but not kept", c.NamesNotKept)
 			}
 			writeTrust(kv, c)
 		}
@@ -179,9 +184,12 @@ func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
 		mcs = "MCS refused: " + s.MCSFailure
 	}
 	if s.ClientInfoSent {
-		if s.Autologon {
+		switch {
+		case s.Autologon:
 			mcs += "; Client Info with credentials (autologon)"
-		} else {
+		case s.PasswordWithheld != "":
+			mcs += "; Client Info without password (withheld: " + s.PasswordWithheld + ")"
+		default:
 			mcs += "; Client Info without password"
 		}
 	}

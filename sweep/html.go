@@ -113,16 +113,21 @@ func NewHTML(w io.Writer, now func() time.Time) *HTML {
 func (h *HTML) Write(rep *report.Report, logon string) error {
 	now := h.now()
 	f := facts(rep, now)
+	// html/template escapes markup, not the controls a server can put in
+	// its names: a bidi override reorders a row as it would a terminal
+	// line. Server text gets the text form's visible escapes.
+	f.nbDomain, f.nbComputer, f.osVersion = report.Escape(f.nbDomain), report.Escape(f.nbComputer), report.Escape(f.osVersion)
+	detail := report.Escape(rep.Detail)
 	for _, fi := range rep.Findings {
 		if !ungrouped[fi.ID] {
-			h.group(fi.ID, rep.Target, fi.Text)
+			h.group(fi.ID, rep.Target, report.Escape(fi.Text))
 		}
 	}
 	if classify.ID(rep.Class) == classify.CertNotTrusted {
 		h.group(groupCertNotTrusted, rep.Target, rep.Detail)
 	}
 	if classify.ID(rep.Class) == classify.CredSSPOracleServerUnpatched {
-		h.group(groupCredSSPUnpatched, rep.Target, rep.Detail)
+		h.group(groupCredSSPUnpatched, rep.Target, detail)
 	} else if f.credssp > 0 && f.credssp < 5 {
 		h.group(groupCredSSPUnpatched, rep.Target, fmt.Sprintf("the server speaks CredSSP version %d, without the CVE-2018-0886 fix", f.credssp))
 	}
@@ -156,7 +161,7 @@ func (h *HTML) Write(rep *report.Report, logon string) error {
 		Class: rep.Class, Group: rep.Group, Phase: rep.Phase,
 		Selected: f.selected, TLS: f.tlsVersion,
 		NBDomain: f.nbDomain, NBComputer: f.nbComputer, OS: f.osVersion,
-		CertExpiry: f.certNotAfter, Findings: f.findingIDs, Detail: rep.Detail, Logon: logon,
+		CertExpiry: f.certNotAfter, Findings: f.findingIDs, Detail: detail, Logon: logon,
 	}
 	if f.credssp > 0 {
 		row.CredSSP = strconv.Itoa(f.credssp)

@@ -16,9 +16,9 @@ import (
 type Resume struct {
 	// Done holds the "target" of every complete line.
 	Done map[string]struct{}
-	// LogonFailures counts lines whose class LocksAccount: they count
-	// against --max-logon-failures, since the lockout window may still be
-	// open.
+	// LogonFailures counts lines whose class LocksAccount and whose probe
+	// gave the server the credentials: they count against
+	// --max-logon-failures, since the lockout window may still be open.
 	LogonFailures int
 	// LogonHosts are hosts a logon was attempted on.
 	LogonHosts []string
@@ -78,10 +78,10 @@ func ReadResume(r io.Reader, each func(*report.Report)) (*Resume, error) {
 		res.Valid += int64(len(b))
 		res.NeedNewline = !complete
 		res.Done[rep.Target] = struct{}{}
-		if locksAccount(rep) {
+		if locksAccount(rep) && rep.CredentialsUsed() {
 			res.LogonFailures++
 		}
-		if rep.LogonAttempted {
+		if rep.CredentialsUsed() {
 			h := hostKey(rep.Target)
 			if !hosts[h] {
 				hosts[h] = true

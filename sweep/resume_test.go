@@ -68,3 +68,28 @@ func TestReadResumeRejectsOtherFiles(t *testing.T) {
 		t.Errorf("an empty file: %v", err)
 	}
 }
+
+// A line whose server answered before any credential went out (a faked
+// lockout: account_locked_out or credssp_refused with logon_attempted
+// false) does not count toward --max-logon-failures; an autologon that
+// failed does.
+func TestReadResumeCountsOnlyCredentialsUsed(t *testing.T) {
+	mk := func(target, class string, logon, autologon bool) string {
+		rep := &report.Report{SchemaVersion: 1, Class: class, Group: "authentication", Target: target, LogonAttempted: logon,
+			Phases: []report.PhaseReport{}, Findings: []report.FindingJSON{}}
+		if autologon {
+			rep.Session = &report.SessionJSON{ClientInfoSent: true, Autologon: true}
+		}
+		b, _ := json.Marshal(rep)
+		return string(b) + "\n"
+	}
+	body := mk("10.0.0.1:3389", "account_locked_out", false, false) + mk("10.0.0.2:3389", "credssp_refused", false, false) +
+		mk("10.0.0.3:3389", "logon_failed", false, true) + mk("10.0.0.4:3389", "logon_failed", true, false)
+	res, err := ReadResume(strings.NewReader(body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LogonFailures != 2 || strings.Join(res.LogonHosts, " ") != "10.0.0.3 10.0.0.4" {
+		t.Fatalf("LogonFailures %d, LogonHosts %q; want 2 and the two hosts that were given the credentials", res.LogonFailures, res.LogonHosts)
+	}
+}

@@ -22,7 +22,7 @@ const DefaultMaxLogonFailures = 3
 // the "logon" column of the CSV and HTML reports.
 const (
 	LogonNone      = ""              // no credentials given
-	LogonAttempted = "attempted"     // the probe sent the one AUTHENTICATE
+	LogonAttempted = "attempted"     // the probe gave the server the credentials once (AUTHENTICATE or autologon)
 	LogonNotTried  = "not attempted" // credentials given, the server never asked (unreachable, no NLA...)
 	// Skipped notes start with "skipped: ".
 	logonSkippedHost = "skipped: a logon was already attempted on this host"
@@ -257,13 +257,13 @@ func (s *sweep) probeOne(ctx, abort context.Context, target string) (*Outcome, b
 	out := report.Prober{Run: r.Probe, Classify: r.Classify}.Probe(abort, target, opt)
 	res, v := out.Result, out.Verdict
 	if reserved {
-		s.gate.release(host, res.LogonAttempted, v.Class)
+		s.gate.release(host, res.CredentialsUsed(), v.Class)
 		note = LogonNotTried
-		if res.LogonAttempted {
+		if res.CredentialsUsed() {
 			note = LogonAttempted
 		}
 	}
-	if abort.Err() != nil && res.Err != nil && !res.LogonAttempted {
+	if abort.Err() != nil && res.Err != nil && !res.CredentialsUsed() {
 		s.mu.Lock()
 		s.stats.Dropped++
 		s.mu.Unlock()
@@ -355,8 +355,11 @@ func (g *logonGate) acquire(ctx context.Context, host string) (use bool, note st
 	}
 }
 
-// release ends a credentialed probe: attempted says whether it sent a
-// logon, class is its verdict's (the zero Class when it did not run).
+// release ends a credentialed probe: attempted says whether the server was
+// given the credentials (probe.Result.CredentialsUsed), class is its
+// verdict's (the zero Class when it did not run). Only an attempt can count
+// toward the cap: a server's error before any credential went out says
+// nothing about the account, whatever class it got.
 func (g *logonGate) release(host string, attempted bool, class classify.Class) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -366,7 +369,7 @@ func (g *logonGate) release(host string, attempted bool, class classify.Class) {
 	} else {
 		delete(g.hosts, host) // no logon happened: the host may get one later
 	}
-	if class.LocksAccount {
+	if attempted && class.LocksAccount {
 		g.failures++
 		if g.stopped == "" {
 			if class.AccountLevel {

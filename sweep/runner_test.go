@@ -367,3 +367,39 @@ func TestEmitErrorStops(t *testing.T) {
 		t.Fatalf("err %v, stats %+v, %d probes", err, st, calls.Load())
 	}
 }
+
+// A server that answers the NTLM NEGOTIATE with an error code has been
+// given no credential: whatever class that gets (credssp_refused now; an
+// account_locked_out from a Result that says no logon was attempted), it
+// neither counts toward the cap nor stops the sweep's logons.
+func TestFakeLockoutDoesNotStopLogons(t *testing.T) {
+	for _, class := range []string{"credssp_refused", "account_locked_out"} {
+		t.Run(class, func(t *testing.T) {
+			r := &Runner{
+				Concurrency: 4, Classify: judge, MaxLogonFailures: 1,
+				Options: probe.Options{Credentials: &probe.Credentials{User: "u", Domain: "D", Password: "p"}},
+				Probe: func(ctx context.Context, target string, opt probe.Options) *probe.Result {
+					if opt.Credentials == nil {
+						return result(target, opt, "ok")
+					}
+					r := result(target, opt, class)
+					r.LogonAttempted = false // refused at ntlm_info, before the AUTHENTICATE
+					return r
+				},
+			}
+			var rec recorder
+			st, err := r.Run(context.Background(), slices.Values(list(20)), rec.emit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.LogonFailures != 0 || st.LogonsStopped != "" || st.LogonAttempts != 0 {
+				t.Fatalf("stats %+v: a refusal before any credential counted as a failed logon", st)
+			}
+			for _, o := range rec.out {
+				if o.Logon != LogonNotTried {
+					t.Fatalf("logon note %q, want %q", o.Logon, LogonNotTried)
+				}
+			}
+		})
+	}
+}

@@ -225,3 +225,24 @@ func TestHTMLCapsUnreachableRows(t *testing.T) {
 		t.Fatal("the unreachable rows were not capped with a note")
 	}
 }
+
+// TestHTMLEscapesControls: html/template escapes markup, not the controls
+// and bidi overrides a server can put in its names; the page shows them as
+// the text form does (\x1b, \u202e), so no row is reordered or garbled.
+func TestHTMLEscapesControls(t *testing.T) {
+	r := sampleResults()[0]
+	r.NTLM.NetBIOSDomain, r.NTLM.NetBIOSComputer, r.NTLM.OSVersion = "CORP\x1b[2J", "\u202eexe.txt", "10\x07"
+	r.User = `CORP\alice` // a domain mismatch finding quotes the names
+	rep := report.New(r, classify.Classify(r))
+	page := renderHTML(t, []*report.Report{rep}, &Summary{Total: 1, Stats: Stats{Done: 1}})
+	for _, raw := range []string{"\x1b", "\u202e", "\x07"} {
+		if strings.Contains(page, raw) {
+			t.Errorf("the page holds a raw %q", raw)
+		}
+	}
+	for _, want := range []string{`CORP\x1b[2J`, `\u202eexe.txt`, `10\x07`} {
+		if !strings.Contains(html.UnescapeString(page), want) {
+			t.Errorf("the page does not show %s", want)
+		}
+	}
+}

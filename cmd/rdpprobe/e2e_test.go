@@ -142,6 +142,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"h:99999"}, "port"},
 		{[]string{"--password-file", "/nonexistent", "h"}, "needs -u"},
 		{[]string{"--password", "x", "h"}, "unknown flag"},
+		{[]string{"--timeout", "0s", "h"}, "--timeout must be positive, not 0s"},
+		{[]string{"--timeout", "-1s", "h"}, "--timeout must be positive, not -1s"},
+		{[]string{"--phase-timeout", "0", "h"}, "--phase-timeout must be positive, not 0s"},
+		{[]string{"--phase-timeout", "-5s", "h"}, "--phase-timeout must be positive, not -5s"},
+		{[]string{"--autologon-without-nla", "--depth", "session", "h"}, "--autologon-without-nla needs -u and --depth session"},
+		{[]string{"--autologon-without-nla", "-u", "x", "h"}, "--autologon-without-nla needs -u and --depth session"},
 	} {
 		code, _, stderr := rdpprobe(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

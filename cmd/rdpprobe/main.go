@@ -42,9 +42,9 @@ OS build, clock) → with -u, one logon attempt. The verdict is one stable class
 --depth session goes one step further, opening the first steps of a session:
 MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
 carries the -u password for autologon only to a trusted or pinned
-certificate), then it reads the licensing answer
-(a licence request gets a NEW_LICENSE_REQUEST naming the user, never the
-password; a PLATFORM_CHALLENGE is not answered, so no client licence is
+certificate, or with --autologon-without-nla), then it reads the licensing
+answer (a licence request gets a NEW_LICENSE_REQUEST naming the user, never
+the password; a PLATFORM_CHALLENGE is not answered, so no client licence is
 issued) and any Set Error Info or logon report, and disconnects (Disconnect
 Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
 available" and other licensing and post-logon refusals; it creates a session
@@ -81,8 +81,12 @@ checked. What fails is a finding; only --require-trusted-cert or a
 sent after the TLS handshake.
 
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
-variable, or a no-echo prompt, never from a flag. Exactly one logon attempt is
-made per run and none is retried: account lockout is a real harm.
+variable, or a no-echo prompt, never from a flag. It goes only to a server
+that proved who it is: under NLA, CredSSP's pubKeyAuth; without NLA, a
+certificate that is trusted (--ca-file) or pinned (--cert-sha256). Any other
+server without NLA gets the account name in the Client Info but not the
+password, unless --autologon-without-nla says otherwise. Exactly one logon
+attempt is made per run and none is retried: account lockout is a real harm.
 
 Flags:
 `
@@ -93,6 +97,13 @@ Exit codes:
   4 negotiation / security policy   5 authentication   6 server-side   7 protocol error
   With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line.
 `
+
+// autologonHelp says what --autologon-without-nla risks; the sweep's flag
+// shares it.
+const autologonHelp = "with --depth session, put the password in the Client Info (autologon) of a server that selected TLS " +
+	"without NLA and whose certificate is neither trusted nor pinned. RISK: nothing authenticated that server, so the password " +
+	"goes to whoever answers, and a man in the middle who strips NLA from the negotiation reads it. Without it the Client Info " +
+	"names the account only"
 
 type config struct {
 	user         string
@@ -107,6 +118,7 @@ type config struct {
 	noColor      bool
 	version      bool
 	enumerate    bool
+	autologon    bool
 	krb          kerberosFlags
 	caFile       string
 	serverName   string
@@ -147,6 +159,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.certWarnDays, "cert-warn-days", 30, "a certificate (or a CA certificate of its chain) expiring within this many days is a finding")
 	fs.BoolVar(&c.requireCert, "require-trusted-cert", false, "fail (cert_not_trusted) right after the TLS handshake if the certificate is neither trusted nor pinned, as mstsc set to 'Do not connect if authentication fails'")
 	fs.StringVar(&c.certSHA256, "cert-sha256", "", "pin the certificate: fail (cert_not_trusted) unless its SHA-256 fingerprint is this (64 hex digits, colons allowed)")
+	fs.BoolVar(&c.autologon, "autologon-without-nla", false, autologonHelp)
 	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
 	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
 	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
@@ -185,6 +198,16 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.output != "text" && c.output != "json" {
 		return usageErr("--output must be text or json, not %q", c.output)
 	}
+	// Zero would mean "the default" to probe.Run: refuse it rather than
+	// silently probe for 15s.
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"--timeout", c.timeout}, {"--phase-timeout", c.phaseTimeout}} {
+		if d.value <= 0 {
+			return usageErr("%s must be positive, not %v", d.flag, d.value)
+		}
+	}
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
@@ -195,6 +218,10 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return usageErr("--depth: %v", err)
 		}
 	}
+	if c.autologon && (c.user == "" || opt.Depth != probe.PhaseSession) {
+		return usageErr("--autologon-without-nla needs -u and --depth session")
+	}
+	opt.AutologonWithoutNLA = c.autologon
 	if opt.Auth, opt.Kerberos, err = c.krb.options(c.user); err != nil {
 		return usageErr("%v", err)
 	}

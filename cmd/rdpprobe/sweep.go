@@ -85,6 +85,7 @@ type sweepConfig struct {
 	user             string
 	passwordFile     string
 	maxLogonFailures int
+	autologon        bool
 	resume           string
 	outs             []string
 	output           string
@@ -114,6 +115,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
 	addKerberosFlags(fs, &c.krb)
 	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
+	fs.BoolVar(&c.autologon, "autologon-without-nla", false, strings.Replace(autologonHelp, "--depth session", "--phases session", 1))
 	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL file of an earlier sweep has, and append to it")
 	fs.StringArrayVarP(&c.outs, "out", "o", nil, "write a report to FILE (.jsonl, .csv or .html); repeatable; default JSONL on standard output")
 	fs.StringVar(&c.output, "output", "", "format of every report: jsonl, csv or html (default: from -o's extension, else jsonl)")
@@ -183,6 +185,10 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.user == "" && opt.Depth == probe.PhaseLogon {
 		return usageErr("--phases logon needs -u")
 	}
+	if c.autologon && (c.user == "" || opt.Depth != probe.PhaseSession) {
+		return usageErr("--autologon-without-nla needs -u and --phases session")
+	}
+	opt.AutologonWithoutNLA = c.autologon
 	if fs.NArg() == 0 && len(c.targetsFiles) == 0 {
 		return usageErr("no targets: give CIDRs, ranges, names, files or - (standard input)")
 	}
@@ -335,7 +341,7 @@ func termWidth(w io.Writer) int {
 }
 
 func resumedLogonNote(rep *report.Report) string {
-	if rep.LogonAttempted {
+	if rep.CredentialsUsed() {
 		return sweep.LogonAttempted
 	}
 	return ""

@@ -344,6 +344,10 @@ func TestSweepUsageErrors(t *testing.T) {
 		{[]string{"sweep", "--password-file", "/nonexistent", "h"}, "needs -u"},
 		{[]string{"sweep", "--phases", "logon", "h"}, "needs -u"},
 		{[]string{"sweep", "--password", "x", "h"}, "unknown flag"},
+		{[]string{"sweep", "--timeout", "0s", "h"}, "--timeout and --phase-timeout must be positive"},
+		{[]string{"sweep", "--phase-timeout", "-1s", "h"}, "--timeout and --phase-timeout must be positive"},
+		{[]string{"sweep", "--autologon-without-nla", "--phases", "session", "h"}, "--autologon-without-nla needs -u and --phases session"},
+		{[]string{"sweep", "--autologon-without-nla", "-u", "x", "h"}, "--autologon-without-nla needs -u and --phases session"},
 	} {
 		code, stdout, stderr := rdpprobe(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) || stdout != "" {

@@ -314,3 +314,16 @@ func PeerCertificates(t testing.TB, name string) []*x509.Certificate {
 	}
 	return tc.ConnectionState().PeerCertificates
 }
+
+// Kinit runs MIT's kinit for user against the lab's realm, the password on
+// its standard input and its tickets in ccache (never the user's), and
+// returns what it said. It skips the test when kinit is missing, like Tool.
+func (k KerberosLab) Kinit(t testing.TB, user, password, ccache string) ([]byte, error) {
+	t.Helper()
+	kinit := Tool(t, "kinit")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kinit, user)
+	cmd.Env, cmd.Stdin = k.Env(ccache), strings.NewReader(password+"\n")
+	return cmd.CombinedOutput()
+}

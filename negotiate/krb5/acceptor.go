@@ -30,17 +30,9 @@ const maxKeytab = 1 << 20
 
 // LoadKeytab reads a keytab file (MIT format, as ktadd writes it).
 func LoadKeytab(path string) (*keytab.Keytab, error) {
-	f, err := os.Open(path)
+	b, err := readCapped(path, "keytab", maxKeytab)
 	if err != nil {
-		return nil, fmt.Errorf("krb5: keytab: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxKeytab+1))
-	if err != nil {
-		return nil, fmt.Errorf("krb5: keytab: %w", err)
-	}
-	if len(b) > maxKeytab {
-		return nil, fmt.Errorf("krb5: keytab %s is larger than %d bytes", path, maxKeytab)
+		return nil, err
 	}
 	kt, err := parseKeytab(b)
 	clear(b)
@@ -373,4 +365,23 @@ func (s *AcceptedSPNEGO) VerifyClientMIC(token []byte) error {
 		return errMalformed("NegTokenResp", "no mechListMIC")
 	}
 	return s.Context.VerifyMIC(s.mechTypes, resp.MechListMIC)
+}
+
+// readCapped reads a whole file of at most max bytes: a keytab or ccache
+// is small, and a larger one is refused rather than read.
+func readCapped(path, what string, max int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("krb5: %s: %w", what, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return nil, fmt.Errorf("krb5: %s: %w", what, err)
+	}
+	if len(b) > max {
+		clear(b)
+		return nil, fmt.Errorf("krb5: %s %s is larger than %d bytes", what, path, max)
+	}
+	return b, nil
 }

@@ -3,7 +3,6 @@ package krb5
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -62,17 +61,9 @@ func LoadCCache(name string) (*CCache, error) {
 		}
 		path = rest
 	}
-	f, err := os.Open(path)
+	b, err := readCapped(path, "ccache", maxCCache)
 	if err != nil {
-		return nil, fmt.Errorf("krb5: ccache: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCCache+1))
-	if err != nil {
-		return nil, fmt.Errorf("krb5: ccache: %w", err)
-	}
-	if len(b) > maxCCache {
-		return nil, fmt.Errorf("krb5: ccache %s is larger than %d bytes", path, maxCCache)
+		return nil, err
 	}
 	c, err := ParseCCache(b)
 	if err != nil {

@@ -303,14 +303,8 @@ func runSPNEGO(t *testing.T, st *Credential, acc *Acceptor, client string) {
 // A TGT from MIT's kinit in a ccache: one KDC exchange (TGS), no password.
 func TestLabCCache(t *testing.T) {
 	k := labtest.Kerberos(t)
-	kinit := labtest.Tool(t, "kinit")
 	cc := filepath.Join(t.TempDir(), "krb5cc")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kinit, k.Users["good"])
-	cmd.Env = k.Env(cc)
-	cmd.Stdin = strings.NewReader(k.Password + "\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := k.Kinit(t, k.Users["good"], k.Password, cc); err != nil {
 		t.Fatalf("kinit: %v\n%s", err, out)
 	}
 	ccache, err := LoadCCache("FILE:" + cc)
@@ -318,7 +312,7 @@ func TestLabCCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &Client{CCache: ccache, Transport: Transport{KDCs: []KDC{{Addr: k.KDC}}}}
-	st, err := c.ServiceTicket(ctx, k.SPN)
+	st, err := c.ServiceTicket(context.Background(), k.SPN)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,13 +120,8 @@ func TestLabMITAcceptor(t *testing.T) {
 // MIT's initiator against our acceptor (the test server's side).
 func TestLabMITInitiator(t *testing.T) {
 	k := labtest.Kerberos(t)
-	kinit := labtest.Tool(t, "kinit")
 	cc := filepath.Join(t.TempDir(), "krb5cc")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kinit, k.Users["good"])
-	cmd.Env, cmd.Stdin = k.Env(cc), strings.NewReader(k.Password+"\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := k.Kinit(t, k.Users["good"], k.Password, cc); err != nil {
 		t.Fatalf("kinit: %v\n%s", err, out)
 	}
 	kt, err := LoadKeytab(k.Keytab)
