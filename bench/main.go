@@ -1,4 +1,7 @@
-// Command bench measures rdpprobe side by side with the clients admins use
+//go:build unix
+
+// Command bench (Unix only: it drives the lab's Linux peers and reads
+// their rusage) measures rdpprobe side by side with the clients admins use
 // today, on the lab's real servers, in one run, and prints
 // `metric | rdpprobe | peer | ratio | goal`:
 //

@@ -625,6 +625,16 @@ func TestTable(t *testing.T) {
 	if _, ok := Lookup("nope"); ok {
 		t.Error("Lookup of an unknown ID succeeded")
 	}
+	// NLA not enforced makes an ok verdict a Nagios WARNING, and nothing worse.
+	okClass, _ := Lookup(OK)
+	nla := Finding{ID: FindingNLANotEnforced, Severity: SeverityWarning}
+	if got := (Verdict{Class: okClass, OK: true, Findings: []Finding{nla}}).NagiosCode(); got != NagiosWarning {
+		t.Errorf("ok with nla_not_enforced: nagios %d", got)
+	}
+	refused, _ := Lookup(TCPRefused)
+	if got := (Verdict{Class: refused, Findings: []Finding{nla}}).NagiosCode(); got != NagiosCritical {
+		t.Errorf("a critical verdict with nla_not_enforced: nagios %d", got)
+	}
 	for _, c := range Classes {
 		if c.Group.ExitCode() == ExitUsage || c.Group.NagiosCode() == NagiosUnknown {
 			t.Errorf("%s uses the command line's usage code", c.ID)

@@ -87,6 +87,7 @@ func SecurityLayers(m *probe.SecurityLayers) LayerMap {
 	}
 	accepted := func(p negotiate.Protocol) bool { l := m.Layer(p); return l != nil && l.Accepted }
 	var answered, unanswered, other []string
+	saids := map[string]bool{} // what the unanswered requests met, once each
 	failures := map[negotiate.FailureCode]int{}
 	for i := range m.Layers {
 		l := &m.Layers[i]
@@ -96,6 +97,7 @@ func SecurityLayers(m *probe.SecurityLayers) LayerMap {
 		switch {
 		case ls.ErrorKind != "" && ls.ErrorKind != LayerErrDisconnect:
 			unanswered = append(unanswered, l.Protocol.String()+": "+ls.Said)
+			saids[ls.Said] = true
 			continue
 		case l.Failure != nil:
 			failures[l.Failure.Code]++
@@ -110,6 +112,13 @@ func SecurityLayers(m *probe.SecurityLayers) LayerMap {
 	}
 
 	if len(answered) == 0 {
+		if len(saids) == 1 {
+			// A closed port: the same words for every request, said once.
+			for said := range saids {
+				add(MeaningNoAnswer, SeverityWarning, "nothing answers: no security layer could be mapped (%s, all %d requests)", said, len(unanswered))
+			}
+			return out
+		}
 		add(MeaningNoAnswer, SeverityWarning, "no security layer could be mapped: %s", strings.Join(unanswered, "; "))
 		return out
 	}

@@ -161,7 +161,7 @@ func TestSecurityLayersMeaning(t *testing.T) {
 			name:  "nothing answers",
 			m:     layerMap(all(layerAnswer{err: &probe.DialError{Err: syscall.ECONNREFUSED}}), nil),
 			ids:   []string{MeaningNoAnswer},
-			words: map[string]string{MeaningNoAnswer: "PROTOCOL_RDP: connect failed: connection refused"},
+			words: map[string]string{MeaningNoAnswer: "nothing answers: no security layer could be mapped (connect failed: connection refused, all 6 requests)"},
 		},
 		{
 			name: "one request unanswered",

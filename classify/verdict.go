@@ -12,7 +12,7 @@
 // `rdpprobe` and its Nagios state:
 //
 //	group           exit  nagios    classes
-//	ok                 0  OK        ok
+//	ok                 0  OK        ok (WARNING with the finding nla_not_enforced)
 //	unverified         1  WARNING   credentials_not_verified
 //	(usage)            2  UNKNOWN   reserved for the command line's usage errors (Nagios: 3)
 //	unreachable        3  CRITICAL  dns_failure, tcp_refused, tcp_timeout, tcp_unreachable
@@ -174,8 +174,24 @@ type Verdict struct {
 // documentation).
 func (v Verdict) ExitCode() int { return v.Class.Group.ExitCode() }
 
-// NagiosCode is the Nagios plugin state for the verdict.
-func (v Verdict) NagiosCode() int { return v.Class.Group.NagiosCode() }
+// NagiosCode is the Nagios plugin state for the verdict: the group's, and
+// WARNING for a verdict that is OK but has a finding of NagiosWarnings (a
+// TLS-only server works, yet anyone reaches its sign-in screen).
+func (v Verdict) NagiosCode() int {
+	code := v.Class.Group.NagiosCode()
+	if code == NagiosOK {
+		for _, f := range v.Findings {
+			if NagiosWarnings[f.ID] {
+				return NagiosWarning
+			}
+		}
+	}
+	return code
+}
+
+// NagiosWarnings are the findings that make an OK verdict a Nagios
+// WARNING: the ones a monitoring check exists to catch.
+var NagiosWarnings = map[string]bool{FindingNLANotEnforced: true}
 
 // Lookup returns the class with the given ID; config files and resumed
 // reports name classes as text, and this is how they are checked.

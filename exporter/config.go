@@ -16,11 +16,52 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/cli"
 	"github.com/rdpprobe/rdpprobe/internal/krb5conf"
 	"github.com/rdpprobe/rdpprobe/internal/secret"
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 )
+
+// DefaultModule answers a /probe without module= (unless the config has a
+// module named "default"), and is the one module of a config without any:
+// no credentials, up to the NTLM CHALLENGE, safe to scrape anywhere.
+const DefaultModule = "rdp_nla_info"
+
+// ModuleFor is the module a scrape asks for with module=name: the one of
+// that name, or for an empty name the module "default" or DefaultModule.
+// The error lists the modules there are.
+func (c *Config) ModuleFor(name string) (*Module, error) {
+	if name == "" {
+		for _, n := range []string{"default", DefaultModule} {
+			if m := c.Modules[n]; m != nil {
+				return m, nil
+			}
+		}
+		return nil, fmt.Errorf("no module given and none named default or %s: add module=NAME, one of %s", DefaultModule, c.moduleNames())
+	}
+	if m := c.Modules[name]; m != nil {
+		return m, nil
+	}
+	msg := fmt.Sprintf("Unknown module %q: the modules are %s", name, c.moduleNames())
+	var names []string
+	for n := range c.Modules {
+		names = append(names, n)
+	}
+	if near := cli.ClosestWord(name, names); near != "" {
+		msg += fmt.Sprintf("; did you mean %s?", near)
+	}
+	return nil, errors.New(msg)
+}
+
+func (c *Config) moduleNames() string {
+	names := make([]string, 0, len(c.Modules))
+	for n := range c.Modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
 
 // Defaults of a module's optional settings.
 const (
@@ -32,14 +73,20 @@ const (
 // modules, as in blackbox_exporter.
 type Config struct {
 	Modules map[string]*Module `yaml:"modules"`
+	// Warnings are what loaded but should change (a deprecated key), one
+	// line each, naming the module; serve logs them.
+	Warnings []string `yaml:"-"`
 }
 
 // Module says how to probe a target: how deep, offering what, within which
 // deadline, with which account, and which classes count as success.
 type Module struct {
-	// Phases to run; the deepest one listed is where the probe stops
-	// (probe.Options.Depth). Empty: as deep as the server and the
-	// credentials allow.
+	// Depth is the phase the probe stops after (probe.Options.Depth), as
+	// rdpprobe --depth. Empty: as deep as the server and the credentials
+	// allow.
+	Depth string `yaml:"depth,omitempty"`
+	// Phases is the deprecated spelling of Depth: a list of phases, the
+	// deepest of which is where the probe stops.
 	Phases []string `yaml:"phases,omitempty"`
 	// Protocols offered in RDP_NEG_REQ: rdp, tls, nla, nla-ext (default tls, nla, nla-ext, as mstsc).
 	Protocols []string `yaml:"protocols,omitempty"`
@@ -168,10 +215,13 @@ func LoadFile(path string) (*Config, error) {
 func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	var c Config
 	if err := yaml.UnmarshalStrict(b, &c); err != nil {
-		return nil, err
+		return nil, yamlError(err)
 	}
 	if len(c.Modules) == 0 {
-		return nil, errors.New("no modules")
+		// As blackbox answers with http_2xx: a file with no modules gets
+		// the one that is safe to scrape anywhere.
+		c.Modules = map[string]*Module{DefaultModule: {Depth: string(probe.PhaseNTLMInfo)}}
+		c.Warnings = append(c.Warnings, fmt.Sprintf("no modules in the file: using the built-in %s (no credentials, up to the NTLM CHALLENGE)", DefaultModule))
 	}
 	// Which keys each module spells out: a timeout written as 0s is an
 	// error, not the default (the strict pass above checked the file).
@@ -197,6 +247,10 @@ func Parse(b []byte, dir string, lookupEnv func(string) (string, bool)) (*Config
 		if err := m.resolve(dir, lookupEnv); err != nil {
 			return nil, fmt.Errorf("module %q: %w", name, err)
 		}
+		if len(m.Phases) > 0 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("module %q: phases is deprecated, write depth: %s (the deepest phase listed), "+
+				"as rdpprobe --depth; phases goes away in the next release", name, m.depth))
+		}
 	}
 	return &c, nil
 }
@@ -216,20 +270,33 @@ func (m *Module) checkDeadlines(written map[string]any) error {
 }
 
 func (m *Module) resolve(dir string, lookupEnv func(string) (string, bool)) error {
-	phases := make([]probe.Phase, len(m.Phases))
-	for i, s := range m.Phases {
-		p, err := probe.ParsePhase(s)
+	key := "depth"
+	switch {
+	case m.Depth != "" && len(m.Phases) > 0:
+		return errors.New("phases is the old name of depth: give depth only")
+	case m.Depth != "":
+		p, err := probe.ParsePhase(m.Depth)
 		if err != nil {
-			return fmt.Errorf("phases: %w", err)
+			return fmt.Errorf("depth: %w", err)
 		}
-		phases[i] = p
+		m.depth = p
+	case len(m.Phases) > 0:
+		key = "phases"
+		phases := make([]probe.Phase, len(m.Phases))
+		for i, s := range m.Phases {
+			p, err := probe.ParsePhase(s)
+			if err != nil {
+				return fmt.Errorf("phases: %w", err)
+			}
+			phases[i] = p
+		}
+		m.depth = probe.Deepest(phases...)
 	}
-	m.depth = probe.Deepest(phases...)
 	if m.depth == probe.PhaseLogon && m.Credentials == nil {
-		return errors.New("phases: logon needs credentials")
+		return fmt.Errorf("%s: logon needs credentials", key)
 	}
 	if m.Credentials != nil && m.depth != "" && m.depth != probe.PhaseLogon && m.depth != probe.PhaseSession {
-		return fmt.Errorf("credentials given but phases stop at %s: add logon to phases or remove the credentials", m.depth)
+		return fmt.Errorf("credentials given but the probe stops at %s: set depth: logon (or leave depth out) or remove the credentials", m.depth)
 	}
 
 	if m.AutologonWithoutNLA && (m.Credentials == nil || m.depth != probe.PhaseSession) {

@@ -47,15 +47,25 @@ func TestParseConfig(t *testing.T) {
 		err  string // substring of the error; "" for success
 	}{
 		{"minimal", "modules:\n  info: {}\n", ""},
-		{"no modules", "modules: {}\n", "no modules"},
-		{"unknown module key", "modules:\n  info:\n    phases: [connect]\n    timout: 5s\n", "line 4: field timout not found"},
-		{"unknown top key", "modules:\n  info: {}\nmodulez: {}\n", "line 3: field modulez not found"},
-		{"inline password refused", "modules:\n  l:\n    credentials:\n      user: 'LAB\\u'\n      password: x\n", "line 5: field password not found"},
+		{"no modules", "modules: {}\n", ""},
+		{"empty file", "", ""},
+		{"unknown module key", "modules:\n  info:\n    phases: [connect]\n    timout: 5s\n", `line 4: unknown key "timout" in a module; did you mean timeout? (the keys there: auth, autologon_without_nla, cert_sha256, credentials, depth,`},
+		{"unknown top key", "modules:\n  info: {}\nmodulez: {}\n", `line 3: unknown key "modulez" at the top of the file; did you mean modules?`},
+		{"inline password refused", "modules:\n  l:\n    credentials:\n      user: 'LAB\\u'\n      password: x\n", `line 5: unknown key "password" in credentials: a password is never written in the config`},
+		{"password in a module", "modules:\n  l:\n    pasword: x\n", `line 3: unknown key "pasword" in a module: a password is never written in the config; give credentials a password_file`},
+		{"bad duration", "modules:\n  l:\n    timeout: soon\n", `line 3: "soon" where a duration (like 15s or 1m30s) is expected`},
+		{"list for a value", "modules:\n  l:\n    depth: [tls]\n", `line 3: a list where a single value is expected`},
+		{"value for a list", "modules:\n  l:\n    protocols: tls\n", `line 3: "tls" where a list (like [a, b]) is expected`},
+		{"yaml syntax", "modules:\n  l:\n   depth: tls\n  x: [\n", "line "},
 		{"unknown phase", "modules:\n  x:\n    phases: [connect, tcp]\n", `unknown phase "tcp"`},
 		{"session", "modules:\n  x:\n    phases: [session]\n", ""},
 		{"session with credentials", "modules:\n  x:\n    phases: [session]\n    credentials: {user: u, password_env: RDP_PW}\n", ""},
 		{"logon without credentials", "modules:\n  x:\n    phases: [logon]\n", "logon needs credentials"},
-		{"credentials without logon", "modules:\n  x:\n    phases: [tls]\n    credentials: {user: u, password_env: RDP_PW}\n", "add logon to phases"},
+		{"credentials without logon", "modules:\n  x:\n    phases: [tls]\n    credentials: {user: u, password_env: RDP_PW}\n", "set depth: logon"},
+		{"depth", "modules:\n  x:\n    depth: ntlm_info\n", ""},
+		{"unknown depth", "modules:\n  x:\n    depth: tcp\n", `depth: unknown phase "tcp"`},
+		{"depth logon without credentials", "modules:\n  x:\n    depth: logon\n", "depth: logon needs credentials"},
+		{"depth and phases", "modules:\n  x:\n    depth: tls\n    phases: [tls]\n", "give depth only"},
 		{"bad protocol", "modules:\n  x:\n    protocols: [tls, kerberos]\n", `protocols: unknown protocol "kerberos"`},
 		{"negative logon cache ttl", "modules:\n  x:\n    logon_cache_ttl: -1s\n", "must not be negative"},
 		{"both password sources", "modules:\n  x:\n    credentials: {user: u, password_env: RDP_PW, password_file: good.pw}\n", "exactly one of"},
@@ -84,7 +94,7 @@ func TestParseConfig(t *testing.T) {
 		{"tls_config", "modules:\n  x:\n    tls_config: {ca_file: ca.pem, server_name: rds01.corp.example}\n    require_trusted_cert: true\n", ""},
 		{"missing ca_file", "modules:\n  x:\n    tls_config: {ca_file: nope.pem}\n", "tls_config: ca_file: open"},
 		{"ca_file without certificate", "modules:\n  x:\n    tls_config: {ca_file: good.pw}\n", "no PEM certificate"},
-		{"blackbox key that means nothing here", "modules:\n  x:\n    tls_config: {insecure_skip_verify: true}\n", "field insecure_skip_verify not found"},
+		{"blackbox key that means nothing here", "modules:\n  x:\n    tls_config: {insecure_skip_verify: true}\n", `line 3: unknown key "insecure_skip_verify"`},
 		{"pin", "modules:\n  x:\n    cert_sha256: '" + strings.Repeat("AB:", 31) + "AB'\n", ""},
 		{"bad pin", "modules:\n  x:\n    cert_sha256: abc\n", "cert_sha256: \"abc\" has 3 hex digits"},
 	} {
@@ -222,5 +232,52 @@ func TestModuleCertOptions(t *testing.T) {
 	}
 	if o := c.Modules["plain"].options(); o.Cert.Roots != nil || o.Cert.ServerName != "" || o.Cert.SHA256 != "" || o.RequireTrustedCert {
 		t.Errorf("plain: %+v", o)
+	}
+}
+
+// TestPhasesDeprecated: the old key still loads, to the same depth, with a
+// warning that names the new one.
+func TestPhasesDeprecated(t *testing.T) {
+	c, err := Parse([]byte("modules:\n  old:\n    phases: [connect, negotiate, tls]\n  new:\n    depth: tls\n"), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Modules["old"].depth != probe.PhaseTLS || c.Modules["new"].depth != probe.PhaseTLS {
+		t.Errorf("depths %q and %q", c.Modules["old"].depth, c.Modules["new"].depth)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `module "old": phases is deprecated, write depth: tls`) {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+}
+
+// TestConfigErrorsSpeakYAML: no Go type name reaches the user.
+func TestConfigErrorsSpeakYAML(t *testing.T) {
+	for _, y := range []string{"modules:\n  l:\n    pasword: x\n", "modules:\n  l:\n    timeout: soon\n", "modules: [a]\n", "modules:\n  l: 5\n",
+		"modules:\n  l:\n    credentials: x\n", "modules:\n  l:\n    expect_class: ok\n"} {
+		_, err := Parse([]byte(y), t.TempDir(), noEnv)
+		if err == nil || strings.Contains(err.Error(), "exporter.") || strings.Contains(err.Error(), "!!") || strings.Contains(err.Error(), "unmarshal") {
+			t.Errorf("%q: %v", y, err)
+		}
+	}
+}
+
+func TestModuleFor(t *testing.T) {
+	c, err := Parse([]byte("modules:\n  rdp_nla_info: {}\n  rdp_nla_logon_x: {}\n"), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := c.ModuleFor(""); err != nil || m.Name() != DefaultModule {
+		t.Errorf("no module: %v %v", m, err)
+	}
+	if _, err := c.ModuleFor("rdp_nla_inf"); err == nil || err.Error() != `Unknown module "rdp_nla_inf": the modules are rdp_nla_info, rdp_nla_logon_x; did you mean rdp_nla_info?` {
+		t.Errorf("unknown module: %v", err)
+	}
+	c, _ = Parse([]byte("modules:\n  x: {}\n"), t.TempDir(), noEnv)
+	if _, err := c.ModuleFor(""); err == nil || !strings.Contains(err.Error(), "add module=NAME, one of x") {
+		t.Errorf("no module, no default: %v", err)
+	}
+	c, _ = Parse([]byte("modules: {}\n"), t.TempDir(), noEnv)
+	if m, err := c.ModuleFor(""); err != nil || m.depth != probe.PhaseNTLMInfo || m.Credentials != nil || len(c.Warnings) != 1 {
+		t.Errorf("the built-in module: %+v %v %q", m, err, c.Warnings)
 	}
 }

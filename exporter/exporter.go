@@ -227,6 +227,9 @@ func (e *Exporter) Reload() error {
 		}
 	}
 	e.mu.Unlock()
+	for _, w := range cfg.Warnings {
+		e.log.Warn("config: "+w, "file", e.opt.ConfigFile)
+	}
 	e.log.Info("config reloaded", "file", e.opt.ConfigFile, "modules", len(cfg.Modules))
 	return nil
 }

@@ -226,7 +226,9 @@ func TestProbeMetrics(t *testing.T) {
 
 	for _, tc := range []struct{ query, want string }{
 		{"/probe?module=info", "Target parameter is missing"},
-		{"/probe?target=h&module=nope", `Unknown module "nope"`},
+		{"/probe?target=h&module=nope", `Unknown module "nope": the modules are info, logon, other_logon`},
+		{"/probe?target=h&module=infos", `did you mean info?`},
+		{"/probe?target=h", "no module given and none named default or rdp_nla_info: add module=NAME, one of info, logon, other_logon"},
 		{"/probe?target=h:99999&module=info", "port must be 1-65535"},
 	} {
 		if code, body := h.get(tc.query); code != 400 || !strings.Contains(body, tc.want) {
@@ -462,7 +464,7 @@ func TestReloadKeepsConfigOnError(t *testing.T) {
 	h := newHarness(t, testPassword, Options{})
 	writeFile(t, h.dir, "rdpprobe.yml", testConfig+"    bogus: 1\n", 0o600)
 	code, body := h.post("/-/reload")
-	if code != 500 || !strings.Contains(body, "field bogus not found") || !strings.Contains(body, "line ") {
+	if code != 500 || !strings.Contains(body, `unknown key "bogus" in a module`) || !strings.Contains(body, "line ") {
 		t.Fatalf("bad reload: %d %s", code, body)
 	}
 	if _, m := h.get("/metrics"); !strings.Contains(m, "rdpprobe_config_last_reload_successful 0") {
@@ -503,4 +505,33 @@ func grep(text, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSuccessSaysWhy: the debug page and / say which classes a module
+// expects and why probe_success is 0; times on / carry their zone.
+func TestSuccessSaysWhy(t *testing.T) {
+	h := newHarness(t, testPassword, Options{})
+	writeFile(t, h.dir, "rdpprobe.yml", testConfig+"  enforced:\n    depth: negotiate\n    expect_class: [nla_required]\n", 0o600)
+	if err := h.exp.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	_, debug := h.get("/probe?target=tls-only&module=enforced&debug=true")
+	for _, want := range []string{"with module enforced (expects class nla_required)",
+		"probe_success 0: class ok is not one module enforced expects (nla_required)", "probe_success 0"} {
+		if !strings.Contains(debug, want) {
+			t.Errorf("debug page lacks %q:\n%s", want, debug)
+		}
+	}
+	_, debug = h.get("/probe?target=h&module=info&debug=true")
+	if !strings.Contains(debug, "probe_success 1: class ok is one module info expects (ok)") {
+		t.Errorf("debug page of a success:\n%.400s", debug)
+	}
+	_, page := h.get("/")
+	for _, want := range []string{"<th>expects class</th>", "<td>nla_required</td>", "class ok is not one module enforced expects (nla_required)",
+		// html/template writes the offset's "+" as &#43;.
+		strings.ReplaceAll(h.clock.now().Format("15:04:05.000 -07:00 MST"), "+", "&#43;")} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/ lacks %q:\n%s", want, page)
+		}
+	}
 }

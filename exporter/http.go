@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/rdpprobe/rdpprobe/probe"
+	"github.com/rdpprobe/rdpprobe/report"
 )
 
 // Handler serves the exporter's endpoints:
@@ -62,15 +64,12 @@ func (e *Exporter) scrapeTimeout(r *http.Request, m *Module) (time.Duration, err
 func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	cfg := e.Config()
-	name := q.Get("module")
-	if name == "" {
-		name = "default"
-	}
-	m := cfg.Modules[name]
-	if m == nil {
-		http.Error(w, fmt.Sprintf("Unknown module %q", name), http.StatusBadRequest)
+	m, err := cfg.ModuleFor(q.Get("module"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	name := m.name
 	target := q.Get("target")
 	if target == "" {
 		http.Error(w, "Target parameter is missing", http.StatusBadRequest)
@@ -92,9 +91,10 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	e.m.scrapes.WithLabelValues(name, string(a.source)).Inc()
 	success := a.out.res != nil && !a.blocked && m.expects(a.out.verdict.Class.ID)
 	reg := probeRegistry(m, a, success)
-	log := capLog(scrapeLog(a, target, m, success))
+	why := successWhy(a, m, success)
+	log := capLog(scrapeLog(a, target, m, success, why))
 	e.history.add(historyEntry{Time: e.opt.Now(), Target: target, Module: name, Class: string(a.out.verdict.Class.ID),
-		Success: success, Source: a.source, Log: log})
+		Success: success, Why: why, Source: a.source, Log: log})
 
 	if q.Get("debug") == "true" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -127,12 +127,40 @@ func capLog(b []byte) []byte {
 	return append(b[:maxScrapeLog:maxScrapeLog], fmt.Sprintf("\n[... %d more bytes of this log not kept]\n", len(b)-maxScrapeLog)...)
 }
 
+// successWhy says why probe_success is what it is, in the module's terms:
+// the class it expected and the one it got, a logon block, an overload.
+func successWhy(a answer, m *Module, success bool) string {
+	class := a.out.verdict.Class.ID
+	switch {
+	case a.out.res == nil:
+		return fmt.Sprintf("no probe ran: the exporter was overloaded (%s)", a.out.rejected)
+	case a.blocked:
+		return fmt.Sprintf("logons are blocked after class %s, a failure that can lock the account; POST /-/reset?module=%s lifts it", class, m.name)
+	case success:
+		return fmt.Sprintf("class %s is one module %s expects (%s)", class, m.name, expectList(m))
+	}
+	why := fmt.Sprintf("class %s is not one module %s expects (%s)", class, m.name, expectList(m))
+	if d := a.out.verdict.Detail; d != "" {
+		why += ": " + report.Escape(d) // it quotes what the server said
+	}
+	return why
+}
+
+func expectList(m *Module) string {
+	ids := make([]string, len(m.ExpectClass))
+	for i, id := range m.ExpectClass {
+		ids[i] = string(id)
+	}
+	return strings.Join(ids, ", ")
+}
+
 // scrapeLog is what ?debug=true and /logs show for a scrape: how it was
-// answered, the probe's log and its report (the JSON the CLI prints; it
-// holds the account name, never the password).
-func scrapeLog(a answer, target string, m *Module, success bool) []byte {
+// answered and why probe_success is what it is, the probe's log and its
+// report (the JSON the CLI prints; it holds the account name, never the
+// password).
+func scrapeLog(a answer, target string, m *Module, success bool, why string) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Scrape of target %s with module %s: answered by %s", target, m.name, a.source)
+	fmt.Fprintf(&b, "Scrape of target %s with module %s (expects class %s): answered by %s", target, m.name, expectList(m), a.source)
 	switch a.source {
 	case SourceCache:
 		fmt.Fprintf(&b, " (logon result %s old, next logon after %s)", a.cacheAge.Round(time.Millisecond), m.LogonCacheTTL)
@@ -140,7 +168,7 @@ func scrapeLog(a answer, target string, m *Module, success bool) []byte {
 		fmt.Fprintf(&b, " (the last logon failed in a way that can lock the account, %s ago; no logon until the config changes or POST /-/reset?module=%s)",
 			a.cacheAge.Round(time.Second), m.name)
 	}
-	fmt.Fprintf(&b, "; probe_success %d\n\nProbe log:\n", int(b2f(success)))
+	fmt.Fprintf(&b, "; probe_success %d: %s\n\nProbe log:\n", int(b2f(success)), why)
 	b.Write(a.out.log)
 	if rep := a.out.report; rep != nil {
 		j, err := json.MarshalIndent(rep, "", "  ")
@@ -202,18 +230,18 @@ func (e *Exporter) serveLog(w http.ResponseWriter, r *http.Request) {
 
 var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>rdpprobe exporter</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}.bad{color:#b00}.good{color:#070}</style>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}.bad{color:#b00}.good{color:#070}td.why{max-width:40em;font-size:90%}</style>
 </head><body>
 <h1>rdpprobe exporter</h1>
 <p><a href="metrics">Metrics</a> · version {{.Version}}</p>
 <h2>Modules</h2>
-<table><tr><th>module</th><th>phases up to</th><th>offers</th><th>timeout</th><th>expects</th><th>logon</th></tr>
+<table><tr><th>module</th><th>depth</th><th>offers</th><th>timeout</th><th>expects class</th><th>logon</th></tr>
 {{range .Modules}}<tr><td>{{.Name}}</td><td>{{.Depth}}</td><td>{{.Offer}}</td><td>{{.Timeout}}</td><td>{{.Expect}}</td><td>{{.Logon}}</td></tr>
 {{end}}</table>
 <h2>Recent probes</h2>
-<table><tr><th>time</th><th>target</th><th>module</th><th>class</th><th>success</th><th>answered by</th><th>log</th></tr>
-{{range .Recent}}<tr><td>{{.Time.Format "2006-01-02 15:04:05.000"}}</td><td>{{.Target}}</td><td>{{.Module}}</td><td>{{.Class}}</td>
-<td class="{{if .Success}}good{{else}}bad{{end}}">{{.Success}}</td><td>{{.Source}}</td><td><a href="logs?id={{.ID}}">log</a></td></tr>
+<table><tr><th>time</th><th>target</th><th>module</th><th>class</th><th>success</th><th>why</th><th>answered by</th><th>log</th></tr>
+{{range .Recent}}<tr><td>{{.Time.Format "2006-01-02 15:04:05.000 -07:00 MST"}}</td><td>{{.Target}}</td><td>{{.Module}}</td><td>{{.Class}}</td>
+<td class="{{if .Success}}good{{else}}bad{{end}}">{{.Success}}</td><td class="why">{{.Why}}</td><td>{{.Source}}</td><td><a href="logs?id={{.ID}}">log</a></td></tr>
 {{end}}</table>
 </body></html>
 `))
@@ -234,7 +262,7 @@ func (e *Exporter) serveIndex(w http.ResponseWriter, r *http.Request) {
 			logon = "as " + m.Credentials.User + ", at most every " + m.LogonCacheTTL.String()
 		}
 		mods = append(mods, mod{Name: name, Depth: depth, Offer: m.offer.String(), Timeout: m.Timeout.String(),
-			Expect: fmt.Sprint(m.ExpectClass), Logon: logon})
+			Expect: expectList(m), Logon: logon})
 	}
 	sort.Slice(mods, func(i, j int) bool { return mods[i].Name < mods[j].Name })
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -251,6 +279,7 @@ type historyEntry struct {
 	Module  string
 	Class   string
 	Success bool
+	Why     string // why probe_success is what it is
 	Source  Source
 	Log     []byte
 }

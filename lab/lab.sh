@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The rdpprobe lab: real third-party RDP servers on loopback for the integration tests.
 #
-# Usage: lab/lab.sh up|down|status|env
-#   up      install the Debian packages that are missing (root only), then start every peer that is
-#           not already running and wait until each one listens. Safe to repeat: a lab that is up is
-#           left alone and its status printed.
+# Usage: lab/lab.sh up|tools|down|status|env
+#   up      install the Debian packages the peers need that are missing (root only), then start every
+#           peer that is not already running and wait until each one listens. Safe to repeat: a lab
+#           that is up is left alone and its status printed.
+#   tools   install the test tools that are missing (root only): prometheus/promtool and chromium,
+#           which the exporter and sweep report tests drive, zsh and fish, which check the
+#           completion scripts, and groff and man, which check the man page. `make test` runs it;
+#           `up` does not, so the README's first command installs only what the servers need.
 #   down    stop the processes this lab started (PIDs recorded in the state dir, each checked to be
 #           still the program we started before it is signalled). Nothing else is touched.
 #   status  one line per peer (name, address, up/down); exits 1 if a peer that should listen does not.
@@ -36,8 +40,8 @@
 # and MIT's GSS-API for /usr/bin/python3 (python3-gssapi).
 # Also installed, for comparing against other clients: xfreerdp (needs DISPLAY set to the lab display),
 # nmap (force its rdp-* scripts onto these ports, e.g. --script +rdp-ntlm-info), tshark, and impacket
-# for /usr/bin/python3; prometheus/promtool and chromium, which the exporter and sweep tests drive;
-# and GNU time, with which make bench reads each client's own peak memory.
+# for /usr/bin/python3; and GNU time, with which make bench reads each client's own peak memory.
+# The test tools (prometheus, chromium, zsh, fish) come with `tools`, not `up`.
 #
 # State (SAM file, configs, logs, PID files) is kept in RDPLAB_DIR (default /tmp/rdplab); the layout
 # matches the shared lab script's, so either script can stop or reuse a lab the other started.
@@ -51,11 +55,14 @@ ACCOUNT_USER=labuser
 ACCOUNT_DOMAIN=LAB
 ACCOUNT_PASSWORD=${RDPLAB_PASSWORD:-Lab-Passw0rd!}
 
-# prometheus (with promtool) and chromium are for the exporter and sweep report tests;
-# openssl cross-checks the probe's certificate verdicts.
 # krb5-kdc, krb5-admin-server (kadmin.local, kdb5_util) and krb5-user (kinit, kvno) are the lab's KDC;
-# python3-gssapi is MIT's GSS-API, the independent peer of our RFC 4121 tokens.
-DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 prometheus chromium time krb5-kdc krb5-admin-server krb5-user python3-gssapi openssl"
+# python3-gssapi is MIT's GSS-API, the independent peer of our RFC 4121 tokens; openssl cross-checks
+# the probe's certificate verdicts.
+DEB_PACKAGES="freerdp2-shadow-x11 freerdp2-x11 winpr-utils xrdp xvfb nmap tshark python3-impacket iproute2 time krb5-kdc krb5-admin-server krb5-user python3-gssapi openssl"
+# The tests' own tools: prometheus (with promtool) and chromium for the exporter and sweep report
+# tests, zsh and fish to parse the completion scripts, groff and man to check the man page. Only
+# `tools` installs them.
+TOOL_PACKAGES="prometheus chromium zsh fish groff-base man-db"
 SERVERS="nla nla-ext tls rdp xrdp xrdp-rdp kdc"
 
 KRB_REALM=LAB.TEST
@@ -87,18 +94,18 @@ fail() {
 
 # ---- packages ---------------------------------------------------------------------------------------
 
-missing_packages() {
+missing_packages() { # package... (default: the peers')
 	local p
-	for p in $DEB_PACKAGES; do
+	for p in ${*:-$DEB_PACKAGES}; do
 		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || echo "$p"
 	done
 }
 
-ensure_packages() {
-	local missing
-	missing=$(missing_packages | xargs)
+ensure_packages() { # package... (default: the peers')
+	local missing want=${*:-$DEB_PACKAGES}
+	missing=$(missing_packages $want | xargs)
 	[ -z "$missing" ] && return 0
-	[ "$(id -u)" = 0 ] || fail "Debian packages missing: $missing (run 'lab/lab.sh up' as root, or apt-get install them)"
+	[ "$(id -u)" = 0 ] || fail "Debian packages missing: $missing (run lab/lab.sh as root, or apt-get install them)"
 	say "installing $missing (this takes a minute or two)"
 	# Installing xrdp would start Debian's own xrdp service on 3389: forbid service starts while
 	# apt runs, unless the machine already has a policy of its own.
@@ -118,7 +125,7 @@ ensure_packages() {
 		tail -n 25 "$STATE/apt.log" >&2
 		fail "apt-get failed (exit $rc); full log in $STATE/apt.log"
 	fi
-	missing=$(missing_packages | xargs)
+	missing=$(missing_packages $want | xargs)
 	[ -z "$missing" ] || fail "still missing after apt-get install: $missing"
 }
 
@@ -503,8 +510,14 @@ locked() { # command — run it holding the lab's lock, so that concurrent up/do
 	"$@"
 }
 
+cmd_tools() {
+	mkdir -p "$STATE"
+	ensure_packages $TOOL_PACKAGES
+}
+
 case ${1:-} in
 up) locked cmd_up ;;
+tools) locked cmd_tools ;;
 down) locked cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;

@@ -87,12 +87,13 @@ func TestTextEscapesEveryServerString(t *testing.T) {
 		var b bytes.Buffer
 		WriteText(&b, rep, false)
 		WriteSecurityLayers(&b, rep, false)
+		WriteBrief(&b, rep, false, 80)
 		clean(t, "text", b.String())
 		if n := strings.Count(b.String(), "\n"); n < 20 {
 			t.Fatalf("only %d lines of text: the fill did not reach the fields", n)
 		}
 
-		line := NagiosLine(rep, 2)
+		line, _ := Nagios(rep, 2, NagiosOptions{})
 		clean(t, "nagios", line)
 		if strings.Count(line, "|") != 1 || strings.Contains(line, "\n") {
 			t.Errorf("nagios line forged by %q: %q", h, line)

@@ -130,7 +130,7 @@ func WriteSecurityLayers(w io.Writer, rep *Report, color bool) {
 		conns += len(e.RDPEncryption.Methods)
 	}
 	fmt.Fprintf(w, "%s  %s  %d connections  %s\n", paint(colBold, "Security layers"), Escape(rep.Target), conns, fmtMS(e.EnumerationMS))
-	if len(e.SecurityLayers) > 0 {
+	if len(e.SecurityLayers) > 0 && !allUnansweredAlike(e) {
 		fmt.Fprintf(w, "  %-20s %-9s %s\n", "PROTOCOL", "ACCEPTED", "SERVER SAID")
 		for _, p := range probe.EnumeratedProtocols {
 			l, ok := e.SecurityLayers[p.String()]
@@ -166,6 +166,20 @@ func WriteSecurityLayers(w io.Writer, rep *Report, color bool) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// allUnansweredAlike: no request got an answer, and each met the same
+// thing (a closed port refuses all six alike). The table would say it six
+// times; the meaning below says it once.
+func allUnansweredAlike(e *Enumeration) bool {
+	said := ""
+	for _, l := range e.SecurityLayers {
+		if l.Accepted || l.ErrorKind == "" || l.ErrorKind == classify.LayerErrDisconnect || said != "" && l.ServerSaid != said {
+			return false
+		}
+		said = l.ServerSaid
+	}
+	return said != ""
 }
 
 func upperFirst(s string) string {

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rdpprobe/rdpprobe/classify"
 	"github.com/rdpprobe/rdpprobe/fixture"
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
+	"github.com/rdpprobe/rdpprobe/internal/textwrap"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/rdptest"
 	"github.com/rdpprobe/rdpprobe/report"
@@ -98,10 +100,23 @@ func writeBoth(t *testing.T, rep *report.Report, addr string) (jsonForm, textFor
 	return fix(j.Bytes()), daysLeft.ReplaceAll(fix(txt.Bytes()), []byte("(N days left)"))
 }
 
+// writeBrief renders rep's brief text form at 80 columns, as a terminal
+// of that width would show it.
+func writeBrief(t *testing.T, rep *report.Report, addr string) []byte {
+	t.Helper()
+	var txt bytes.Buffer
+	tw := textwrap.NewWriter(&txt, 80)
+	report.WriteBrief(tw, rep, false, 80)
+	tw.Flush()
+	b := bytes.ReplaceAll(txt.Bytes(), []byte(addr), []byte(stableAddr))
+	return daysLeft.ReplaceAll(b, []byte("(N days left)"))
+}
+
 // TestGolden writes one Report per group of classes, from a recorded
 // fixture replayed to the probe (or, for unreachable, the lab's "closed"
-// address, where nothing listens, lab or no lab), in both forms, and compares them with testdata/GROUP.json and
-// testdata/GROUP.txt.
+// address, where nothing listens, lab or no lab), in all three forms, and
+// compares them with testdata/NAME.json, NAME.txt and NAME.brief.txt (NAME
+// is the group's, unless the case names its own).
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		group, class string
@@ -143,9 +158,23 @@ func TestGolden(t *testing.T) {
 			if string(v.Class.ID) != tc.class || string(v.Class.Group) != tc.group {
 				t.Fatalf("class %s (group %s), want %s (group %s): %v", v.Class.ID, v.Class.Group, tc.class, tc.group, r.Err)
 			}
-			j, txt := writeBoth(t, newReport(r, v, opt), addr)
+			rep := newReport(r, v, opt)
+			j, txt := writeBoth(t, rep, addr)
 			golden(t, tc.name+".json", j)
 			golden(t, tc.name+".txt", txt)
+			brief := writeBrief(t, rep, addr)
+			golden(t, tc.name+".brief.txt", brief)
+			// The brief form fits a screen of 80 columns, and its first
+			// line is the verdict.
+			lines := strings.Split(strings.TrimSuffix(string(brief), "\n"), "\n")
+			if len(lines) > 24 || !strings.Contains(lines[0], tc.class) {
+				t.Errorf("the brief form is %d lines, starting %q", len(lines), lines[0])
+			}
+			for _, l := range lines {
+				if n := utf8.RuneCountInString(l); n > 80 {
+					t.Errorf("a brief line of %d columns: %q", n, l)
+				}
+			}
 		})
 	}
 }

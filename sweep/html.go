@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/report"
 )
@@ -76,6 +77,7 @@ var findingGroups = []struct {
 	Open      bool
 }{
 	{"nla_not_enforced", "NLA not enforced", true},
+	{groupStandardRDP, "Standard RDP security only", true},
 	{groupCredSSPUnpatched, "CredSSP unpatched (CVE-2018-0886)", true},
 	{groupCertNotTrusted, "Certificate not trusted", true},
 	{"cert_name_mismatch", "Certificate name mismatch", true},
@@ -89,9 +91,14 @@ var findingGroups = []struct {
 	{"cert_self_signed", "Self-signed certificate", false},
 }
 
+// groupStandardRDP gathers the servers that speak only standard RDP
+// security (no TLS, no NLA): they refused TLS (tls_not_allowed), answered
+// without negotiation data, or selected PROTOCOL_RDP whatever was offered.
+// They are listed under NLA not enforced too.
+const groupStandardRDP = "standard_rdp_only"
+
 // groupCredSSPUnpatched gathers the class credssp_oracle_server_unpatched
-// and servers below CredSSP 5; the finding credssp_version only states the
-// version (info), so it is no group.
+// and servers below CredSSP 5 (the report's credssp.server_version).
 const groupCredSSPUnpatched = "credssp_unpatched"
 
 // groupCertNotTrusted gathers the finding cert_untrusted (no chain to a
@@ -99,7 +106,9 @@ const groupCredSSPUnpatched = "credssp_unpatched"
 // what the sweep was told to require).
 const groupCertNotTrusted = "cert_untrusted"
 
-// ungrouped findings are facts about every server, not problems.
+// ungrouped findings are facts about every server, not problems: the
+// finding credssp_version, which reports written before the version became
+// a fact of the report alone still carry (rdpprobe report reads them).
 var ungrouped = map[string]bool{"credssp_version": true}
 
 // NewHTML returns an HTML report that writes to w at Close.
@@ -146,6 +155,10 @@ func (h *HTML) Write(rep *report.Report, logon string) error {
 			h.group("cert_expiring", rep.Target, fmt.Sprintf("expires %s (in %d days)", f.certNotAfter, d))
 		}
 	}
+	if why, ok := standardRDPOnly(rep); ok {
+		h.group(groupStandardRDP, rep.Target, why)
+		h.group(classify.FindingNLANotEnforced, rep.Target, "standard RDP security only: no NLA, nothing checks credentials before the sign-in screen")
+	}
 	if f.tlsVersion == "TLS 1.0" || f.tlsVersion == "TLS 1.1" {
 		h.group("tls_weak_version", rep.Target, "negotiated "+f.tlsVersion+", the best the server offers")
 	}
@@ -191,6 +204,23 @@ func (h *HTML) group(id, target, text string) {
 	}
 }
 
+// standardRDPOnly says whether the report shows a server with standard RDP
+// security only, and in what words.
+func standardRDPOnly(rep *report.Report) (string, bool) {
+	n := rep.Negotiation
+	switch {
+	case classify.ID(rep.Class) == classify.TLSNotAllowed:
+		return "refused TLS (" + n.FailureCode + "): no TLS, no NLA, the server is not authenticated", true
+	case n == nil:
+		return "", false
+	case n.NoNegotiation:
+		return "answered without negotiation data: a server older than RDP 5.2, standard RDP security only", true
+	case n.FailureCode == "" && n.Selected == negotiate.ProtocolRDP.String() && len(n.Offered) > 0 && n.Offered[0] != negotiate.ProtocolRDP.String():
+		return "selected PROTOCOL_RDP though " + strings.Join(n.Offered, "|") + " was offered: standard RDP security only", true
+	}
+	return "", false
+}
+
 // targetKey sorts addresses numerically and names after them.
 func targetKey(target string) string {
 	host, port, err := probe.SplitTarget(target, probe.DefaultPort)
@@ -207,7 +237,11 @@ func targetKey(target string) string {
 type classCount struct {
 	ID, Group, Title, Cause, Fix, WindowsSays string
 	Count                                     int
+	Bar                                       int // the bar's width in pixels, of barWidth
 }
+
+// barWidth is the width of the longest bar of the class counts.
+const barWidth = 140
 
 type domainCount struct {
 	Domain string
@@ -259,6 +293,9 @@ func (h *HTML) Close(sum *Summary) error {
 	}
 	for _, c := range p.Classes {
 		p.Max = max(p.Max, c.Count)
+	}
+	for i, c := range p.Classes {
+		p.Classes[i].Bar = max(2, barWidth*c.Count/max(1, p.Max))
 	}
 	for d, n := range h.domains {
 		p.Domains = append(p.Domains, domainCount{d, n})
@@ -318,16 +355,20 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6eaef;vertical-align:top}
 th{background:#f3f5f8;position:sticky;top:0}
 #hosts th{cursor:pointer;user-select:none;white-space:nowrap}#hosts th[aria-sort=ascending]::after{content:" \25B2"}#hosts th[aria-sort=descending]::after{content:" \25BC"}
-#hosts td{font-size:13px}td.mono,span.mono{font-family:ui-monospace,Menlo,Consolas,monospace}
+#hosts td{font-size:12px}td.mono,span.mono{font-family:ui-monospace,Menlo,Consolas,monospace}
 .g{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;background:#6b7280}
 .g-ok{background:#2e7d32}.g-unverified{background:#b7791f}.g-unreachable{background:#6b7280}.g-negotiation{background:#c2410c}
 .g-authentication{background:#b91c1c}.g-server{background:#7c3aed}.g-protocol{background:#374151}
-meter{width:140px;height:12px}
+svg.bar{display:block}svg.bar .track{fill:#e6eaef}
+.b-ok{fill:#2e7d32}.b-unverified{fill:#b7791f}.b-unreachable{fill:#6b7280}.b-negotiation{fill:#c2410c}
+.b-authentication{fill:#b91c1c}.b-server{fill:#7c3aed}.b-protocol{fill:#374151}
 .counts td.n{text-align:right;font-weight:600;font-variant-numeric:tabular-nums}.fix{color:#374151;font-size:13px}.cause{color:#5a6473;font-size:13px}
-details{margin:6px 0}summary{cursor:pointer;font-weight:600}ul.members{columns:2;margin:6px 0 0}
+details{margin:6px 0}summary{cursor:pointer;font-weight:600}ul.members{columns:2;margin:6px 0 0}ul.members li{break-inside:avoid}
 .soon{color:#b91c1c;font-weight:600}.tiles{display:flex;gap:10px;flex-wrap:wrap;margin:12px 0}
 .tile{border:1px solid #d8dee6;border-radius:8px;padding:8px 14px;min-width:110px}.tile b{display:block;font-size:22px}
-.scroll{overflow-x:auto}#hosts td:nth-child(11){max-width:220px;overflow-wrap:anywhere}
+.scroll{overflow-x:auto}#hosts{table-layout:auto}#hosts th,#hosts td{padding:4px 6px}
+#hosts td.findings{min-width:9em;max-width:15em}#hosts td.findings span.f,span.t,span.w{white-space:nowrap}
+#hosts td.logon{min-width:7em;max-width:19em}#hosts .g,#hosts td.nw{white-space:nowrap}
 #filter{padding:5px 8px;width:320px;margin:6px 0;border:1px solid #c5ccd6;border-radius:4px}
 `
 
@@ -371,7 +412,7 @@ const pageHead = `<!DOCTYPE html>
 <meta http-equiv="Content-Security-Policy" content="{{.CSP}}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>rdpprobe sweep{{if .Partial}} (partial){{end}}</title>
+<title>rdpprobe sweep{{if .Sum.Merged}} (merged){{end}}{{if .Partial}} (partial){{end}}</title>
 <style>`
 
 const pageBody = `</style></head>
@@ -379,6 +420,7 @@ const pageBody = `</style></head>
 <h1>Remote Desktop sweep</h1>
 <p class="meta">Generated by rdpprobe {{.Generated}}{{with .Duration}} · took {{.}}{{end}}{{with .Sum.Targets}} · targets: <span class="mono">{{.}}</span>{{end}}</p>
 {{if .Partial}}<div class="banner partial" id="partial">Partial results: the sweep was interrupted. {{.Sum.Done}} of {{.Sum.Total}} targets probed{{if .NotRun}}, {{.NotRun}} not run{{end}}{{if .Sum.Dropped}}, {{.Sum.Dropped}} cut off and not recorded{{end}}. Run it again with --resume to finish.</div>{{end}}
+{{if .Sum.Merged}}<div class="banner info" id="merged">Merged from {{.Sum.Merged}} reports: one row per target, the newest result of each{{if .Sum.Replaced}} ({{.Sum.Replaced}} older results replaced){{end}}{{if .Sum.LogonAttempts}}; {{.Sum.LogonAttempts}} logons attempted, {{.Sum.LogonFailures}} failed{{end}}.</div>{{end}}
 {{if .Sum.Credentials}}{{if .Sum.LogonsStopped}}<div class="banner stopped" id="logons-stopped">Logons stopped: {{.Sum.LogonsStopped}}. The remaining hosts were probed without credentials (up to the NTLM CHALLENGE).</div>
 {{else}}<div class="banner info">Logons as <span class="mono">{{.Sum.User}}</span>: at most one attempt per host, stopping after {{.Sum.MaxLogonFailures}} failed logons.</div>{{end}}{{end}}
 <div class="tiles">
@@ -396,7 +438,7 @@ const pageBody = `</style></head>
 {{range .Classes}}<tr data-class="{{.ID}}" data-count="{{.Count}}">
 <td><span class="g g-{{.Group}}">{{.Group}}</span><br><span class="mono">{{.ID}}</span></td>
 <td class="n">{{.Count}}</td>
-<td><meter min="0" max="{{$.Max}}" value="{{.Count}}">{{.Count}}</meter></td>
+<td><svg class="bar" width="140" height="12" role="img" aria-label="{{.Count}} of {{$.Max}}"><rect class="track" width="140" height="12"></rect><rect class="fill b-{{.Group}}" width="{{.Bar}}" height="12"></rect></svg></td>
 <td><b>{{.Title}}</b>{{with .WindowsSays}}<br><span class="cause">Windows says: “{{.}}”</span>{{end}}{{with .Cause}}<br><span class="cause">Cause: {{.}}</span>{{end}}{{with .Fix}}<br><span class="fix">Fix: {{.}}</span>{{end}}</td>
 </tr>
 {{end}}</tbody>
@@ -404,7 +446,7 @@ const pageBody = `</style></head>
 
 <h2>Hosts by finding</h2>
 {{range .Groups}}<details id="finding-{{.ID}}"{{if .Open}} open{{end}}><summary>{{.Title}} ({{len .Members}})</summary>
-<ul class="members">{{range .Members}}<li><span class="mono">{{.Target}}</span> — {{.Text}}</li>{{end}}</ul>
+<ul class="members">{{range .Members}}<li><span class="mono t">{{.Target}}</span> — {{words .Text}}</li>{{end}}</ul>
 </details>
 {{else}}<p>No findings.</p>
 {{end}}
@@ -418,10 +460,10 @@ const pageBody = `</style></head>
 {{if .Omitted}}<p class="meta">{{.Omitted}} unreachable targets are not listed here (they are counted above and listed in the JSONL and CSV reports).</p>{{end}}
 <input id="filter" type="search" placeholder="Filter rows (any text)" aria-label="Filter rows">
 <div class="scroll"><table id="hosts" data-rows="{{len .Rows}}">
-<thead><tr><th data-key="target">Target</th><th data-key="class">Class</th><th data-key="phase">Phase</th><th data-key="selected">Security</th><th data-key="credssp" data-num>CredSSP</th><th data-key="domain">NetBIOS domain</th><th data-key="computer">Computer</th><th data-key="os">OS version</th><th data-key="cert" data-num>Cert expires</th><th data-key="tls">TLS</th><th data-key="findings">Findings</th><th data-key="logon">Logon</th></tr></thead>
+<thead><tr><th data-key="target">Target</th><th data-key="class">Class</th><th data-key="phase">Phase</th><th data-key="selected">Security</th><th data-key="credssp" data-num>CredSSP</th><th data-key="domain">Domain</th><th data-key="computer">Computer</th><th data-key="os">OS</th><th data-key="cert" data-num>Cert expires</th><th data-key="tls">TLS</th><th data-key="findings">Findings</th><th data-key="logon">Logon</th></tr></thead>
 <tbody>
 {{range .Rows}}<tr data-target="{{.Target}}">
-<td class="mono" data-v="{{.TargetKey}}">{{.Target}}</td><td title="{{.Detail}}"><span class="g g-{{.Group}}">{{.Class}}</span></td><td>{{.Phase}}</td><td>{{.Selected}}</td><td>{{.CredSSP}}</td><td>{{.NBDomain}}</td><td>{{.NBComputer}}</td><td>{{.OS}}</td><td data-v="{{.CertDays}}"{{if .CertSoon}} class="soon"{{end}}>{{.CertExpiry}}</td><td>{{.TLS}}</td><td>{{range $i, $f := .Findings}}{{if $i}}, {{end}}{{$f}}{{end}}</td><td>{{.Logon}}</td>
+<td class="mono" data-v="{{.TargetKey}}">{{.Target}}</td><td title="{{.Detail}}"><span class="g g-{{.Group}}">{{.Class}}</span></td><td>{{.Phase}}</td><td>{{.Selected}}</td><td>{{.CredSSP}}</td><td>{{.NBDomain}}</td><td>{{.NBComputer}}</td><td>{{.OS}}</td><td data-v="{{.CertDays}}" class="nw{{if .CertSoon}} soon{{end}}">{{.CertExpiry}}</td><td class="nw">{{.TLS}}</td><td class="findings">{{range $i, $f := .Findings}}{{if $i}}, {{end}}<span class="f">{{$f}}</span>{{end}}</td><td class="logon">{{words .Logon}}</td>
 </tr>
 {{end}}</tbody>
 </table></div>
@@ -431,4 +473,22 @@ const pageTail = `</script>
 </body></html>
 `
 
-var pageTemplate = template.Must(template.New("sweep").Parse(pageHead + pageCSS + pageBody + pageJS + pageTail))
+var pageTemplate = template.Must(template.New("sweep").Funcs(template.FuncMap{"words": words}).Parse(pageHead + pageCSS + pageBody + pageJS + pageTail))
+
+// words sets text so that a browser breaks it at its spaces only: a word
+// with a hyphen ("--max-logon-failures", "self-signed") is kept whole in a
+// span, everything escaped.
+func words(text string) template.HTML {
+	var b strings.Builder
+	for i, w := range strings.Fields(text) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if strings.ContainsAny(w, "-/") {
+			b.WriteString(`<span class="w">` + template.HTMLEscapeString(w) + `</span>`)
+		} else {
+			b.WriteString(template.HTMLEscapeString(w))
+		}
+	}
+	return template.HTML(b.String())
+}

@@ -1,11 +1,13 @@
 package sweep
 
 import (
+	"fmt"
 	"iter"
 	"math/bits"
 	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // All yields every target as "host:port" ("[v6]:port"), spec by spec,
@@ -122,4 +124,71 @@ func splitmix64(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
+}
+
+// Shard is one of N shares of a sweep, as masscan's --shard K/N: the
+// targets whose place in the order is K-1 modulo N. The N shards of one
+// list (and, shuffled, of one seed) are disjoint and together the whole
+// list, so N machines split one sweep without a coordinator; none of them
+// builds the list.
+type Shard struct{ K, N uint64 }
+
+// Whole is the shard that is the whole list.
+var Whole = Shard{1, 1}
+
+// ParseShard reads "K/N" (1 <= K <= N). Its errors name no flag.
+func ParseShard(s string) (Shard, error) {
+	k, n, ok := strings.Cut(s, "/")
+	if !ok {
+		return Shard{}, fmt.Errorf("shard %q: write K/N, e.g. 1/4 for the first of four", s)
+	}
+	kk, err1 := strconv.ParseUint(strings.TrimSpace(k), 10, 64)
+	nn, err2 := strconv.ParseUint(strings.TrimSpace(n), 10, 64)
+	switch {
+	case err1 != nil || err2 != nil:
+		return Shard{}, fmt.Errorf("shard %q: K and N must be whole numbers", s)
+	case nn == 0 || kk == 0 || kk > nn:
+		return Shard{}, fmt.Errorf("shard %q: need 1 <= K <= N", s)
+	}
+	return Shard{kk, nn}, nil
+}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.K, s.N) }
+
+// Len is how many of total targets the shard has.
+func (s Shard) Len(total uint64) uint64 {
+	if s.N <= 1 {
+		return total
+	}
+	if total < s.K {
+		return 0
+	}
+	return (total-s.K)/s.N + 1
+}
+
+// Sharded yields the shard's targets: the i-th target of the order for
+// every i = K-1, K-1+N, ...; the order is All's, or with shuffled
+// Shuffled(seed)'s. Shard{1, 1} unshuffled is All.
+func (t *Targets) Sharded(sh Shard, shuffled bool, seed uint64) iter.Seq[string] {
+	if sh.N <= 1 {
+		if shuffled {
+			return t.Shuffled(seed)
+		}
+		return t.All()
+	}
+	return func(yield func(string) bool) {
+		var p *permutation
+		if shuffled {
+			p = newPermutation(t.Len(), seed)
+		}
+		for i, n := sh.K-1, t.Len(); i < n; i += sh.N {
+			idx := i
+			if p != nil {
+				idx = p.at(i)
+			}
+			if !yield(t.At(idx)) || n-i <= sh.N {
+				return
+			}
+		}
+	}
 }

@@ -280,3 +280,99 @@ func TestParsePorts(t *testing.T) {
 		}
 	}
 }
+
+// TestShardsDisjointAndComplete: the N shards of a list, in order or
+// shuffled with one seed, share no target and together are the list, each
+// as long as Shard.Len says (within one of the others).
+func TestShardsDisjointAndComplete(t *testing.T) {
+	tg, err := ParseTargets([]string{"10.0.0.0/22", "h1,h2", "[::1]:5000", "2001:db8::fffe-2001:db8::1:1", "10.9.9.9:1", "192.0.2.0/30"}, nil, nil,
+		TargetOptions{Ports: []int{3389, 3390, 3391}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := collect(t, tg)
+	for _, n := range []uint64{1, 2, 3, 4, 7, 10, 64, uint64(len(whole)), uint64(len(whole)) + 5} {
+		for _, shuffled := range []bool{false, true} {
+			seen := map[string]uint64{}
+			var union []string
+			var lens []uint64
+			for k := uint64(1); k <= n; k++ {
+				sh := Shard{k, n}
+				var got []string
+				for s := range tg.Sharded(sh, shuffled, 7) {
+					got = append(got, s)
+				}
+				if uint64(len(got)) != sh.Len(tg.Len()) {
+					t.Fatalf("shard %v (shuffled %v): %d targets, Len says %d", sh, shuffled, len(got), sh.Len(tg.Len()))
+				}
+				lens = append(lens, uint64(len(got)))
+				for _, s := range got {
+					if prev, dup := seen[s]; dup && prev != k {
+						t.Fatalf("%s is in shards %d and %d of %d", s, prev, k, n)
+					}
+					seen[s] = k
+				}
+				union = append(union, got...)
+			}
+			if !slices.Equal(slices.Sorted(slices.Values(union)), slices.Sorted(slices.Values(whole))) {
+				t.Fatalf("n=%d shuffled=%v: the shards' union is not the list (%d vs %d)", n, shuffled, len(union), len(whole))
+			}
+			if lo, hi := slices.Min(lens), slices.Max(lens); hi-lo > 1 {
+				t.Errorf("n=%d: shard sizes from %d to %d", n, lo, hi)
+			}
+		}
+	}
+	// Deterministic: the same shard twice is the same sequence; the first
+	// shard of an unshuffled list starts where the list does.
+	var a, b []string
+	for s := range tg.Sharded(Shard{2, 5}, true, 99) {
+		a = append(a, s)
+	}
+	for s := range tg.Sharded(Shard{2, 5}, true, 99) {
+		b = append(b, s)
+	}
+	if !slices.Equal(a, b) {
+		t.Error("a shard is not deterministic")
+	}
+	for s := range tg.Sharded(Shard{1, 3}, false, 0) {
+		if s != whole[0] {
+			t.Errorf("shard 1/3 starts at %s, the list at %s", s, whole[0])
+		}
+		break
+	}
+}
+
+// TestShardOfALargeList: a /12 on two ports is two million targets; a
+// shard of it streams without the list being built.
+func TestShardOfALargeList(t *testing.T) {
+	tg, err := ParseTargets([]string{"10.0.0.0/12"}, nil, nil, TargetOptions{Ports: []int{3389, 3390}, MaxTargets: 1 << 22})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := Shard{3, 1000}
+	n := uint64(0)
+	last := ""
+	for s := range tg.Sharded(sh, false, 0) {
+		if n == 0 && s != tg.At(2) {
+			t.Fatalf("first %q", s)
+		}
+		n++
+		last = s
+	}
+	if n != sh.Len(tg.Len()) || n != 2098 || last != tg.At(2+1000*(n-1)) {
+		t.Errorf("%d targets, last %s", n, last)
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	for in, want := range map[string]Shard{"1/1": {1, 1}, "2/4": {2, 4}, " 3 / 3 ": {3, 3}} {
+		if got, err := ParseShard(in); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"0/4", "5/4", "1/0", "1", "a/b", "-1/2", "1/2/3"} {
+		if _, err := ParseShard(in); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}

@@ -36,6 +36,9 @@ type Summary struct {
 	MaxLogonFailures int
 	// Resumed counts rows carried over from a resumed sweep's file.
 	Resumed int
+	// Merged is the number of sweeps' files rdpprobe report merged (0
+	// for a sweep), Replaced the older results of a target it dropped.
+	Merged, Replaced int
 }
 
 // Formats are the report formats a sweep writes.

@@ -175,7 +175,7 @@ func TestHTML(t *testing.T) {
 		`id="partial"`, `id="logons-stopped"`, `3 failed logons &lt;b&gt;reached&lt;/b&gt;`,
 		`&lt;script&gt;alert(1)&lt;/script&gt;`, `CN=&lt;b&gt;rds01&lt;/b&gt;`,
 		`id="finding-cert_expiring"`, `id="finding-tls_weak_version"`, `<table id="hosts" data-rows="2">`,
-		`data-target="10.0.0.5:3389"`, `class="soon"`,
+		`data-target="10.0.0.5:3389"`, `class="nw soon"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
@@ -244,5 +244,33 @@ func TestHTMLEscapesControls(t *testing.T) {
 		if !strings.Contains(html.UnescapeString(page), want) {
 			t.Errorf("the page does not show %s", want)
 		}
+	}
+}
+
+// TestHTMLStandardRDPAndBars: servers with standard RDP security only are
+// a finding group of their own and are listed as NLA not enforced; each
+// class's bar has its group's colour class and a width for its count.
+func TestHTMLStandardRDPAndBars(t *testing.T) {
+	rdpOnly := &report.Report{Target: "10.0.0.7:3389", Class: "tls_not_allowed", Group: "negotiation",
+		Negotiation: &report.NegotiationJSON{Offered: []string{"PROTOCOL_SSL", "PROTOCOL_HYBRID"}, FailureCode: "SSL_NOT_ALLOWED_BY_SERVER"}}
+	xrdp := &report.Report{Target: "10.0.0.8:3389", Class: "security_layer_mismatch", Group: "negotiation",
+		Negotiation: &report.NegotiationJSON{Offered: []string{"PROTOCOL_HYBRID"}, Selected: "PROTOCOL_RDP"}}
+	reps := append(sampleReports(t), rdpOnly, xrdp)
+	page := renderHTML(t, reps, &Summary{Total: 4, Stats: Stats{Done: 4, Classes: map[string]int{"ok": 1, "tcp_refused": 1, "tls_not_allowed": 1, "security_layer_mismatch": 1}}})
+	for _, id := range []string{"standard_rdp_only", "nla_not_enforced"} {
+		group := regexp.MustCompile(`(?s)<details id="finding-` + id + `"[^>]*>.*?</details>`).FindString(page)
+		for _, target := range []string{"10.0.0.7:3389", "10.0.0.8:3389"} {
+			if !strings.Contains(group, target) {
+				t.Errorf("group %s lacks %s:\n%s", id, target, group)
+			}
+		}
+	}
+	for _, want := range []string{`<rect class="fill b-unreachable" width="140"`, `<rect class="fill b-negotiation" width="140"`, `.b-unreachable{fill:#6b7280}`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, "<meter") || strings.Contains(page, "overflow-wrap:anywhere") {
+		t.Error("a meter (always green) or a mid-word break is back")
 	}
 }

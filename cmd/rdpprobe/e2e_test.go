@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
 )
@@ -96,9 +97,46 @@ func TestLabNTLMInfoShown(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stdout)
 	}
-	for _, want := range []string{"OK ok", "NTLM", "OS version 6.1.7601", "no logon was tried", "PROTOCOL_HYBRID"} {
+	for _, want := range []string{"OK ok", "Server       VM in domain VM, OS version 6.1.7601", "no logon was tried", "PROTOCOL_HYBRID"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("text output lacks %q:\n%s", want, stdout)
+		}
+	}
+	_, stdout, _ = rdpprobe(t, "--no-color", "-v", labtest.Peer(t, "nla"))
+	for _, want := range []string{"NTLM         computer VM, domain VM", "OS version 6.1.7601", "Timings", "CredSSP      server version"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("-v output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestLabBriefText: a wrong password's verdict fits an 80x24 screen, its
+// FAIL line first, wrapped at spaces; -v is today's whole form.
+func TestLabBriefText(t *testing.T) {
+	user, domain, password := labtest.Account()
+	nla := labtest.Peer(t, "nla")
+	t.Setenv(passwordEnv, password+"-wrong")
+	t.Setenv("COLUMNS", "80")
+	code, brief, _ := rdpprobe(t, nla, "-u", domain+`\`+user)
+	lines := strings.Split(strings.TrimSuffix(brief, "\n"), "\n")
+	if code != 5 || len(lines) > 20 || !strings.HasPrefix(lines[0], "FAIL credentials_rejected_no_reason") {
+		t.Fatalf("exit %d, %d lines:\n%s", code, len(lines), brief)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("a line of %d columns: %q", n, l)
+		}
+	}
+	if !strings.Contains(brief, "  Fix: Check the password") || !strings.Contains(brief, "rdpprobe -v") || strings.Contains(brief, "Windows says:") {
+		t.Errorf("the brief form:\n%s", brief)
+	}
+	_, verbose, _ := rdpprobe(t, nla, "-u", domain+`\`+user, "--verbose")
+	if !strings.Contains(verbose, "Windows says:") || !strings.Contains(verbose, "Timings") || strings.Count(verbose, "\n") <= len(lines) {
+		t.Errorf("-v is not the whole form:\n%s", verbose)
+	}
+	for _, l := range strings.Split(verbose, "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 && strings.Contains(l, " ") && len(strings.Fields(l)) > 2 {
+			t.Errorf("-v wraps no line of %d columns: %q", n, l)
 		}
 	}
 }
@@ -110,20 +148,96 @@ func TestLabPasswordFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(passwordEnv, "not-this-one")
-	code, stdout, _ := rdpprobe(t, "-o", "json", "--password-file", pw, "-u", domain+`\`+user, labtest.Peer(t, "nla"))
+	code, stdout, _ := rdpprobe(t, "--output", "json", "--password-file", pw, "-u", domain+`\`+user, labtest.Peer(t, "nla"))
 	if m := jsonReport(t, stdout); code != 0 || m["class"] != "ok" || m["logon_attempted"] != true {
 		t.Fatalf("exit %d\n%s", code, stdout)
 	}
 }
 
-func TestLabNagios(t *testing.T) {
-	code, stdout, _ := rdpprobe(t, "--nagios", "--protocols", "tls", labtest.Peer(t, "nla"))
-	if code != 2 || !strings.HasPrefix(stdout, "RDP CRITICAL - nla_required:") {
-		t.Fatalf("exit %d, %q", code, stdout)
+// nagiosLine checks a --nagios run's output: exactly one line on stdout,
+// under 200 characters, with the exit code its state names.
+func nagiosLine(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	code, stdout, _ := rdpprobe(t, args...)
+	states := map[int]string{0: "RDP OK - ", 1: "RDP WARNING - ", 2: "RDP CRITICAL - ", 3: "RDP UNKNOWN - "}
+	if strings.Count(stdout, "\n") != 1 || !strings.HasSuffix(stdout, "\n") || len(stdout) > 200 ||
+		!strings.HasPrefix(stdout, states[code]) || strings.Count(stdout, "|") > 1 {
+		t.Errorf("%q: exit %d, stdout %q", args, code, stdout)
 	}
-	code, stdout, _ = rdpprobe(t, "--nagios", labtest.Peer(t, "nla"))
-	if code != 0 || !strings.HasPrefix(stdout, "RDP OK - ok:") {
-		t.Fatalf("exit %d, %q", code, stdout)
+	return code, strings.TrimSuffix(stdout, "\n")
+}
+
+func TestLabNagios(t *testing.T) {
+	nla, tls := labtest.Peer(t, "nla"), labtest.Peer(t, "tls")
+	user, domain, password := labtest.Account()
+	for _, tc := range []struct {
+		args     []string
+		password string
+		code     int
+		want     []string
+	}{
+		{[]string{"--protocols", "tls", nla}, "", 2, []string{"RDP CRITICAL - nla_required:", "negotiate="}},
+		{[]string{nla}, "", 0, []string{"RDP OK - ok:", "| time=", " connect=", "ms negotiate=", " tls=", " ntlm_info=", " cert_days=", ";30;0"}},
+		// A TLS-only server works, and anyone reaches its sign-in screen.
+		{[]string{tls}, "", 1, []string{"RDP WARNING - ok: nla not enforced;"}},
+		{[]string{tls, "-u", domain + `\` + user}, password, 1, []string{"RDP WARNING - credentials_not_verified:"}},
+		{[]string{nla, "-u", domain + `\` + user}, password + "-wrong", 2, []string{"RDP CRITICAL - credentials_rejected_no_reason:", " logon="}},
+		{[]string{nla, "--cert-warn-days", "100000"}, "", 1, []string{"RDP WARNING - ok: certificate expires in", ";100000;0"}},
+		{[]string{nla, "--cert-warn-days", "100000", "--cert-crit-days", "99999"}, "", 2, []string{"RDP CRITICAL - ok: certificate expires in"}},
+	} {
+		if tc.password != "" {
+			t.Setenv(passwordEnv, tc.password)
+		}
+		code, line := nagiosLine(t, append([]string{"--nagios"}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("%q: exit %d, want %d: %s", tc.args, code, tc.code, line)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(line, w) {
+				t.Errorf("%q: %q lacks %q", tc.args, line, w)
+			}
+		}
+	}
+}
+
+// TestNagiosEveryExitPath: with --nagios, usage errors too end in one
+// UNKNOWN line and exit 3, whichever check stops the run.
+func TestNagiosEveryExitPath(t *testing.T) {
+	os.Unsetenv(passwordEnv)
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	for _, args := range [][]string{
+		{"--nagios"},
+		{"--nagios", "a", "b"},
+		{"--bogus", "--nagios", "h"},
+		{"--nagios", "--bogus", "h"},
+		{"--nagios=true", "--depth", "deep", "h"},
+		{"--nagios", "--protocols", "kerberos", "h"},
+		{"--nagios", "--output", "xml", "h"},
+		{"--nagios", "h:99999"},
+		{"--nagios", "--password-file", "/nonexistent", "h"},
+		{"--nagios", "--password-file", "/nonexistent", "-u", "x", "h"},
+		{"--nagios", "--cert-warn-days", "-1", "h"},
+		{"--nagios", "--timeout", "soon", "h"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(args, devnull, &out, &errb)
+		line := out.String()
+		if code != 3 || strings.Count(line, "\n") != 1 || !strings.HasPrefix(line, "RDP UNKNOWN - usage: ") || len(line) > 200 || errb.Len() == 0 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, line, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"--nagios", "-u", "x", "h"}, devnull, &out, &errb); code != 3 || !strings.HasPrefix(out.String(), "RDP UNKNOWN - usage: no password") {
+		t.Errorf("-u without a password: exit %d, %q", code, out.String())
+	}
+	// Without --nagios a usage error prints nothing on stdout.
+	if code, stdout, _ := rdpprobe(t, "--bogus", "h"); code != exitUsage || stdout != "" {
+		t.Errorf("usage error without --nagios: exit %d, stdout %q", code, stdout)
+	}
+	code, line := nagiosLine(t, "--nagios", labtest.Peer(t, "closed"))
+	if code != 2 || !strings.HasPrefix(line, "RDP CRITICAL - tcp_refused: ") || !strings.Contains(line, "| time=") {
+		t.Errorf("closed port: exit %d, %q", code, line)
 	}
 }
 
@@ -160,17 +274,5 @@ func TestUsageErrors(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"-u", "x", "h"}, devnull, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), passwordEnv) {
 		t.Errorf("-u without password: exit %d, %q", code, errb.String())
-	}
-}
-
-func TestHelpTeaches(t *testing.T) {
-	code, _, stderr := rdpprobe(t, "--help")
-	if code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	for _, want := range []string{"--user", "--password-file", "RDPPROBE_PASSWORD", "--protocols", "--timeout", "Exit codes", "Examples"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("--help lacks %q", want)
-		}
 	}
 }

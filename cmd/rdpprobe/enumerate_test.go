@@ -51,7 +51,7 @@ func TestLabEnumerateCommand(t *testing.T) {
 	} {
 		t.Run(tc.peer, func(t *testing.T) {
 			addr := labtest.Peer(t, tc.peer)
-			code, stdout, stderr := rdpprobe(t, "--enumerate", "-o", "json", addr)
+			code, stdout, stderr := rdpprobe(t, "--enumerate", "--output", "json", addr)
 			m := jsonReport(t, stdout)
 			if m["class"] != tc.class || code != tc.exit {
 				t.Fatalf("class %v exit %d, want %s %d\n%s", m["class"], code, tc.class, tc.exit, stderr)
@@ -79,6 +79,9 @@ func TestLabEnumerateCommand(t *testing.T) {
 				t.Errorf("text: exit %d, want %d", code, tc.exit)
 			}
 			table := regexp.MustCompile(`(?m)^  PROTOCOL_HYBRID +(yes|no) +(.+)$`).FindStringSubmatch(text)
+			if tc.peer == "closed" { // no table: see TestEnumerateClosedSaysItOnce
+				table = []string{"", "no", ""}
+			}
 			if table == nil {
 				t.Fatalf("no PROTOCOL_HYBRID row in\n%s", text)
 			}
@@ -123,7 +126,7 @@ func TestNmapEnumEncryptionFalsePositive(t *testing.T) {
 			}
 			nmapSaysNLA := strings.Contains(string(out), "CredSSP (NLA): SUCCESS")
 
-			_, stdout, _ := rdpprobe(t, "--enumerate", "-o", "json", addr)
+			_, stdout, _ := rdpprobe(t, "--enumerate", "--output", "json", addr)
 			l := layer(t, jsonReport(t, stdout), "PROTOCOL_HYBRID")
 			if l["accepted"] != false || l["server_said"] != tc.said {
 				t.Fatalf("rdpprobe: PROTOCOL_HYBRID accepted %v, server said %q; want not accepted, %q", l["accepted"], l["server_said"], tc.said)
@@ -138,10 +141,21 @@ func TestNmapEnumEncryptionFalsePositive(t *testing.T) {
 }
 
 func TestEnumerateHelp(t *testing.T) {
-	_, _, stderr := rdpprobe(t, "--help")
+	_, stdout, _ := rdpprobe(t, "--help")
 	for _, want := range []string{"--enumerate", "rdpprobe host --enumerate", "security_layers"} {
-		if !strings.Contains(stderr, want) {
+		if !strings.Contains(stdout, want) {
 			t.Errorf("--help lacks %q", want)
 		}
+	}
+}
+
+// TestEnumerateClosedSaysItOnce: on a closed port the map says once that
+// nothing answers, instead of a table of six refusals and a meaning that
+// repeats them.
+func TestEnumerateClosedSaysItOnce(t *testing.T) {
+	code, stdout, _ := rdpprobe(t, "--enumerate", "--no-color", labtest.Peer(t, "closed"))
+	if code != 3 || strings.Count(stdout, "connection refused") != 1 || strings.Contains(stdout, "PROTOCOL_SSL") ||
+		!strings.Contains(stdout, "Nothing answers") {
+		t.Errorf("exit %d:\n%s", code, stdout)
 	}
 }

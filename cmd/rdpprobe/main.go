@@ -5,17 +5,20 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 
 	flag "github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/rdpprobe/rdpprobe/classify"
+	"github.com/rdpprobe/rdpprobe/internal/cli"
+	"github.com/rdpprobe/rdpprobe/internal/textwrap"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/report"
 )
@@ -26,18 +29,18 @@ const (
 	exitNagiosUnkwn = 3
 )
 
-var version = "dev"
-
-const usageHead = `rdpprobe — say exactly which step of a Remote Desktop connection fails, and why.
-
-Usage:
-  rdpprobe [flags] HOST[:PORT]
-
-It connects once, offers what mstsc offers (TLS, NLA, and NLA with the Early
+// rootDoc is rdpprobe's help, and the man page's description.
+var rootDoc = cli.Command{
+	Name:    "rdpprobe",
+	Summary: "say exactly which step of a Remote Desktop connection fails, and why",
+	Usage:   []string{"rdpprobe [flags] HOST[:PORT]", "rdpprobe COMMAND [flags] [ARGS]"},
+	Doc: `It connects once, offers what mstsc offers (TLS, NLA, and NLA with the Early
 User Authorization Result), and goes as deep as the server and the flags
 allow: TCP → X.224 negotiation → TLS → CredSSP/NTLM CHALLENGE (server names,
 OS build, clock) → with -u, one logon attempt. The verdict is one stable class
-(see README), the message Windows shows, and the fix.
+(see README), the message Windows shows, and the fix. The text fits one
+screen, wrapped to the terminal: the verdict, the key facts and the start of
+the fix; -v prints every fact, and --output json everything as data.
 
 --depth session goes one step further, opening the first steps of a session:
 MCS/GCC connect, channel joins, the Client Info PDU (over TLS without NLA it
@@ -46,18 +49,9 @@ certificate, or with --autologon-without-nla), then it reads the licensing
 answer (a licence request gets a NEW_LICENSE_REQUEST naming the user, never
 the password; a PLATFORM_CHALLENGE is not answered, so no client licence is
 issued) and any Set Error Info or logon report, and disconnects (Disconnect
-Provider Ultimatum) before any graphics. It finds "no Remote Desktop License Servers
-available" and other licensing and post-logon refusals; it creates a session
-on the server for a moment, so it is never the default.
-
-Examples:
-  rdpprobe 10.0.0.5                          what does the server speak and say about itself?
-  rdpprobe host:3389 -u 'CORP\alice'         prompts for the password (no echo), checks the logon
-  RDPPROBE_PASSWORD=... rdpprobe host -u alice@corp.example.com --output json
-  rdpprobe host --password-file ./pw -u '.\Administrator' --timeout 10s
-  rdpprobe [::1]:33891 --protocols tls       would a client that offers only TLS get in?
-  rdpprobe host --enumerate                  which security layers (RDP, TLS, NLA...) does it accept?
-  rdpprobe host -u 'CORP\alice' --depth session   does licensing pass, and what does the server say after logon?
+Provider Ultimatum) before any graphics. It finds "no Remote Desktop License
+Servers available" and other licensing and post-logon refusals; it creates a
+session on the server for a moment, so it is never the default.
 
 --enumerate first maps the security layers, like nmap's rdp-enum-encryption
 but right: one short connection per protocol (PROTOCOL_RDP, _SSL, _HYBRID,
@@ -80,23 +74,50 @@ checked. What fails is a finding; only --require-trusted-cert or a
 --cert-sha256 pin make it a failure (cert_not_trusted), and then nothing is
 sent after the TLS handshake.
 
+The server's certificate is judged as mstsc judges it before it asks for a
+password. "Trusted" means: a chain to a trusted root (the system's, plus
+--ca-file) through the intermediates the server sent, the name as given (a
+DNS name, or an IP address in the certificate; --tls-server-name overrides),
+the purpose (Server Authentication, Remote Desktop Authentication, or no
+restriction), and every validity period. Revocation (CRL, OCSP) is not
+checked. What fails is a finding; only --require-trusted-cert or a
+--cert-sha256 pin make it a failure (cert_not_trusted), and then nothing is
+sent after the TLS handshake.
+
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
 variable, or a no-echo prompt, never from a flag. It goes only to a server
 that proved who it is: under NLA, CredSSP's pubKeyAuth; without NLA, a
 certificate that is trusted (--ca-file) or pinned (--cert-sha256). Any other
 server without NLA gets the account name in the Client Info but not the
 password, unless --autologon-without-nla says otherwise. Exactly one logon
-attempt is made per run and none is retried: account lockout is a real harm.
+attempt is made per run and none is retried: account lockout is a real harm.`,
+	Examples: []cli.Example{
+		{Command: "rdpprobe 10.0.0.5", Comment: "what does the server speak and say about itself?"},
+		{Command: `rdpprobe host:3389 -u 'CORP\alice'`, Comment: "prompts for the password (no echo), checks the logon"},
+		{Command: "RDPPROBE_PASSWORD=... rdpprobe host -u alice@corp.example.com --output json"},
+		{Command: `rdpprobe host --password-file ./pw -u '.\Administrator' --timeout 10s`},
+		{Command: "rdpprobe [::1]:33891 --protocols tls", Comment: "would a client that offers only TLS get in?"},
+		{Command: "rdpprobe host --enumerate", Comment: "which security layers (RDP, TLS, NLA...) does it accept?"},
+		{Command: `rdpprobe host -u 'CORP\alice' --depth session`, Comment: "does licensing pass, and what does the server say after logon?"},
+	},
+	Sections: []cli.Section{
+		{Title: "Exit codes", Body: `  0  ok                                  4  negotiation or security policy
+  1  credentials not verified (no NLA)   5  authentication
+  2  usage error                         6  server-side
+  3  unreachable                         7  protocol error
 
-Flags:
-`
-
-const usageTail = `
-Exit codes:
-  0 ok   1 credentials not verified (no NLA)   2 usage error   3 unreachable
-  4 negotiation / security policy   5 authentication   6 server-side   7 protocol error
-  With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line.
-`
+With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one status line on
+standard output whatever happens, a usage error included (UNKNOWN). WARNING
+is credentials_not_verified, NLA not enforced, or a certificate expiring
+within --cert-warn-days; CRITICAL any failure, or a certificate expiring
+within --cert-crit-days. Perfdata: time, each phase in ms, cert_days.`},
+		{Title: "Environment", Body: `RDPPROBE_PASSWORD is the password when there is no --password-file (set but
+empty is refused). NO_COLOR turns colour off, as --no-color does. A
+terminal's width sets the text's; COLUMNS is read when standard output is
+not a terminal.`},
+	},
+	Args: cli.Args{Hosts: true, Commands: true},
+}
 
 // autologonHelp says what --autologon-without-nla risks; the sweep's flag
 // shares it.
@@ -115,14 +136,16 @@ type config struct {
 	depth        string
 	record       string
 	nagios       bool
+	certWarnDays int
+	certCritDays int
 	noColor      bool
+	verbose      bool
 	version      bool
 	enumerate    bool
 	autologon    bool
 	krb          kerberosFlags
 	caFile       string
 	serverName   string
-	certWarnDays int
 	requireCert  bool
 	certSHA256   string
 }
@@ -131,67 +154,82 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// subcommands are the other ways in ("serve", "sweep"); each file that
-// defines one registers it in an init function.
-var subcommands = map[string]func(args []string, stdin *os.File, stdout, stderr io.Writer) int{}
-
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		if sub, ok := subcommands[args[0]]; ok {
-			return sub(args[1:], stdin, stdout, stderr)
+		if sub := lookupCommand(args[0]); sub != nil {
+			return sub.run(args[1:], stdin, stdout, stderr)
 		}
 	}
 	var c config
-	fs := flag.NewFlagSet("rdpprobe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.StringVarP(&c.user, "user", "u", "", "account for one logon attempt: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
-	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
-	addKerberosFlags(fs, &c.krb)
-	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, comma-separated: rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
-	fs.StringVarP(&c.output, "output", "o", "text", "output format: text or json")
-	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
-	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
-	fs.StringVar(&c.depth, "depth", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
-		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
-	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM file (an enterprise root) when judging the server's certificate")
-	fs.StringVar(&c.serverName, "tls-server-name", "", "check the certificate for this name (and send it as SNI) instead of the host as given")
-	fs.IntVar(&c.certWarnDays, "cert-warn-days", 30, "a certificate (or a CA certificate of its chain) expiring within this many days is a finding")
-	fs.BoolVar(&c.requireCert, "require-trusted-cert", false, "fail (cert_not_trusted) right after the TLS handshake if the certificate is neither trusted nor pinned, as mstsc set to 'Do not connect if authentication fails'")
-	fs.StringVar(&c.certSHA256, "cert-sha256", "", "pin the certificate: fail (cert_not_trusted) unless its SHA-256 fingerprint is this (64 hex digits, colons allowed)")
-	fs.BoolVar(&c.autologon, "autologon-without-nla", false, autologonHelp)
-	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
-	fs.StringVar(&c.record, "record", "", "write the conversation to DIR as a fixture (key material redacted) plus a TLS key log for Wireshark")
-	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
-	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
-	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageHead)
-		fmt.Fprint(stderr, fs.FlagUsages())
-		fmt.Fprint(stderr, usageTail)
-	}
+	fs := c.flags()
+	// A Nagios check gets its one status line whatever went wrong, even
+	// a flag that stopped the parse before --nagios was read.
+	nagios := wantsNagios(args)
 	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "rdpprobe: "+format+"\n", a...)
+		msg := fmt.Sprintf(format, a...)
+		fmt.Fprintf(stderr, "rdpprobe: %s\n", msg)
 		fmt.Fprintln(stderr, "Run 'rdpprobe --help' for usage.")
-		if c.nagios {
+		if c.nagios || nagios {
+			fmt.Fprintln(stdout, report.NagiosUsage(msg))
 			return exitNagiosUnkwn
 		}
 		return exitUsage
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	if help, err := parseFlags("rdpprobe", fs, args, stdout, stderr); help {
+		return 0
+	} else if err != nil {
 		return usageErr("%v", err)
 	}
 	if c.version {
-		fmt.Fprintln(stdout, "rdpprobe", version)
+		fmt.Fprintln(stdout, buildInfo())
 		return 0
 	}
 	if fs.NArg() != 1 {
-		return usageErr("need exactly one target (HOST[:PORT]), got %d", fs.NArg())
+		msg := fmt.Sprintf("need exactly one target (HOST[:PORT]), got %d", fs.NArg())
+		if fs.NArg() > 0 {
+			if s := cli.ClosestWord(fs.Arg(0), commandNames()); s != "" && s != fs.Arg(0) {
+				msg += fmt.Sprintf("; did you mean 'rdpprobe %s'?", s)
+			}
+		}
+		return usageErr("%s", msg)
 	}
-	target := fs.Arg(0)
+	return c.probe(fs.Arg(0), stdin, stdout, stderr, usageErr)
+}
+
+// flags defines the command's flags on a new FlagSet, bound to c.
+func (c *config) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("rdpprobe", flag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVarP(&c.user, "user", "u", "", "log on once as this `ACCOUNT`: DOMAIN\\user, COMPUTER\\user, .\\user (local to the server) or user@upn")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this `FILE` (else $RDPPROBE_PASSWORD, else a prompt)")
+	addKerberosFlags(fs, &c.krb)
+	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, a comma-separated `LIST` of rdp, tls, nla, nla-ext (the default is what mstsc offers; e.g. 'tls' to see what a TLS-only client meets)")
+	fs.StringVarP(&c.output, "output", "o", "text", "`FORMAT` of the output: text or json")
+	fs.DurationVar(&c.timeout, "timeout", 15*time.Second, "deadline for the whole probe")
+	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase (connect, negotiate, tls, ntlm_info, logon, session) within --timeout")
+	fs.StringVar(&c.depth, "depth", "", "stop after this `PHASE`: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible "+
+		"short of a session); 'session' goes on to open a session's first steps (MCS, Client Info, licensing) and disconnects before any graphics")
+	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM `FILE` (an enterprise root) when judging the server's certificate")
+	fs.StringVar(&c.serverName, "tls-server-name", "", "check the certificate for this `NAME` (and send it as SNI) instead of the host as given")
+	fs.BoolVar(&c.requireCert, "require-trusted-cert", false, "fail (cert_not_trusted) right after the TLS handshake if the certificate is neither trusted nor pinned, as mstsc set to 'Do not connect if authentication fails' does")
+	fs.StringVar(&c.certSHA256, "cert-sha256", "", "pin the certificate: fail (cert_not_trusted) unless its SHA-256 fingerprint is this `HEX` (64 hex digits, colons allowed)")
+	fs.BoolVar(&c.autologon, "autologon-without-nla", false, autologonHelp)
+	fs.BoolVar(&c.enumerate, "enumerate", false, "first map which security layers the server accepts (one connection each) and their encryption, then probe as usual")
+	fs.StringVar(&c.record, "record", "", "write the conversation to `DIR` as a fixture (key material redacted) plus a TLS key log for Wireshark")
+	fs.BoolVar(&c.nagios, "nagios", false, "print one Nagios status line and use Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+	fs.IntVar(&c.certWarnDays, "cert-warn-days", 30, "a certificate (or a CA certificate of its chain) expiring within this many `DAYS` is a finding, and with --nagios a WARNING")
+	fs.IntVar(&c.certCritDays, "cert-crit-days", 0, "with --nagios, CRITICAL when the certificate expires within this many `DAYS` (0: once it has expired)")
+	fs.BoolVar(&c.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "text output: every fact, the timings, the raw error, what Windows says, the cause and the whole fix")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	cli.SetValues(fs, "output", "text", "json")
+	// One letter, one meaning: -o names a report file in sweep and report.
+	fs.MarkShorthandDeprecated("output", "use --output; -o names a report FILE in 'rdpprobe sweep' and 'rdpprobe report', and goes away here in the next release")
+	return fs
+}
+
+// probe runs the probe of target the flags in c describe, and reports it.
+func (c *config) probe(target string, stdin *os.File, stdout, stderr io.Writer, usageErr func(string, ...any) int) int {
 	if _, _, err := probe.SplitTarget(target, probe.DefaultPort); err != nil {
 		return usageErr("%v", err)
 	}
@@ -207,6 +245,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if d.value <= 0 {
 			return usageErr("%s must be positive, not %v", d.flag, d.value)
 		}
+	}
+	if c.certWarnDays < 0 || c.certCritDays < 0 {
+		return usageErr("--cert-warn-days and --cert-crit-days must not be negative")
 	}
 	opt := probe.Options{Timeout: c.timeout, PhaseTimeout: c.phaseTimeout}
 	var err error
@@ -268,8 +309,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	switch {
 	case c.nagios:
-		fmt.Fprintln(stdout, report.NagiosLine(rep, v.NagiosCode()))
-		return v.NagiosCode()
+		line, state := report.Nagios(rep, v.NagiosCode(), report.NagiosOptions{CertWarnDays: c.certWarnDays, CertCritDays: c.certCritDays})
+		fmt.Fprintln(stdout, line)
+		return state
 	case c.output == "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -277,11 +319,54 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rdpprobe: %v\n", err)
 		}
 	default:
-		color := !c.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(stdout)
-		report.WriteSecurityLayers(stdout, rep, color)
-		report.WriteText(stdout, rep, color)
+		color := !c.noColor && os.Getenv("NO_COLOR") == "" && escapesWork(stdout)
+		width := textWidth(stdout)
+		tw := textwrap.NewWriter(stdout, width)
+		report.WriteSecurityLayers(tw, rep, color)
+		if c.verbose {
+			report.WriteText(tw, rep, color)
+		} else {
+			report.WriteBrief(tw, rep, color, width)
+		}
+		tw.Flush()
 	}
 	return v.ExitCode()
+}
+
+// wantsNagios reports whether args ask for --nagios, read before the parse
+// so that a usage error can be a status line too.
+func wantsNagios(args []string) bool {
+	for _, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--nagios":
+			return true
+		case strings.HasPrefix(a, "--nagios="):
+			v, err := strconv.ParseBool(strings.TrimPrefix(a, "--nagios="))
+			return err == nil && v
+		}
+	}
+	return false
+}
+
+// textWidth is the width text output wraps at: the terminal's, else
+// $COLUMNS, else none (a pipe gets whole lines, for grep).
+func textWidth(w io.Writer) int {
+	if n := termWidth(w); n > 0 {
+		return n
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 0
+}
+
+// escapesWork reports whether w is a terminal that shows ANSI escape
+// sequences (on Windows, once enableVT has turned them on).
+func escapesWork(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && enableVT(f)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -176,7 +176,7 @@ func TestLabJSONMatchesSchema(t *testing.T) {
 		{labtest.Peer(t, "xrdp"), "--protocols", "tls", "--cert-sha256", strings.Repeat("ab", 32)},
 	} {
 		t.Setenv(passwordEnv, password)
-		_, stdout, _ := rdpprobe(t, append([]string{"-o", "json"}, args...)...)
+		_, stdout, _ := rdpprobe(t, append([]string{"--output", "json"}, args...)...)
 		var v any
 		if err := json.Unmarshal([]byte(stdout), &v); err != nil {
 			t.Fatalf("%v: not JSON: %v", args, err)

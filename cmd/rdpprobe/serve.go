@@ -16,55 +16,81 @@ import (
 	flag "github.com/spf13/pflag"
 
 	"github.com/rdpprobe/rdpprobe/exporter"
+	"github.com/rdpprobe/rdpprobe/internal/cli"
 )
 
-func init() { subcommands["serve"] = serveMain }
+func init() {
+	register(&command{doc: serveDoc, flags: func() *flag.FlagSet { return new(serveConfig).flags() }, run: serveMain, order: 1})
+}
 
-const serveUsage = `rdpprobe serve — a Prometheus exporter in the manner of blackbox_exporter, whose
-probe_success means "a user could log on".
+// serveDoc is rdpprobe serve's help.
+var serveDoc = cli.Command{
+	Name:    "rdpprobe serve",
+	Summary: "a Prometheus exporter like blackbox_exporter (/probe?target=HOST)",
+	Usage:   []string{"rdpprobe serve [flags]"},
+	Doc: `Its probe_success means "a user could log on" (or what the module expects).
+Endpoints: /probe?target=…&module=…[&debug=true], /metrics, / (modules and
+recent probes), POST /-/reload, POST /-/reset?module=…[&target=…] (lift a
+logon block). SIGHUP reloads the config too; a bad file keeps the running
+config.`,
+	Examples: []cli.Example{
+		{Command: "rdpprobe serve --config /etc/rdpprobe/rdpprobe.yml"},
+		{Command: "curl 'http://localhost:9883/probe?target=10.0.0.5:3389&module=rdp_nla_logon'"},
+	},
+}
 
-Usage:
-  rdpprobe serve [flags]
+// serveConfig holds the exporter's flags.
+type serveConfig struct {
+	configFile    string
+	configCheck   bool
+	listen        []string
+	webConfig     string
+	systemdSocket bool
+	maxConcurrent int
+	maxQueue      int
+	offset        time.Duration
+	historyLimit  int
+	logLevel      string
+	logFormat     string
+	showVersion   bool
+}
 
-  curl 'http://localhost:9883/probe?target=10.0.0.5:3389&module=rdp_nla_logon'
-
-Endpoints: /probe?target=…&module=…[&debug=true], /metrics, / (recent probes),
-POST /-/reload, POST /-/reset?module=…[&target=…] (lift a logon block).
-SIGHUP reloads the config too; a bad file keeps the running config.
-
-Flags:
-`
+// flags defines the exporter's flags on a new FlagSet, bound to c.
+func (c *serveConfig) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("rdpprobe serve", flag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringVar(&c.configFile, "config", "rdpprobe.yml", "the modules `FILE`")
+	fs.BoolVar(&c.configCheck, "config.check", false, "check the modules file (password files and variables included) and exit")
+	fs.StringSliceVar(&c.listen, "web.listen-address", []string{":9883"}, "`ADDRESSES` to listen on (repeatable)")
+	fs.StringVar(&c.webConfig, "web.config.file", "", "exporter-toolkit web config `FILE`: TLS and basic auth for the exporter itself")
+	fs.BoolVar(&c.systemdSocket, "web.systemd-socket", false, "use systemd socket activation listeners instead of --web.listen-address")
+	fs.IntVar(&c.maxConcurrent, "probe.max-concurrent", 64, "probes running at once; more scrapes queue")
+	fs.IntVar(&c.maxQueue, "probe.max-queue", 0, "scrapes that may wait for a probe slot before more fail at once with probe_rdp_overloaded 1 (default 4 × --probe.max-concurrent)")
+	fs.DurationVar(&c.offset, "timeout-offset", 500*time.Millisecond, "taken off Prometheus' scrape timeout to get the probe's deadline")
+	fs.IntVar(&c.historyLimit, "history.limit", 100, "recent probes kept for / and their logs")
+	fs.StringVar(&c.logLevel, "log.level", "info", "`LEVEL` of what is logged: debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log.format", "logfmt", "`FORMAT` of the log: logfmt or json")
+	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
+	cli.SetValues(fs, "log.level", "debug", "info", "warn", "error")
+	cli.SetValues(fs, "log.format", "logfmt", "json")
+	return fs
+}
 
 // serveMain runs the exporter until SIGINT or SIGTERM.
 func serveMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("rdpprobe serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	configFile := fs.String("config", "rdpprobe.yml", "the modules file")
-	configCheck := fs.Bool("config.check", false, "check the modules file (password files and variables included) and exit")
-	listen := fs.StringSlice("web.listen-address", []string{":9883"}, "addresses to listen on (repeatable)")
-	webConfig := fs.String("web.config.file", "", "exporter-toolkit web config file: TLS and basic auth for the exporter itself")
-	systemdSocket := fs.Bool("web.systemd-socket", false, "use systemd socket activation listeners instead of --web.listen-address")
-	maxConcurrent := fs.Int("probe.max-concurrent", 64, "probes running at once; more scrapes queue")
-	maxQueue := fs.Int("probe.max-queue", 0, "scrapes that may wait for a probe slot before more fail at once with probe_rdp_overloaded 1 (default 4 × --probe.max-concurrent)")
-	offset := fs.Duration("timeout-offset", 500*time.Millisecond, "taken off Prometheus' scrape timeout to get the probe's deadline")
-	historyLimit := fs.Int("history.limit", 100, "recent probes kept for / and their logs")
-	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
-	logFormat := fs.String("log.format", "logfmt", "logfmt or json")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fmt.Fprint(stderr, fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "rdpprobe serve: %v\n", err)
+	var c serveConfig
+	fs := c.flags()
+	if help, err := parseFlags("rdpprobe serve", fs, args, stdout, stderr); help {
+		return 0
+	} else if err != nil {
+		fmt.Fprintf(stderr, "rdpprobe serve: %v\nRun 'rdpprobe serve --help' for usage.\n", err)
 		return exitUsage
 	}
+	configFile, configCheck, listen, webConfig, systemdSocket := &c.configFile, &c.configCheck, &c.listen, &c.webConfig, &c.systemdSocket
+	maxConcurrent, maxQueue, offset, historyLimit := &c.maxConcurrent, &c.maxQueue, &c.offset, &c.historyLimit
+	logLevel, logFormat, showVersion := &c.logLevel, &c.logFormat, &c.showVersion
 	if *showVersion {
-		fmt.Fprintln(stdout, "rdpprobe", version)
+		fmt.Fprintln(stdout, buildInfo())
 		return 0
 	}
 	if fs.NArg() != 0 {
@@ -83,8 +109,14 @@ func serveMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *configCheck {
+		for _, w := range cfg.Warnings {
+			fmt.Fprintf(stdout, "%s: warning: %s\n", *configFile, w)
+		}
 		fmt.Fprintf(stdout, "%s: %d module(s), OK\n", *configFile, len(cfg.Modules))
 		return 0
+	}
+	for _, w := range cfg.Warnings {
+		logger.Warn("config: "+w, "file", *configFile)
 	}
 	if *webConfig != "" {
 		if err := web.Validate(*webConfig); err != nil {
@@ -99,10 +131,10 @@ func serveMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		TimeoutOffset: *offset,
 		History:       *historyLimit,
 		ConfigFile:    *configFile,
-		Version:       version,
+		Version:       buildInfo().version,
 		Logger:        logger,
 	})
-	logger.Info("starting rdpprobe exporter", "version", version, "config", *configFile, "modules", len(cfg.Modules))
+	logger.Info("starting rdpprobe exporter", "version", buildInfo().version, "config", *configFile, "modules", len(cfg.Modules))
 
 	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	sigs := make(chan os.Signal, 1)

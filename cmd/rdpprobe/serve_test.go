@@ -157,6 +157,8 @@ func TestServeConfigCheck(t *testing.T) {
 	open := filepath.Join(dir, "open.pw")
 	os.WriteFile(open, []byte("pw\n"), 0o644)
 	os.Chmod(open, 0o644)
+	empty := filepath.Join(dir, "empty.yml")
+	writeSecret(t, empty, "# nothing yet\n")
 	leaky := filepath.Join(dir, "leaky.yml")
 	writeSecret(t, leaky, "modules:\n  l:\n    credentials: {user: u, password_file: open.pw}\n")
 
@@ -166,7 +168,9 @@ func TestServeConfigCheck(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", "--config", good, "--config.check"}, 0, "1 module(s), OK"},
-		{[]string{"serve", "--config", bad, "--config.check"}, 1, "line 4: field retries not found"},
+		{[]string{"serve", "--config", good, "--config.check"}, 0, `warning: module "info": phases is deprecated, write depth: ntlm_info`},
+		{[]string{"serve", "--config", empty, "--config.check"}, 0, "warning: no modules in the file: using the built-in rdp_nla_info"},
+		{[]string{"serve", "--config", bad, "--config.check"}, 1, `line 4: unknown key "retries" in a module`},
 		{[]string{"serve", "--config", leaky, "--config.check"}, 1, "lets group or others read it"},
 		{[]string{"serve", "--config", filepath.Join(dir, "none.yml"), "--config.check"}, 1, "no such file"},
 		{[]string{"serve", "--bogus"}, exitUsage, "unknown flag"},
@@ -211,7 +215,7 @@ func TestServeReload(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 500 || !strings.Contains(string(body), "line 2: field colour not found") {
+	if resp.StatusCode != 500 || !strings.Contains(string(body), `line 2: unknown key "colour" in a module`) {
 		t.Errorf("bad reload: %d %s", resp.StatusCode, body)
 	}
 	if c := probeCode("two"); c != 200 {

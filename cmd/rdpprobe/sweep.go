@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,12 +17,15 @@ import (
 	flag "github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/rdpprobe/rdpprobe/internal/cli"
 	"github.com/rdpprobe/rdpprobe/probe"
 	"github.com/rdpprobe/rdpprobe/report"
 	"github.com/rdpprobe/rdpprobe/sweep"
 )
 
-func init() { subcommands["sweep"] = sweepMain }
+func init() {
+	register(&command{doc: sweepDoc, flags: func() *flag.FlagSet { return new(sweepConfig).flags() }, run: sweepMain, order: 2})
+}
 
 // Exit codes of rdpprobe sweep (the classes of the hosts do not set it:
 // a sweep that ran is a success, whatever it found).
@@ -33,23 +35,22 @@ const (
 	sweepExitInterrupted = 130
 )
 
-const sweepUsage = `rdpprobe sweep — probe many RDP hosts and report one line per host.
-
-Usage:
-  rdpprobe sweep [flags] TARGET|FILE|- ...
-
-  rdpprobe sweep 10.1.0.0/22 10.2.5.7 hosts.txt --ports 3389,3390 --concurrency 200 --rate 500/s -o report.html
-  rdpprobe sweep --targets-file servers.csv --phases ntlm_info --output jsonl > inventory.jsonl
-  rdpprobe sweep 10.0.0.0/16 -o sweep.jsonl -o sweep.html            # interrupted? run again with:
-  rdpprobe sweep 10.0.0.0/16 --resume sweep.jsonl -o sweep.html
-  RDPPROBE_PASSWORD=... rdpprobe sweep hosts.txt -u 'CORP\svc-rdptest' -o logon.html
-
-Targets: an address, a name, host:port, [v6]:port, a CIDR (10.0.0.0/24,
+// sweepDoc is rdpprobe sweep's help.
+var sweepDoc = cli.Command{
+	Name:    "rdpprobe sweep",
+	Summary: "probe many hosts (CIDRs, ranges, lists) into JSONL, CSV and HTML",
+	Usage:   []string{"rdpprobe sweep [flags] TARGET|FILE|- ..."},
+	Doc: `Targets: an address, a name, host:port, [v6]:port, a CIDR (10.0.0.0/24,
 2001:db8::/112 at most), a range (10.0.0.1-10.0.0.50, 10.0.0.1-50), several
 joined by commas; an argument that names an existing file, or "-" for standard
 input, is a list: targets separated by white space, "#" comments, or CSV with
 a target/host/address column (and optionally a port column). Targets without
 a port get every --ports. The list streams: a /8 is not built in memory.
+
+--shard K/N probes every N-th target of the list (or of the --shuffle order,
+the same --seed on every shard) starting with the K-th, as masscan's --shard:
+N machines with the same list and K = 1..N cover it once together. rdpprobe
+report merges their JSONL into one report.
 
 Logons (only with -u) are lockout-aware: one attempt per host, never retried;
 after --max-logon-failures failed logons (or at once if the account is locked
@@ -62,25 +63,35 @@ Output: JSONL (one --output json document per line) on standard output unless
 .html) unless --output says it, and may be repeated. Progress goes to
 standard error when it is a terminal. Ctrl-C stops starting probes and lets
 those running finish (a second Ctrl-C cuts them off); every report stays
-valid, the HTML one marked partial.
-
-Exit: 0 the sweep ran (whatever it found), 1 a report could not be written,
-2 usage error, 130 interrupted.
-
-Flags:
-`
+valid, the HTML one marked partial.`,
+	Examples: []cli.Example{
+		{Command: "rdpprobe sweep 10.1.0.0/22 10.2.5.7 hosts.txt --ports 3389,3390 --concurrency 200 --rate 500/s -o report.html"},
+		{Command: "rdpprobe sweep --targets-file servers.csv --depth ntlm_info --output jsonl > inventory.jsonl"},
+		{Command: "rdpprobe sweep 10.0.0.0/16 -o sweep.jsonl -o sweep.html", Comment: "interrupted? run again with:"},
+		{Command: "rdpprobe sweep 10.0.0.0/16 --resume sweep.jsonl -o sweep.html"},
+		{Command: "rdpprobe sweep 10.0.0.0/12 --shard 2/4 -o shard2.jsonl", Comment: "the second of four machines"},
+		{Command: `RDPPROBE_PASSWORD=... rdpprobe sweep hosts.txt -u 'CORP\svc-rdptest' -o logon.html`},
+	},
+	Sections: []cli.Section{
+		{Title: "Exit codes", Body: `0 the sweep ran (whatever it found), 1 a report could not be written, 2 usage
+error, 130 interrupted.`},
+	},
+	Args: cli.Args{Hosts: true, Files: true},
+}
 
 type sweepConfig struct {
 	targetsFiles     []string
 	ports            string
 	maxTargets       uint64
 	shuffle          bool
+	shard            string
 	seed             uint64
 	concurrency      int
 	rate             string
 	timeout          time.Duration
 	phaseTimeout     time.Duration
-	phases           string
+	depth            string
+	phases           string // deprecated spelling of depth
 	protocols        string
 	user             string
 	passwordFile     string
@@ -96,45 +107,55 @@ type sweepConfig struct {
 
 func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	var c sweepConfig
-	fs := flag.NewFlagSet("rdpprobe sweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.StringArrayVar(&c.targetsFiles, "targets-file", nil, "read targets from this file (\"-\": standard input); repeatable")
-	fs.StringVar(&c.ports, "ports", "3389", "ports for targets that name none, e.g. 3389,3390 or 3389-3391")
-	fs.Uint64Var(&c.maxTargets, "max-targets", sweep.DefaultMaxTargets, "refuse a list that expands to more targets (addresses × ports)")
-	fs.BoolVar(&c.shuffle, "shuffle", false, "probe in a random order (spreads the load over subnets)")
-	fs.Uint64Var(&c.seed, "seed", 0, "seed of --shuffle (0: random); the same seed gives the same order")
-	fs.IntVarP(&c.concurrency, "concurrency", "c", 64, "probes at once")
-	fs.StringVar(&c.rate, "rate", "200/s", "connection starts at most this fast: N/s, N/m, N/h, or 0 for no limit")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "deadline for each probe")
-	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
-	fs.StringVar(&c.phases, "phases", "", "stop after this phase: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
-	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer: rdp, tls, nla, nla-ext")
-	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM file (an enterprise root) when judging servers' certificates")
-	fs.StringVarP(&c.user, "user", "u", "", "log on as this account, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
-	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this file (else $RDPPROBE_PASSWORD, else a prompt)")
-	addKerberosFlags(fs, &c.krb)
-	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
-	fs.BoolVar(&c.autologon, "autologon-without-nla", false, strings.Replace(autologonHelp, "--depth session", "--phases session", 1))
-	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL file of an earlier sweep has, and append to it")
-	fs.StringArrayVarP(&c.outs, "out", "o", nil, "write a report to FILE (.jsonl, .csv or .html); repeatable; default JSONL on standard output")
-	fs.StringVar(&c.output, "output", "", "format of every report: jsonl, csv or html (default: from -o's extension, else jsonl)")
-	fs.StringVar(&c.progress, "progress", "auto", "progress line on standard error: auto (when it is a terminal), always, never")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, sweepUsage)
-		fmt.Fprint(stderr, fs.FlagUsages())
-	}
+	fs := c.flags()
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "rdpprobe sweep: "+format+"\n", a...)
 		fmt.Fprintln(stderr, "Run 'rdpprobe sweep --help' for usage.")
 		return exitUsage
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	if help, err := parseFlags("rdpprobe sweep", fs, args, stdout, stderr); help {
+		return 0
+	} else if err != nil {
 		return usageErr("%v", err)
 	}
+	return c.sweep(fs, stdin, stdout, stderr, usageErr)
+}
+
+// flags defines the sweep's flags on a new FlagSet, bound to c.
+func (c *sweepConfig) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("rdpprobe sweep", flag.ContinueOnError)
+	fs.SortFlags = false
+	fs.StringArrayVar(&c.targetsFiles, "targets-file", nil, "read targets from this `FILE` (\"-\": standard input); repeatable")
+	fs.StringVar(&c.ports, "ports", "3389", "`PORTS` for targets that name none, e.g. 3389,3390 or 3389-3391")
+	fs.Uint64Var(&c.maxTargets, "max-targets", sweep.DefaultMaxTargets, "refuse a list that expands to more targets (addresses × ports)")
+	fs.BoolVar(&c.shuffle, "shuffle", false, "probe in a random order (spreads the load over subnets)")
+	fs.Uint64Var(&c.seed, "seed", 0, "seed of --shuffle (0: random); the same seed gives the same order")
+	fs.StringVar(&c.shard, "shard", "", "probe only share `K/N` of the targets (masscan's --shard): N machines, each with its own K, split one sweep")
+	fs.IntVarP(&c.concurrency, "concurrency", "c", 64, "probes at once")
+	fs.StringVar(&c.rate, "rate", "200/s", "connection starts at most this fast, a `RATE`: N/s, N/m, N/h, or 0 for no limit")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "deadline for each probe")
+	fs.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Second, "deadline for each phase of a probe")
+	fs.StringVar(&c.depth, "depth", "", "stop after this `PHASE`: connect, negotiate, tls, ntlm_info or logon (default: as deep as possible)")
+	fs.StringVar(&c.phases, "phases", "", "old name of --depth (also takes a comma list: the probe stops after the deepest)")
+	fs.MarkDeprecated("phases", deprecatedPhases)
+	fs.StringVar(&c.protocols, "protocols", probe.DefaultOffer, "security protocols to offer, a comma-separated `LIST` of rdp, tls, nla, nla-ext")
+	fs.StringVarP(&c.user, "user", "u", "", "log on as this `ACCOUNT`, once per host (DOMAIN\\user, .\\user, user@upn); off without it")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from the first line of this `FILE` (else $RDPPROBE_PASSWORD, else a prompt)")
+	addKerberosFlags(fs, &c.krb)
+	fs.StringVar(&c.caFile, "ca-file", "", "also trust the CA certificates of this PEM `FILE` (an enterprise root) when judging servers' certificates")
+	fs.BoolVar(&c.autologon, "autologon-without-nla", false, autologonHelp)
+	fs.IntVar(&c.maxLogonFailures, "max-logon-failures", sweep.DefaultMaxLogonFailures, "stop logging on after this many failed logons (authentication group)")
+	fs.StringVar(&c.resume, "resume", "", "skip the targets this JSONL `FILE` of an earlier sweep has, and append to it")
+	fs.StringArrayVarP(&c.outs, "out", "o", nil, "write a report to `FILE` (.jsonl, .csv or .html); repeatable; default JSONL on standard output")
+	fs.StringVar(&c.output, "output", "", "`FORMAT` of every report: jsonl, csv or html (default: from -o's extension, else jsonl)")
+	fs.StringVar(&c.progress, "progress", "auto", "`WHEN` to draw a progress line on standard error: auto (when it is a terminal), always, never")
+	cli.SetValues(fs, "output", sweep.Formats...)
+	cli.SetValues(fs, "progress", "auto", "always", "never")
+	return fs
+}
+
+// sweep runs the sweep the flags in c and the arguments of fs describe.
+func (c *sweepConfig) sweep(fs *flag.FlagSet, stdin *os.File, stdout, stderr io.Writer, usageErr func(string, ...any) int) int {
 
 	// Everything about the probes first: a bad flag must not cost a
 	// password prompt or a read of standard input.
@@ -143,7 +164,14 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if opt.Protocols, opt.AllowStandardRDP, err = probe.ParseOffer(c.protocols); err != nil {
 		return usageErr("--protocols: %v", err)
 	}
-	if c.phases != "" {
+	switch {
+	case c.depth != "" && c.phases != "":
+		return usageErr("--phases is the old name of --depth: give --depth only")
+	case c.depth != "":
+		if opt.Depth, err = probe.ParsePhase(c.depth); err != nil {
+			return usageErr("--depth: %v", err)
+		}
+	case c.phases != "":
 		if opt.Depth, err = parsePhases(c.phases); err != nil {
 			return usageErr("--phases: %v", err)
 		}
@@ -179,11 +207,20 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.progress != "auto" && c.progress != "always" && c.progress != "never" {
 		return usageErr("--progress must be auto, always or never")
 	}
+	shard := sweep.Whole
+	if c.shard != "" {
+		if shard, err = sweep.ParseShard(c.shard); err != nil {
+			return usageErr("--shard: %v", err)
+		}
+	}
+	if shard.N > 1 && c.shuffle && c.seed == 0 {
+		return usageErr("--shard with --shuffle needs a --seed, the same on every shard: shards of different orders overlap")
+	}
 	if c.user == "" && c.passwordFile != "" {
 		return usageErr("--password-file needs -u")
 	}
 	if c.user == "" && opt.Depth == probe.PhaseLogon {
-		return usageErr("--phases logon needs -u")
+		return usageErr("--depth logon needs -u")
 	}
 	if c.autologon && (c.user == "" || opt.Depth != probe.PhaseSession) {
 		return usageErr("--autologon-without-nla needs -u and --phases session")
@@ -194,7 +231,7 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 
 	// The outputs, opened before anything is probed.
-	outs, err := openSweepOutputs(c, stdout)
+	outs, err := openSweepOutputs(*c, stdout)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -244,17 +281,17 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		runner.PriorLogonHosts = resume.LogonHosts
 	}
 
-	var order iter.Seq[string]
-	if c.shuffle {
-		seed := c.seed
-		if seed == 0 {
-			var b [8]byte
-			rand.Read(b[:])
-			seed = binary.LittleEndian.Uint64(b[:])
-		}
-		order = targets.Shuffled(seed)
-	} else {
-		order = targets.All()
+	seed := c.seed
+	if c.shuffle && seed == 0 {
+		var b [8]byte
+		rand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
+	order := targets.Sharded(shard, c.shuffle, seed)
+	total := shard.Len(targets.Len())
+	if shard.N > 1 && opt.Credentials != nil {
+		fmt.Fprintf(stderr, "rdpprobe sweep: shard %s: --max-logon-failures caps this shard only; %d shards may fail up to %d logons of one account in all\n",
+			shard, shard.N, uint64(c.maxLogonFailures)*shard.N)
 	}
 
 	// Ctrl-C once: start nothing new, let the running probes finish.
@@ -282,8 +319,8 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}()
 
 	var prog *sweep.Progress
-	if c.progress == "always" || c.progress == "auto" && isTerminal(stderr) {
-		prog = &sweep.Progress{W: stderr, Total: targets.Len(), Stats: runner.Stats, Width: func() int { return termWidth(stderr) }}
+	if c.progress == "always" || c.progress == "auto" && escapesWork(stderr) {
+		prog = &sweep.Progress{W: stderr, Total: total, Stats: runner.Stats, Width: func() int { return termWidth(stderr) }}
 		prog.Start()
 	}
 	stats, runErr := runner.Run(ctx, order, func(o *sweep.Outcome) error {
@@ -295,8 +332,8 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	sum := &sweep.Summary{
 		Stats:            stats,
-		Total:            targets.Len(),
-		Targets:          strings.Join(append(append([]string{}, fs.Args()...), c.targetsFiles...), " "),
+		Total:            total,
+		Targets:          strings.Join(append(append([]string{}, fs.Args()...), c.targetsFiles...), " ") + shardNote(shard),
 		Credentials:      opt.Credentials != nil,
 		User:             c.user,
 		MaxLogonFailures: c.maxLogonFailures,
@@ -317,7 +354,11 @@ func sweepMain(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	return sweepExitOK
 }
 
-// parsePhases takes a phase, or a comma list of phases: the probe stops
+// deprecatedPhases is pflag's note for --phases, the sweep's name of
+// --depth until one name served the command, the sweep and the exporter.
+const deprecatedPhases = "use --depth, the name rdpprobe and the exporter's depth: use too; --phases goes away in the next release"
+
+// parsePhases takes a phase, or a comma list of phases (--phases): the probe stops
 // after the deepest.
 func parsePhases(s string) (probe.Phase, error) {
 	var phases []probe.Phase
@@ -329,6 +370,14 @@ func parsePhases(s string) (probe.Phase, error) {
 		phases = append(phases, p)
 	}
 	return probe.Deepest(phases...), nil
+}
+
+// shardNote says which shard a sweep's reports cover.
+func shardNote(sh sweep.Shard) string {
+	if sh.N <= 1 {
+		return ""
+	}
+	return " (shard " + sh.String() + ")"
 }
 
 func termWidth(w io.Writer) int {

@@ -66,13 +66,21 @@ func skipIfShort(t testing.TB, what string) {
 	}
 }
 
-// unavailable skips the test, or fails it under CI.
-func unavailable(t testing.TB, format string, args ...any) {
+// The make targets that provide a peer and a tool: the servers come with lab-up, the tools some
+// tests drive (chromium, prometheus, zsh, fish) with lab-tools.
+const (
+	peerHint = "make lab-up"
+	toolHint = "make lab-up lab-tools"
+)
+
+// unavailable skips the test, or fails it under CI; hint is the make command that provides
+// what is missing.
+func unavailable(t testing.TB, hint, format string, args ...any) {
 	t.Helper()
 	if underCI() {
-		t.Fatalf(format+" (CI=true: the lab must be up; run `make lab-up`)", args...)
+		t.Fatalf(format+" (CI=true: the lab must be up; run `"+hint+"`)", args...)
 	}
-	t.Skipf(format+"; run `make lab-up` to start the lab", args...)
+	t.Skipf(format+"; run `"+hint+"` to set up the lab", args...)
 }
 
 // envName is the variable that overrides a peer's address: "xrdp-rdp" → RDPLAB_XRDP_RDP.
@@ -114,7 +122,7 @@ func Peer(t testing.TB, name string) string {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		unavailable(t, "lab peer %s (%s) is not listening: %v", name, addr, err)
+		unavailable(t, peerHint, "lab peer %s (%s) is not listening: %v", name, addr, err)
 		return addr // reached only with a testing.TB whose Skip does not stop the test
 	}
 	c.Close()
@@ -148,8 +156,10 @@ var (
 // Tool returns the path of an external tool the lab installs: "xfreerdp",
 // "nmap", "tshark", "openssl", or "python3" (also "impacket" and
 // "python3-gssapi": Debian's /usr/bin/python3, checked to import impacket or
-// gssapi). Any other name is looked up in PATH. Like Peer, it skips the test
-// under -short, and a missing tool skips the test (fails it under CI=true).
+// gssapi), and those of `lab/lab.sh tools`: "chromium", "prometheus",
+// "promtool", "zsh", "fish". Any other name is looked up in PATH. Like Peer,
+// it skips the test under -short, and a missing tool skips the test (fails it
+// under CI=true).
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	skipIfShort(t, "tool "+name)
@@ -161,7 +171,7 @@ func Tool(t testing.TB, name string) string {
 	}
 	toolMu.Unlock()
 	if r.err != "" {
-		unavailable(t, "tool %s: %s", name, r.err)
+		unavailable(t, toolHint, "tool %s: %s", name, r.err)
 		return r.path
 	}
 	return r.path

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	"golang.org/x/term"
@@ -113,7 +114,7 @@ func Password(s Sources) (string, Source, error) {
 
 // ReadFile returns the first line of the password file at path (without
 // its line end). The file must be a regular file that neither group nor
-// others can read.
+// others can read (on Unix; see readableByOthers for Windows).
 func ReadFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -128,7 +129,7 @@ func ReadFile(path string) (string, error) {
 		// A device (/dev/zero) or a FIFO is no password file.
 		return "", fmt.Errorf("%s is not a regular file; put the password on the first line of a file", path)
 	}
-	if perm := st.Mode().Perm(); perm&0o044 != 0 {
+	if perm := st.Mode().Perm(); readableByOthers(runtime.GOOS, perm) {
 		return "", fmt.Errorf("%s: mode %04o lets group or others read it; chmod 600 %s", path, perm, path)
 	}
 	// MaxLen+3 bytes hold the longest line allowed, its \r\n, and one more
@@ -142,6 +143,18 @@ func ReadFile(path string) (string, error) {
 		return "", fmt.Errorf("%s: the first line %s; put the password alone on the first line", path, why)
 	}
 	return pw, nil
+}
+
+// readableByOthers reports whether a file's mode lets group or others read
+// it. On Windows the mode is no such thing (Go reports 0666, or 0444 for a
+// read-only file, whatever the ACL says), so it tells nothing: the file's
+// ACL is the admin's to set (icacls FILE /inheritance:r /grant:r
+// "%USERNAME%:R").
+func readableByOthers(goos string, perm os.FileMode) bool {
+	if goos == "windows" {
+		return false
+	}
+	return perm&0o044 != 0
 }
 
 // check says why pw cannot be the password meant, "" when it can be. An

@@ -160,3 +160,21 @@ func TestPasswordPromptError(t *testing.T) {
 		t.Errorf("%d, %v", src, err)
 	}
 }
+
+// TestModeOnWindows: Windows reports 0666 for every file it can write, so
+// the group/others rule would refuse every password file there; it is
+// checked on Unix only.
+func TestModeOnWindows(t *testing.T) {
+	for _, tc := range []struct {
+		goos string
+		perm os.FileMode
+		want bool
+	}{
+		{"linux", 0o600, false}, {"linux", 0o640, true}, {"linux", 0o604, true}, {"darwin", 0o644, true}, {"freebsd", 0o400, false},
+		{"windows", 0o666, false}, {"windows", 0o444, false},
+	} {
+		if got := readableByOthers(tc.goos, tc.perm); got != tc.want {
+			t.Errorf("%s %04o: %v, want %v", tc.goos, tc.perm, got, tc.want)
+		}
+	}
+}

@@ -141,7 +141,7 @@ func (ru *run) check(t *testing.T) {
 	report.WriteText(&text, rep, false)
 	report.WriteText(&color, rep, true)
 	ru.text, ru.color = text.Bytes(), color.Bytes()
-	ru.nag = report.NagiosLine(rep, ru.v.NagiosCode())
+	ru.nag, _ = report.Nagios(rep, ru.v.NagiosCode(), report.NagiosOptions{})
 	for what, n := range map[string]int{"JSON report": len(j), "text report": text.Len()} {
 		if n > maxReportBytes {
 			t.Errorf("the %s is %d bytes, more than %d", what, n, maxReportBytes)
