@@ -660,7 +660,8 @@ func reportLoad(t *table, p *loadPhase, lc loadConfig, full bool) {
 			peer: fmt.Sprintf("rejected_total: %.0f", rejected), ratio: "–", goal: "each one counted in rdpprobe_probes_rejected_total",
 			met: float64(st.overloaded.Load()) <= rejected})
 		t.add(row{metric: "exporter: healthy scrapes misattributed (not ok, or overloaded with a class)",
-			ours: strconv.FormatInt(st.misattributed.Load(), 10), peer: "–", ratio: "–", goal: "0", met: st.misattributed.Load() == 0})
+			ours: strconv.FormatInt(st.misattributed.Load(), 10), peer: "answers: " + classCounts(st.classes), ratio: "–", goal: "0",
+			met: st.misattributed.Load() == 0})
 	} else {
 		t.add(row{metric: fmt.Sprintf("exporter, a third hostile: healthy targets' answers (%s)", what),
 			ours: classCounts(st.classes), peer: "hostile: " + classCounts(st.hostile), ratio: "–",
