@@ -13,7 +13,10 @@
 //     RDP flights and KDC exchanges;
 //  3. sweep throughput and memory on a loopback fleet of rdptest servers
 //     plus the lab, vs nmap rdp-ntlm-info over the same hosts;
-//  4. the Go benchmarks of the parsers, the classify table and the sweep.
+//  4. the Go benchmarks of the parsers, the classify table and the sweep;
+//  5. the exporter under load (exporterload.go): a loopback fleet of
+//     rdptest servers scraped through it as Prometheus would, healthy and
+//     then with a third hostile; it needs no lab.
 //
 // Run it with the lab up (make bench does both); -out writes the table to
 // a Markdown file with the machine and the date. Timings vary on shared
@@ -44,6 +47,7 @@ type config struct {
 	lab       labAddrs
 	skipPeers bool
 	only      string
+	load      loadConfig
 }
 
 type labAddrs struct {
@@ -59,14 +63,33 @@ func env(name, def string) string {
 }
 
 func main() {
+	if role := os.Getenv(childEnv); role != "" {
+		runChild(role) // one of exporter-load's own processes
+	}
 	var c config
 	flag.DurationVar(&c.delay, "delay", 25*time.Millisecond, "proxy delay each way (RTT is twice this)")
 	flag.IntVar(&c.reps, "reps", 3, "runs per measurement (the median is reported)")
 	flag.IntVar(&c.fleetSets, "fleet", 4, "the large sweep covers this many sets of 254 loopback hosts")
 	flag.IntVar(&c.ports, "ports", 4, "rdptest listeners per fleet host (ports 3389 up)")
 	flag.StringVar(&c.out, "out", "", "also write the results as Markdown to this file")
-	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: roundtrips, cpu, kerberos, gateway, sweep, go (default all)")
+	flag.StringVar(&c.only, "only", "", "run only these sections, comma-separated: roundtrips, cpu, kerberos, gateway, sweep, go, exporter-load (default all)")
+	flag.DurationVar(&c.load.duration, "load-duration", 10*time.Minute, "exporter-load: how long each of its two phases scrapes")
+	flag.IntVar(&c.load.targets, "load-targets", 600, "exporter-load: targets in the fleet (a third hostile in the second phase)")
+	flag.DurationVar(&c.load.interval, "load-interval", time.Second, "exporter-load: each target is scraped this often (Prometheus' 15s, compressed)")
+	flag.DurationVar(&c.load.scrapeTimeout, "load-scrape-timeout", time.Second, "exporter-load: X-Prometheus-Scrape-Timeout-Seconds (Prometheus keeps it ≤ the interval)")
+	flag.IntVar(&c.load.scrapers, "load-scrapers", 256, "exporter-load: scrapes in flight at once, at most")
+	flag.StringVar(&c.load.profiles, "load-profiles", "", "exporter-load: keep the exporter's CPU profiles in this directory")
+	flag.IntVar(&c.load.slots, "load-slots", 64, "exporter-load: the exporter's --probe.max-concurrent")
 	flag.Parse()
+	sections := func(names ...string) bool {
+		for _, n := range names {
+			if c.only == "" || slices.Contains(strings.Split(c.only, ","), n) {
+				return true
+			}
+		}
+		return false
+	}
+	lab := sections("roundtrips", "cpu", "kerberos", "gateway", "sweep")
 
 	// The lab describes itself (lab/lab.sh env); these defaults are its own.
 	c.lab = labAddrs{
@@ -81,11 +104,11 @@ func main() {
 			c.lab.all = append(c.lab.all, a)
 		}
 	}
-	if c.lab.password == "" {
+	if lab && c.lab.password == "" {
 		fatalf("RDPLAB_PASSWORD is not set: run with the lab's environment (eval \"$(lab/lab.sh env)\"), as make bench does")
 	}
 
-	if _, err := os.Stat(timeBin); err != nil {
+	if _, err := os.Stat(timeBin); lab && err != nil {
 		fatalf("%s is missing (Debian package time; lab/lab.sh up installs it): it measures each client's own peak memory", timeBin)
 	}
 	tmp, err := os.MkdirTemp("", "rdpprobe-bench-")
@@ -94,8 +117,10 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 	c.rdpprobe = filepath.Join(tmp, "rdpprobe")
-	if out, err := exec.Command("go", "build", "-trimpath", "-o", c.rdpprobe, "./cmd/rdpprobe").CombinedOutput(); err != nil {
-		fatalf("go build ./cmd/rdpprobe: %v\n%s", err, out)
+	if lab {
+		if out, err := exec.Command("go", "build", "-trimpath", "-o", c.rdpprobe, "./cmd/rdpprobe").CombinedOutput(); err != nil {
+			fatalf("go build ./cmd/rdpprobe: %v\n%s", err, out)
+		}
 	}
 
 	var t table
@@ -113,8 +138,9 @@ func main() {
 		{"gateway", func() { gatewayFlights(&c, &t, tmp) }},
 		{"sweep", func() { sweepFleet(&c, &t, tmp) }},
 		{"go", func() { goBenchmarks(&t) }},
+		{"exporter-load", func() { exporterLoad(&c, &t, tmp) }},
 	} {
-		if c.only == "" || slices.Contains(strings.Split(c.only, ","), s.name) {
+		if sections(s.name) {
 			s.run()
 		}
 	}

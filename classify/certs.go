@@ -143,10 +143,12 @@ func chainWords(c *probe.CertInfo) string {
 	case t.ChainError == probe.TrustInvalidChain:
 		return fmt.Sprintf("its chain to a trusted root breaks a rule (%v)", t.ChainErr)
 	case c.SelfSigned:
-		return "it is self-signed and not itself among the trusted roots (the system's and those of --ca-file)"
+		return "it is self-signed and not itself among the trusted roots here"
 	}
-	return fmt.Sprintf("it does not chain to a trusted root: its issuer (%s) is neither among the system's roots nor among those "+
-		"of --ca-file, or the server does not send the intermediate certificates", c.Issuer)
+	// "Here": the Result does not say whether roots were added to the
+	// system's, so the words name neither.
+	return fmt.Sprintf("it does not chain to a trusted root: its issuer (%s) is not among the trusted roots here, "+
+		"or the server does not send the intermediate certificates", c.Issuer)
 }
 
 // purposeWords names the certificate of the chain whose extended key usage

@@ -48,6 +48,8 @@ const (
 	NoServerCertificate          ID = "no_server_certificate"
 	TLSClientAuthRequired        ID = "tls_client_auth_required"
 	SecurityLayerMismatch        ID = "security_layer_mismatch"
+	RefusalContradictsOffer      ID = "refusal_contradicts_offer"
+	PreRDP52Server               ID = "pre_rdp52_server"
 	TLSFailed                    ID = "tls_failed"
 	CertNotTrusted               ID = "cert_not_trusted"
 	CredSSPOracleServerUnpatched ID = "credssp_oracle_server_unpatched"
@@ -131,13 +133,13 @@ var Classes = []Class{
 			"screen inside the remote session.",
 		Cause: "The server selected TLS only or standard RDP security instead of Network Level Authentication " +
 			"(CredSSP), so nothing checks a password until a session has started and its sign-in screen is drawn, which this probe " +
-			"never reaches (--depth session goes as far as licensing and the Demand Active and reports a logon result only if the " +
+			"never reaches (its session phase goes as far as licensing and the Demand Active and reports a logon result only if the " +
 			"server sends one that early). " +
 			"The credentials may or may not work. (FreeRDP's +auth-only reports success in this situation without " +
 			"checking anything.)",
 		Fix: "To have credentials checked up front (and by this probe), require NLA on the server: System Properties > Remote > " +
 			"'Allow connections only from computers running Remote Desktop with Network Level Authentication', or UserAuthentication=1 " +
-			"(with SecurityLayer=1 or 2) under " + rdpTcpKey + ". A server without NLA (xrdp) can only be tested by logging on.",
+			"(with SecurityLayer=1 or 2) under " + rdpTcpKey + ". A server without NLA can only be tested by logging on.",
 	},
 	{
 		ID: DNSFailure, Group: GroupUnreachable, Phase: probe.PhaseConnect,
@@ -193,7 +195,7 @@ var Classes = []Class{
 			"For assistance, contact your system administrator or technical support.",
 		Cause: "The server answered HYBRID_REQUIRED_BY_SERVER: it only accepts NLA (CredSSP), and the client offered " +
 			"only TLS or standard RDP security (an old client, CredSSP disabled, enablecredsspsupport:i:0 in the .rdp file, " +
-			"or this probe run with --protocols without nla).",
+			"or a probe whose offer leaves NLA out).",
 		Fix: "Use a client with NLA (any current mstsc; remove enablecredsspsupport:i:0; probe with --protocols tls,nla). " +
 			"Only if the clients truly cannot do NLA: on the server clear 'Allow connections only from computers running " +
 			"Remote Desktop with Network Level Authentication' (UserAuthentication=0 under " + rdpTcpKey + "), which lets anyone " +
@@ -233,18 +235,46 @@ var Classes = []Class{
 		Title:       "The server requires TLS with client certificates",
 		WindowsSays: "No specific message: the connection fails (FreeRDP logs SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER).",
 		Cause: "The server answered SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: it wants TLS with a client certificate, which " +
-			"mstsc does not do. This is rare and usually a third-party or non-Windows server setting.",
+			"mstsc does not do. This is rare and usually set by third-party RDP or security software.",
 		Fix: "Turn the client-certificate requirement off on the server (check third-party RDP or security software) and use NLA instead.",
 	},
 	{
 		ID: SecurityLayerMismatch, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
 		Title: "The server picked a security protocol that was not offered",
 		WindowsSays: "Usually no error: mstsc goes along with the server's choice, and the user sees the server's own " +
-			"login screen (xrdp's, say) instead of the Windows credential prompt.",
-		Cause: "The server selected a protocol the client did not offer, so it did not accept what was offered. Typical: xrdp " +
-			"answers an NLA-only request by selecting standard RDP security, because xrdp does not support NLA.",
-		Fix: "Offer what the server supports: for xrdp, offer TLS (probe with --protocols tls,nla) and set security_layer=tls " +
-			"or negotiate, with certificate and key_file, in xrdp.ini. For Windows, check SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
+			"sign-in screen instead of the Windows credential prompt.",
+		Cause: "The server selected a protocol the client did not offer instead of refusing with a failure code, so it did " +
+			"not accept what was offered. Servers without NLA answer an NLA-only offer this way, selecting standard RDP security.",
+		Fix: "To test the server as it is, offer what it selected (the detail says how). To have it accept what your clients " +
+			"offer, give it what that needs: a certificate and key for TLS, NLA where it supports it; on Windows, check " +
+			"SecurityLayer and UserAuthentication under " + rdpTcpKey + ".",
+	},
+	{
+		ID: RefusalContradictsOffer, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title:       "The server refused the offer, demanding a protocol the offer includes",
+		WindowsSays: msgThisComputerCant,
+		Cause: "The server answered with a well-formed RDP_NEG_FAILURE whose code demands a protocol the request offered " +
+			"(SSL_REQUIRED_BY_SERVER to an offer with TLS, HYBRID_REQUIRED_BY_SERVER to one with NLA). The refusal contradicts " +
+			"the request, so the client is not at fault: the server's own security settings disagree with each other (it is set " +
+			"to require something it then does not accept, such as NLA with the Early User Authorization Result it cannot give), " +
+			"or something in between rewrote the request.",
+		Fix: "Compare the server's security settings with each other and restart its Remote Desktop service: on Windows, " +
+			"SecurityLayer, UserAuthentication and the certificate under " + rdpTcpKey + "; elsewhere, its security layer and " +
+			"NLA options. No client setting helps, since the offer already holds what the server demands. A probe from " +
+			"another network rules a middlebox in or out.",
+	},
+	{
+		ID: PreRDP52Server, Group: GroupNegotiation, Phase: probe.PhaseNegotiate,
+		Title: "The server predates security negotiation (before RDP 5.2): standard RDP security only",
+		WindowsSays: "mstsc warns that it cannot verify the identity of the remote computer and asks whether to connect " +
+			"anyway; if server authentication is required, it does not connect.",
+		Cause: "The server's Connection Confirm carries no RDP_NEG_RSP (MS-RDPBCGR 2.2.1.2): it never read the client's " +
+			"RDP_NEG_REQ, as servers and appliances from before RDP 5.2 do not. It is not refusing the offer nor picking " +
+			"another protocol: it predates the choice, and speaks only standard RDP security, which does not authenticate " +
+			"the server and encrypts with RC4.",
+		Fix: "Plan to replace or upgrade it: a supported server negotiates TLS and NLA. Until then it is reachable only over " +
+			"standard RDP security; to test its licensing and logon as it is, offer that (the detail says how). Keep it " +
+			"off networks you do not trust: nothing stops a man in the middle.",
 	},
 	{
 		ID: TLSFailed, Group: GroupNegotiation, Phase: probe.PhaseTLS,
@@ -265,12 +295,13 @@ var Classes = []Class{
 			"authentication certificate received from the remote computer is expired or invalid. In some cases, this error might " +
 			"also be caused by a large time discrepancy between the client and server computers.\" A client that only warns asks: " +
 			"\"The identity of the remote computer cannot be verified. Do you want to connect anyway?\")",
-		Cause: "With --require-trusted-cert the probe, like a client set to 'Do not connect if authentication fails' ('Configure " +
+		Cause: "Told to require a trusted certificate, the probe, like a client set to 'Do not connect if authentication fails' ('Configure " +
 			"server authentication for client' policy, or authentication level:i:1 in the .rdp file), stops before sending anything " +
 			"when the certificate fails one of its checks: it does not chain to a trusted root (Remote Desktop's own self-signed " +
 			"certificate, an enterprise CA the client lacks, a missing intermediate), it does not hold the name the client connects " +
-			"to, its purpose is neither server nor Remote Desktop authentication, or it is outside its validity period. With " +
-			"--cert-sha256 the certificate is not the pinned one: it was renewed or replaced, or something in between presents its own.",
+			"to, its purpose is neither server nor Remote Desktop authentication, or it is outside its validity period. Told to " +
+			"pin a certificate, it stops when the certificate is not the pinned one: it was renewed or replaced, or something in " +
+			"between presents its own.",
 		Fix: "Give the server a certificate from the enterprise CA that holds the name users type and the Remote Desktop " +
 			"Authentication (1.3.6.1.4.1.311.54.1.2) or Server Authentication extended key usage: issue it from an RDP certificate " +
 			"template automatically with the policy 'Server authentication certificate template' (Computer Configuration > " +
@@ -278,8 +309,8 @@ var Classes = []Class{
 			"bind an installed one to the listener by its thumbprint: wmic /namespace:\\\\root\\cimv2\\TerminalServices PATH " +
 			"Win32_TSGeneralSetting Set SSLCertificateSHA1Hash=\"<thumbprint>\", or in PowerShell Set-WmiInstance -Path " +
 			"(Get-WmiObject -Class Win32_TSGeneralSetting -Namespace root\\cimv2\\TerminalServices -Filter \"TerminalName='RDP-Tcp'\").__path " +
-			"-Argument @{SSLCertificateSHA1Hash='<thumbprint>'}. Clients need the CA's root (the probe: --ca-file), and must connect " +
-			"by a name the certificate holds (the probe: the host as given, or --tls-server-name). For a pinned certificate that " +
+			"-Argument @{SSLCertificateSHA1Hash='<thumbprint>'}. Clients, the probe among them, need the CA's root and must connect " +
+			"by a name the certificate holds: the detail and the findings say which of these failed. For a pinned certificate that " +
 			"changed, find out why before pinning the new fingerprint (tls.certificate.sha256 in the JSON output).",
 	},
 	{
@@ -290,7 +321,7 @@ var Classes = []Class{
 		Cause: "The server speaks a CredSSP version older than 5, so it does not have the May 2018 fix for CVE-2018-0886. " +
 			"An updated client with the default policy (Mitigated) refuses such a server before sending credentials. " +
 			"(The reverse case, an updated server with 'Force Updated Clients' and an old client, shows \"The token supplied to the function is invalid\".)",
-		Fix: "Update the server (Windows Update; the CredSSP update of May 2018 or any later cumulative update): this is the fix. " +
+		Fix: "Update the server (on Windows: Windows Update, the CredSSP update of May 2018 or any later cumulative update): this is the fix. " +
 			"Only as a stopgap, on the client set Computer Configuration > Administrative Templates > System > Credentials Delegation > " +
 			"'Encryption Oracle Remediation' to Enabled with Protection Level 'Vulnerable', or the DWORD AllowEncryptionOracle=2 under " +
 			credSSPKey + ". That exposes the client to a remote code execution attack from any server or man in the middle it " +
@@ -525,8 +556,8 @@ var Classes = []Class{
 		ID: CredentialsRejectedNoReason, Group: GroupAuthentication, Phase: probe.PhaseLogon, LocksAccount: true,
 		Title:       "The server rejected the credentials without saying why",
 		WindowsSays: msgCredentialsDidNotWork,
-		Cause: "The server closed the connection right after the NTLM AUTHENTICATE without an error code (FreeRDP's " +
-			"server and old Windows do this): a wrong password, an unknown user or a wrong domain. The server does not say which.",
+		Cause: "The server closed the connection right after the NTLM AUTHENTICATE without an error code (some servers " +
+			"answer every failed logon so): a wrong password, an unknown user or a wrong domain. The server does not say which.",
 		Fix: fixCredentials,
 	},
 	{
@@ -702,7 +733,7 @@ var Classes = []Class{
 			"listener that refuses the offered protocols without a failure message, a connection limit, Remote Desktop Services " +
 			"restarting, or a firewall or IPS resetting the connection.",
 		Fix: "Look at the server's System and TerminalServices-RemoteConnectionManager event logs at the time of the probe, " +
-			"try another security offer (--protocols), and try from another network.",
+			"try another security offer, and try from another network.",
 	},
 	{
 		ID: Timeout, Group: GroupServer,

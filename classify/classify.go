@@ -34,24 +34,28 @@ func Classify(r *probe.Result) Verdict {
 	detail = throughGateway(r, id, detail)
 	if s := r.Session; s != nil && s.PasswordWithheld != "" && r.Err != nil {
 		// The server answered a Client Info without the password.
-		detail += "; the Client Info carried no password: " + s.PasswordWithheld + withheldHint
+		detail += "; the Client Info carried no password: " + s.PasswordWithheld + withheldHint(r)
 	}
 	v := Verdict{Class: class(id), Phase: ph, OK: id == OK, Detail: detail}
 	v.Findings = append(findings(r, id), gatewayFindings(r)...)
-	if blamesAccount[id] {
+	if blamesAuthority[id] {
 		if m, ok := domainMismatch(r); ok {
-			v.Detail += "; likely cause: " + m
+			v.Detail += "; likely cause: " + m + ", and the server found no authority for it"
 		}
 	}
 	return v
 }
 
-// blamesAccount lists the classes a wrong domain in the user name can cause.
-var blamesAccount = map[ID]bool{
-	LogonFailed:                 true,
-	CredentialsRejectedNoReason: true,
-	NoLogonServers:              true,
-	LogonRejected:               true,
+// blamesAuthority lists the classes whose server answer itself blames the
+// authority for the user name's domain part (STATUS_NO_SUCH_DOMAIN,
+// STATUS_NO_LOGON_SERVERS and their kin): only then is a domain part that
+// names none of the server's own names evidence of the cause. A wrong
+// password and a silent close say nothing about the domain: FreeRDP's
+// server, for one, logs LAB\user on though its CHALLENGE says VM, and
+// rdptest's Windows answers an unknown domain with STATUS_LOGON_FAILURE,
+// as it answers a wrong password.
+var blamesAuthority = map[ID]bool{
+	NoLogonServers: true,
 }
 
 // success classifies a run that ended without an error.
@@ -69,7 +73,26 @@ func success(r *probe.Result) (id ID, detail string) {
 	default:
 		detail += "; " + sessionWords(s)
 	}
+	if sel, ok := selected(r); ok && sel == negotiate.ProtocolRDP {
+		detail += "; " + standardSecurityWords(r)
+	}
 	return id, detail
+}
+
+// standardSecurityWords says what standard RDP security gave the run, and
+// that it authenticates nothing.
+func standardSecurityWords(r *probe.Result) string {
+	how := ""
+	if s := r.Session; s != nil && s.StandardSecurity != nil && s.IOChannel != 0 {
+		switch std := s.StandardSecurity; {
+		case s.EncryptionMethod == negotiate.EncryptionMethodNone:
+			how = fmt.Sprintf(" (%s: nothing encrypted)", s.EncryptionLevel)
+		default:
+			how = fmt.Sprintf(" (%s at %s, under the server's %d-bit %s RSA key)", s.EncryptionMethod, s.EncryptionLevel,
+				std.ServerKeyBits, std.ServerCertificate)
+		}
+	}
+	return "standard RDP security" + how + " does not authenticate the server: anyone in between can pose as it and read the session"
 }
 
 // sessionWords says what a clean session phase reached.
@@ -160,12 +183,18 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 			"it checks the Remote Desktop sign-in right only once a session starts, which the probe does not open", account(r))
 	}
 	if sel, ok := selected(r); ok && r.Credentials && !isHybrid(sel) {
+		if s := r.Session; s != nil && s.ClientInfoSent && !s.Autologon && s.PasswordWithheld != "" && sel != negotiate.ProtocolSSL {
+			// Standard RDP security: the probe's reason names the layer
+			// (no authentication at all, or no encryption either).
+			return CredentialsNotVerified, fmt.Sprintf("the Client Info PDU named %s without the password, so nothing checked "+
+				"the credentials: %s", account(r), s.PasswordWithheld) + withheldHint(r)
+		}
 		if s := r.Session; s != nil && s.ClientInfoSent {
 			if !s.Autologon && s.PasswordWithheld != "" {
 				return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the Client Info PDU named %s "+
 					"without the password, withheld because the server's certificate is neither trusted nor pinned: nothing "+
 					"proved the server is the one meant, and a man in the middle who strips NLA would read it; so nothing "+
-					"checked the credentials", sel, account(r)) + withheldHint
+					"checked the credentials", sel, account(r)) + withheldHint(r)
 			}
 			return CredentialsNotVerified, fmt.Sprintf("the server selected %v, not NLA; the credentials for %s went "+
 				"to it in the Client Info PDU%s, but it gave no verdict on them before the probe stopped (a server without "+
@@ -181,10 +210,23 @@ func securitySuccess(r *probe.Result) (id ID, detail string) {
 	return OK, fmt.Sprintf("reached %s; no logon was tried (%s)", reachedWords(r), why)
 }
 
-// withheldHint says how the password can go in the Client Info after all:
-// the rule for credentials without NLA (probe's autologonWithoutNLA).
-const withheldHint = " (trust its certificate, --ca-file, or pin it, --cert-sha256, and the password goes; or take the " +
-	"risk and opt in with --autologon-without-nla, or autologon_without_nla in an exporter module)"
+// withheldHint says how a withheld password can go in the Client Info after
+// all: the rule for credentials without NLA (probe's autologonWithoutNLA).
+// Over TLS a trusted or pinned certificate sends it, or the opt-in. Under
+// standard RDP security no certificate can prove the server, so only the
+// opt-in sends it, and without a Security Exchange (ENCRYPTION_LEVEL_NONE)
+// nothing does: the Client Info would cross the network unencrypted.
+func withheldHint(r *probe.Result) string {
+	const optIn = "opt in with --autologon-without-nla, or autologon_without_nla in an exporter module"
+	sel, _ := selected(r)
+	switch s := r.Session; {
+	case sel == negotiate.ProtocolSSL:
+		return " (trust its certificate, --ca-file, or pin it, --cert-sha256, and the password goes; or take the risk and " + optIn + ")"
+	case sel == negotiate.ProtocolRDP && s.StandardSecurity != nil && s.StandardSecurity.SecurityExchangeSent:
+		return " (to send it anyway, at that risk, " + optIn + ")"
+	}
+	return ""
+}
 
 // failure classifies a run that ended with r.Err, first match wins.
 func failure(r *probe.Result) (id ID, detail string) {
@@ -205,6 +247,8 @@ func failure(r *probe.Result) (id ID, detail string) {
 		notTPKT    *negotiate.NotTPKTError
 		negFail    *negotiate.NegotiationFailure
 		mismatch   *probe.ProtocolMismatchError
+		noNegRsp   *probe.NoNegotiationResponseError
+		badMAC     *negotiate.MACError
 		notTrusted *probe.CertNotTrustedError
 		credssp    *probe.CredSSPVersionError
 		pubKey     *probe.PubKeyAuthError
@@ -225,14 +269,26 @@ func failure(r *probe.Result) (id ID, detail string) {
 	case errors.As(err, &negFail):
 		return negotiationFailure(r, negFail.Code)
 
+	case errors.As(err, &noNegRsp):
+		return PreRDP52Server, fmt.Sprintf("the server's Connection Confirm carries no RDP_NEG_RSP: it predates RDP 5.2, never "+
+			"read the offer of %v and speaks standard RDP security only; probe with --protocols rdp to test it as it is", noNegRsp.Offered)
+
 	case errors.As(err, &mismatch):
 		d := fmt.Sprintf("the server selected %v, which was not offered (offered %v)", mismatch.Selected, mismatch.Offered)
 		if isHybrid(mismatch.Offered) && !isHybrid(mismatch.Selected) {
-			d += ": it does not support NLA (xrdp answers this way)"
+			d += ": it did not take NLA, which was offered"
 		} else {
-			d += ": it supports none of the offered protocols"
+			d += ": it took none of the offered protocols"
+		}
+		if o, ok := offerOf(mismatch.Selected); ok {
+			d += fmt.Sprintf("; probe with --protocols %s to test what it selected", o)
 		}
 		return SecurityLayerMismatch, d
+
+	case errors.As(err, &badMAC):
+		return ProtocolError, fmt.Sprintf("an encrypted PDU from the server failed its signature check under the session keys "+
+			"of standard RDP security (MS-RDPBCGR 5.3.6): it was altered on the way, or the server computes its keys or "+
+			"signatures unlike the specification; the probe stopped there%s", licenseSoFar(r))
 
 	case errors.As(err, &notTrusted):
 		return CertNotTrusted, certNotTrustedDetail(r, notTrusted)
@@ -366,8 +422,8 @@ func negotiationFailure(r *probe.Result, code negotiate.FailureCode) (id ID, det
 	// answers SSL_REQUIRED_BY_SERVER to every request). Calling it
 	// tls_required would send the user to fix a client that is right.
 	if demanded, ok := failureDemands[code]; ok && offered&demanded != 0 {
-		return ProtocolError, d + fmt.Sprintf(": it demands %v although the request offered it, so its own security settings contradict each other "+
-			"(compare SecurityLayer and UserAuthentication under %s, or the server's configuration)", demanded, rdpTcpKey)
+		return RefusalContradictsOffer, d + fmt.Sprintf(": it demands %v although the request offered it, so its own "+
+			"security settings contradict each other", demanded)
 	}
 	switch code {
 	case negotiate.HybridRequiredByServer:
@@ -455,6 +511,21 @@ func serverStatus(r *probe.Result, s negotiate.NTStatus) (id ID, detail string) 
 		}
 	}
 	return id, d
+}
+
+// offerOf is the --protocols value that offers exactly p, when there is one.
+func offerOf(p negotiate.Protocol) (string, bool) {
+	switch p {
+	case negotiate.ProtocolRDP:
+		return "rdp", true
+	case negotiate.ProtocolSSL:
+		return "tls", true
+	case negotiate.ProtocolHybrid:
+		return "nla", true
+	case negotiate.ProtocolHybridEx:
+		return "nla,nla-ext", true // HYBRID_EX is offered with HYBRID, as the spec says it SHOULD be
+	}
+	return "", false
 }
 
 // codeAnswered names the message a CredSSP error code answered.

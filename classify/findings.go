@@ -28,10 +28,19 @@ const (
 	FindingNLANotEnforced = "nla_not_enforced"
 	FindingClockSkew      = "clock_skew"
 	FindingDomainMismatch = "domain_mismatch"
-	FindingCredSSPVersion = "credssp_version"
 	FindingAccountChecked = "account_checked"
 	FindingKerberosRC4    = "kerberos_rc4_only"
+	// FindingStandardRDPSecurity: the server selected standard RDP
+	// security, which authenticates nothing.
+	FindingStandardRDPSecurity = "standard_rdp_security"
+	// FindingPreRDP52: the Connection Confirm carried no RDP_NEG_RSP.
+	FindingPreRDP52 = "pre_rdp52_server"
 )
+
+// The CredSSP version the server speaks is a fact, shown with the CredSSP
+// exchange (report's credssp.server_version, the exporter's
+// probe_rdp_credssp_version), not a finding: a version below 5 is the class
+// credssp_oracle_server_unpatched.
 
 // findings lists the facts worth a line, whatever the class (classID only
 // suppresses what the class's own detail already says).
@@ -58,6 +67,19 @@ func findings(r *probe.Result, classID ID) []Finding {
 				"reach its sign-in screen without credentials (require NLA: UserAuthentication=1 under %s)", sel, rdpTcpKey))
 		}
 	}
+	if sel, ok := selected(r); ok && sel == negotiate.ProtocolRDP && classID != PreRDP52Server {
+		if r.Negotiation.Response == nil {
+			add(FindingPreRDP52, SeverityWarning, "the server's Connection Confirm carries no RDP_NEG_RSP: it predates RDP 5.2 "+
+				"and speaks standard RDP security only")
+		}
+		text := "the server uses standard RDP security, which does not authenticate the server (its RSA key comes with no " +
+			"certificate a client can check): a man in the middle can read the session, credentials included"
+		if s := r.Session; s != nil && s.IOChannel != 0 && s.EncryptionMethod == negotiate.EncryptionMethodNone {
+			text = "the server uses standard RDP security at " + s.EncryptionLevel.String() + ": nothing authenticates the " +
+				"server and nothing is encrypted, so anyone on the path reads the session, credentials included"
+		}
+		add(FindingStandardRDPSecurity, SeverityWarning, text+" (set the security layer to SSL, or require NLA)")
+	}
 
 	if n := r.NTLM; n != nil && !n.ServerTime.IsZero() {
 		if skew := n.ClockSkew; skew > MaxClockSkew || skew < -MaxClockSkew {
@@ -71,7 +93,7 @@ func findings(r *probe.Result, classID ID) []Finding {
 		}
 	}
 
-	if m, ok := domainMismatch(r); ok {
+	if m, ok := domainMismatch(r); ok && !loggedOn(r, classID) {
 		add(FindingDomainMismatch, SeverityWarning, m)
 	} else if m, ok := accountChecked(r); ok {
 		add(FindingAccountChecked, SeverityInfo, m)
@@ -81,18 +103,23 @@ func findings(r *probe.Result, classID ID) []Finding {
 		add(FindingKerberosRC4, SeverityWarning, fmt.Sprintf("the KDC offered only RC4-HMAC for %s (no AES key): the account "+
 			"stops working where RC4 is turned off; reset its password once AES is enabled so the KDC derives AES keys", account(r)))
 	}
-
-	if cs := r.CredSSP; cs != nil && cs.ServerVersion > 0 {
-		add(FindingCredSSPVersion, SeverityInfo, fmt.Sprintf("the server speaks CredSSP version %d", cs.ServerVersion))
-	}
 	return out
+}
+
+// loggedOn: the logon worked, which settles whether the user name's domain
+// part was right.
+func loggedOn(r *probe.Result, id ID) bool {
+	return id == OK && (r.LogonAttempted || r.Session != nil && r.Session.LoggedOn)
 }
 
 func days(d time.Duration) int { return int(d / (24 * time.Hour)) }
 
 // domainMismatch: the user name is DOMAIN\user and DOMAIN is none of the
 // names the server gave in its NTLM CHALLENGE (".", the target's own local
-// accounts, is excluded).
+// accounts, is excluded). It states that fact and no more: what a server
+// makes of a domain it does not name differs (FreeRDP's keys its accounts
+// by a domain of their own; Windows may ask a trusted domain or its own
+// accounts), so only the server's own answer can make it a cause.
 func domainMismatch(r *probe.Result) (string, bool) {
 	n := r.NTLM
 	i := strings.IndexByte(r.User, '\\')
@@ -117,13 +144,12 @@ func domainMismatch(r *probe.Result) (string, bool) {
 	if !known {
 		return "", false // the server named itself nothing to compare with
 	}
-	computer := first(n.NetBIOSComputer, n.DNSComputer, "?")
-	domain := first(n.NetBIOSDomain, n.DNSDomain, "?")
-	if n.DNSDomain != "" && !strings.EqualFold(n.DNSDomain, domain) {
-		domain += " (" + n.DNSDomain + ")"
+	gave := []string{"computer " + first(n.NetBIOSComputer, n.DNSComputer, "?"), "domain " + first(n.NetBIOSDomain, n.DNSDomain, "?")}
+	if n.DNSDomain != "" && !strings.EqualFold(n.DNSDomain, n.NetBIOSDomain) && n.NetBIOSDomain != "" {
+		gave = append(gave, "DNS domain "+n.DNSDomain)
 	}
-	return fmt.Sprintf("the server calls itself %s in domain %s; the user name sends it to look for %s, which is fine "+
-		"only if that domain is trusted (for a local account use %s\\user or .\\user)", computer, domain, dom, computer), true
+	return fmt.Sprintf("the user name's domain part %s is none of the names the server gave in its NTLM CHALLENGE (%s)",
+		dom, strings.Join(gave, ", ")), true
 }
 
 // accountChecked says which account a DOMAIN\user name makes the server

@@ -19,7 +19,8 @@
 //	                                gateway_unreachable, gateway_target_unreachable
 //	negotiation        4  CRITICAL  not_rdp, nla_required, tls_required, tls_not_allowed,
 //	                                no_server_certificate, tls_client_auth_required,
-//	                                security_layer_mismatch, tls_failed, cert_not_trusted,
+//	                                security_layer_mismatch, refusal_contradicts_offer,
+//	                                pre_rdp52_server, tls_failed, cert_not_trusted,
 //	                                credssp_oracle_server_unpatched, pubkey_auth_mismatch,
 //	                                credssp_refused, gateway_tls_failed,
 //	                                gateway_cert_not_trusted, gateway_not_rdg

@@ -57,6 +57,9 @@ const fallbackScrapeTimeout = 120 * time.Second
 
 // Exporter runs probes for scrapes. It is safe for concurrent use.
 type Exporter struct {
+	// slowSchedules is slowSchedules; tests make the machine look starved.
+	slowSchedules func(time.Duration) uint64
+
 	opt    Options
 	log    *slog.Logger
 	config atomic.Pointer[Config]
@@ -108,7 +111,7 @@ type outcome struct {
 	start    time.Time
 	end      time.Time
 	log      []byte // the probe's own log, no secrets
-	rejected string // "queue_full" or "queue_timeout" when the probe did not run
+	rejected string // "queue_full", "queue_timeout" or "cpu_starved" when the probe did not run or its timeout was ours
 }
 
 type exporterMetrics struct {
@@ -153,12 +156,13 @@ func New(cfg *Config, opt Options) *Exporter {
 		opt.Version = "dev"
 	}
 	e := &Exporter{
-		opt:     opt,
-		log:     opt.Logger,
-		sem:     make(chan struct{}, opt.MaxConcurrent),
-		flights: map[key]*flight{},
-		logons:  map[key]*logonEntry{},
-		history: newHistory(opt.History),
+		slowSchedules: slowSchedules,
+		opt:           opt,
+		log:           opt.Logger,
+		sem:           make(chan struct{}, opt.MaxConcurrent),
+		flights:       map[key]*flight{},
+		logons:        map[key]*logonEntry{},
+		history:       newHistory(opt.History),
 	}
 	e.config.Store(cfg)
 	e.registry = prometheus.NewRegistry()
@@ -173,7 +177,7 @@ func New(cfg *Config, opt Options) *Exporter {
 			Name: "rdpprobe_logon_attempts_total", Help: "Logon attempts sent to servers, by module.",
 		}, []string{"module"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rdpprobe_probes_rejected_total", Help: "Scrapes answered without probing because the exporter was at --probe.max-concurrent: queue_full (more than --probe.max-queue waiting) or queue_timeout (no slot while enough of the scrape's deadline was left for a probe: min(1s, the module's phase_timeout); or the probe in flight it joined outlasted it).",
+			Name: "rdpprobe_probes_rejected_total", Help: "Scrapes answered without probing because the exporter was at --probe.max-concurrent: queue_full (more than --probe.max-queue waiting) or queue_timeout (no slot while enough of the scrape's deadline was left for a probe: min(1s, the module's phase_timeout); or the probe in flight it joined outlasted it), or cpu_starved (the probe timed out while the exporter's goroutines waited over 100 ms for a core: the machine's overload, not the target's).",
 		}, []string{"reason"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rdpprobe_probes_in_flight", Help: "Probes running now.",
@@ -491,12 +495,22 @@ func (e *Exporter) run(ctx context.Context, target string, m *Module) *outcome {
 	opt.Recorder = logRecorder{plog}
 	plog.Info("beginning probe", "target", target, "module", m.name, "depth", string(m.depth), "offer", m.offer.String(),
 		"timeout", opt.Timeout.String(), "logon", opt.Credentials != nil)
+	slowBefore := e.slowSchedules(starvedAfter)
 	judged := report.Prober{Run: e.opt.Run, Classify: e.opt.Classify}.Probe(ctx, target, opt)
 	if opt.Credentials != nil {
 		opt.Credentials.Password = ""
 	}
 	res, v := judged.Result, judged.Verdict
 	end := e.opt.Now()
+	if (v.Class.ID == classify.Timeout || v.Class.ID == classify.TCPTimeout) && !res.CredentialsUsed() &&
+		e.slowSchedules(starvedAfter) > slowBefore {
+		// The exporter could not run on time while the probe waited:
+		// its overload, not the target's silence (no logon was made, so
+		// nothing is lost by not reporting it).
+		plog.Info("probe timed out while the exporter was starved of CPU", "class", string(v.Class.ID), "waited_over", starvedAfter.String())
+		e.reject(reasonStarved, plog, m, target)
+		return &outcome{start: start, end: end, rejected: reasonStarved, log: buf.Bytes()}
+	}
 	for _, t := range res.Timings {
 		plog.Info("phase", "phase", string(t.Phase), "duration", t.Duration.String(), "ok", t.Phase != res.Failed)
 	}

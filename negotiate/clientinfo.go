@@ -174,18 +174,28 @@ func (c *ClientInfo) Unmarshal(b []byte) error {
 // ClientInfoPDU returns the whole TPKT of the Client Info PDU (MS-RDPBCGR
 // 2.2.1.11): an MCS Send Data Request from the user channel to the I/O
 // channel whose userData is a Basic Security Header with SEC_INFO_PKT
-// (unencrypted under TLS/CredSSP) and TS_INFO_PACKET. The result holds the
+// (unencrypted under TLS/CredSSP, and under Standard RDP Security at
+// ENCRYPTION_LEVEL_NONE) and TS_INFO_PACKET. The result holds the
 // password: clear it after sending.
 func ClientInfoPDU(user, ioChannel uint16, info *ClientInfo) ([]byte, error) {
+	return SecureClientInfoPDU(user, ioChannel, info, nil)
+}
+
+// SecureClientInfoPDU is ClientInfoPDU under Standard RDP Security: the
+// TS_INFO_PACKET is signed and encrypted by sec (MS-RDPBCGR 2.2.1.11.1,
+// SEC_INFO_PKT|SEC_ENCRYPT). A nil sec is ClientInfoPDU.
+func SecureClientInfoPDU(user, ioChannel uint16, info *ClientInfo, sec *StandardSecurity) ([]byte, error) {
 	pkt, err := info.Marshal()
 	if err != nil {
 		return nil, err
 	}
 	defer clear(pkt)
-	ud := make([]byte, 0, basicSecurityHdrLen+len(pkt))
-	ud = binary.LittleEndian.AppendUint16(ud, uint16(SecInfoPkt))
-	ud = binary.LittleEndian.AppendUint16(ud, 0) // flagsHi
-	ud = append(ud, pkt...)
+	var ud []byte
+	if sec != nil {
+		ud = sec.Seal(SecInfoPkt, pkt)
+	} else {
+		ud = BasicSecurityHeader(SecInfoPkt, pkt)
+	}
 	defer clear(ud)
 	if len(ud) > MaxMCSUserData {
 		return nil, fmt.Errorf("clientinfo: Client Info PDU of %d bytes does not fit one Send Data Request", len(ud))

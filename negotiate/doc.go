@@ -14,6 +14,9 @@
 //   - gcc.go: the GCC (T.124) Conference Create Request and Response and the
 //     client and server data blocks in them (MS-RDPBCGR 2.2.1.3.1-2.2.1.4.4);
 //     servercert.go: the server's proprietary or X.509 certificate (2.2.1.4.3.1).
+//   - rdpsec.go: Standard RDP Security (MS-RDPBCGR 5.3): the Security
+//     Exchange PDU, the session keys, RC4 with MAC signatures and FIPS Triple
+//     DES with HMAC-SHA1, for servers that do not negotiate TLS.
 //   - session.go: the connection sequence after the security exchange and its
 //     builders (MS-RDPBCGR 1.3.1.1, 3.2.5.3); clientinfo.go: the Client Info PDU
 //     (2.2.1.11); share.go: the Share Control and Share Data PDUs (2.2.8.1.1);

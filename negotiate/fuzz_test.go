@@ -287,3 +287,115 @@ func FuzzPlatformChallenge(f *testing.F) {
 		}
 	})
 }
+
+// Standard RDP Security (rdpsec.go): the Security Exchange, the server's
+// security data, and every parser of encrypted PDUs, under each method's
+// keys. Seeds are real PDUs sealed by the other side.
+
+func FuzzSecurityExchange(f *testing.F) {
+	key := testKey(f)
+	m, err := NewSecurityExchange(NewProprietaryCertificate(&key.PublicKey), make([]byte, RandomLen))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(m.Marshal())
+	f.Add([]byte{1, 0, 0, 0, 9, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m SecurityExchange
+		if err := m.Unmarshal(b); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		if !bytes.Equal(m.Marshal()[4:], b[4:]) {
+			t.Fatalf("round trip % x -> % x", b, m.Marshal())
+		}
+	})
+}
+
+func FuzzServerSecurityData(f *testing.F) {
+	cr, err := ParseMCSConnectResponse(loadHex(f, "mcs-xrdp-rdp-security-connect-response")[4:])
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint32(cr.Server.Security.Method), cr.Server.Security.Rest)
+	key := testKey(f)
+	f.Add(uint32(EncryptionMethodFIPS), NewServerSecurityData(EncryptionMethodFIPS, EncryptionLevelFIPS, make([]byte, RandomLen),
+		&ServerCertificate{Version: CertChainVersion2, X509Chain: [][]byte{testCertDER(f, key, "x")}}).Rest)
+	f.Fuzz(func(t *testing.T, method uint32, rest []byte) {
+		d := ServerSecurityData{Method: EncryptionMethod(method), Level: EncryptionLevelHigh, Rest: rest}
+		random, cert, err := d.ServerRandomAndCertificate()
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		if cert == nil {
+			return
+		}
+		if len(random) != RandomLen {
+			t.Fatalf("server random of %d bytes", len(random))
+		}
+		if _, err := cert.PublicKey(); err == nil {
+			if _, err := NewSecurityExchange(cert, make([]byte, RandomLen)); err != nil {
+				t.Fatalf("a usable key cannot encrypt the client random: %v", err)
+			}
+		}
+	})
+}
+
+// sealedSeeds adds, for each method, PDUs the server sealed: licensing, a
+// Demand Active, an empty body, and the same with a signature flipped.
+func sealedSeeds(f *testing.F, tpkt bool) {
+	for i, m := range securityMethods {
+		_, server := securityPair(f, m)
+		valid := (&LicenseErrorMessage{ErrorCode: StatusValidClient, StateTransition: StNoTransition}).Marshal()
+		da := DemandActivePDU(1002, &DemandActive{ShareID: 0x103EA, SourceDescriptor: "RDP"})
+		for _, ud := range [][]byte{server.Seal(SecLicensePkt, valid), server.Seal(0, da), server.Seal(0, nil)} {
+			if tpkt {
+				f.Add(uint8(i), ServerSendData(1002, 1003, ud)[4:])
+			} else {
+				f.Add(uint8(i), ud)
+			}
+		}
+	}
+}
+
+func FuzzStandardSecurityOpen(f *testing.F) {
+	sealedSeeds(f, false)
+	f.Fuzz(func(t *testing.T, method uint8, ud []byte) {
+		m := securityMethods[int(method)%len(securityMethods)]
+		client, _ := securityPair(t, m)
+		flags, body, err := client.Open(ud)
+		var mac *MACError
+		switch {
+		case err != nil && !errors.Is(err, ErrMalformed) && !errors.As(err, &mac):
+			t.Fatalf("error is neither malformed nor a MAC error: %v", err)
+		case err == nil && flags&SecEncrypt == 0 && !bytes.Equal(body, ud[4:]):
+			t.Fatalf("a PDU in the clear came back altered: % x", body)
+		}
+		// Whatever the bytes, what one side seals the other opens.
+		client, server := securityPair(t, m)
+		sealed := server.Seal(0, ud)
+		if _, got, err := client.Open(sealed); err != nil || !bytes.Equal(got, ud) {
+			t.Fatalf("round trip of % x: % x, %v", ud, got, err)
+		}
+	})
+}
+
+func FuzzParseSecureServerPDU(f *testing.F) {
+	sealedSeeds(f, true)
+	f.Fuzz(func(t *testing.T, method uint8, b []byte) {
+		client, _ := securityPair(t, securityMethods[int(method)%len(securityMethods)])
+		p, err := ParseSecureServerPDU(b, client)
+		var mac *MACError
+		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrDisconnectRequest) && !errors.As(err, &mac) {
+			t.Fatalf("error wraps no sentinel: %v", err)
+		}
+		if err == nil && p == nil {
+			t.Fatal("nil PDU without error")
+		}
+	})
+}

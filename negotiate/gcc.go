@@ -255,7 +255,7 @@ func (c *ClientCoreData) unmarshal(d []byte) error {
 }
 
 // ClientData is the set of client data blocks rdpprobe sends: CS_CORE,
-// CS_SECURITY (no encryption methods: TLS/CredSSP protect the link) and
+// CS_SECURITY (no encryption methods when TLS/CredSSP protect the link) and
 // CS_NET with no static channels.
 type ClientData struct {
 	Core ClientCoreData
@@ -267,10 +267,15 @@ type ClientData struct {
 	Channels []string
 }
 
-// DefaultClientData returns the minimal blocks for a TLS/NLA connection
-// whose X.224 negotiation selected the given protocol.
+// DefaultClientData returns the minimal blocks for a connection whose X.224
+// negotiation selected the given protocol: under PROTOCOL_RDP (Standard RDP
+// Security) CS_SECURITY offers AllEncryptionMethods, under TLS and NLA none.
 func DefaultClientData(selected Protocol) ClientData {
-	return ClientData{Core: ClientCoreData{
+	var methods uint32
+	if selected == ProtocolRDP {
+		methods = uint32(AllEncryptionMethods)
+	}
+	return ClientData{EncryptionMethods: methods, Core: ClientCoreData{
 		Version:                RDPVersion5Plus,
 		DesktopWidth:           1024,
 		DesktopHeight:          768,

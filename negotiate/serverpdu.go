@@ -44,6 +44,7 @@ type ServerPDU struct {
 	ChannelID uint16
 
 	SecurityFlags  SecurityFlags        // when a security header was present
+	Encrypted      bool                 // the userData was decrypted (Standard RDP Security)
 	LicenseMsgType LicenseMsgType       // licensing kinds
 	LicenseError   *LicenseErrorMessage // license-valid-client, license-error
 	LicenseRequest *LicenseRequest      // license-exchange with LICENSE_REQUEST
@@ -74,8 +75,17 @@ type ServerPDU struct {
 //   - anything else → other.
 //
 // An X.224 Disconnect Request yields an error wrapping ErrDisconnectRequest.
-// Encrypted (Standard RDP Security) PDUs are classified as other.
-func ParseServerPDU(x224 []byte) (*ServerPDU, error) {
+// Encrypted (Standard RDP Security) PDUs are classified as other: see
+// ParseSecureServerPDU.
+func ParseServerPDU(x224 []byte) (*ServerPDU, error) { return ParseSecureServerPDU(x224, nil) }
+
+// ParseSecureServerPDU is ParseServerPDU under Standard RDP Security
+// (MS-RDPBCGR 5.3.6): a Send Data Indication whose security header has
+// SEC_ENCRYPT is decrypted by sec, its signature checked, and then sorted
+// like a PDU in the clear. sec is a stream, so every encrypted PDU must
+// pass through it in order. A signature that does not verify yields the PDU
+// so far and a *MACError. A nil sec is ParseServerPDU.
+func ParseSecureServerPDU(x224 []byte, sec *StandardSecurity) (*ServerPDU, error) {
 	mcs, err := ParseDataTPDU(x224)
 	if err != nil {
 		return nil, err
@@ -103,6 +113,19 @@ func ParseServerPDU(x224 []byte) (*ServerPDU, error) {
 	}
 	p.Initiator, p.ChannelID = sd.Initiator, sd.ChannelID
 	u := sd.UserData
+	if sec != nil && len(u) >= basicSecurityHdrLen && SecurityFlags(binary.LittleEndian.Uint16(u))&SecEncrypt != 0 {
+		flags, body, err := sec.Open(u)
+		p.SecurityFlags, p.Encrypted = flags, true
+		switch {
+		case err != nil:
+			return p, err
+		case flags&SecLicensePkt != 0:
+			return p, p.parseLicense(body)
+		case isShareControl(body):
+			return p, p.parseShare(body)
+		}
+		return p, nil
+	}
 	if len(u) >= basicSecurityHdrLen {
 		flags := SecurityFlags(binary.LittleEndian.Uint16(u))
 		if flags&SecLicensePkt != 0 && !isShareControl(u) {

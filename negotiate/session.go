@@ -20,6 +20,12 @@ import (
 //     carry no security header at all (2.2.1.13.1, 2.2.5.1: "MUST NOT be
 //     included" when level and method are NONE).
 //
+// Under Standard RDP Security (PROTOCOL_RDP, 5.3) the server selects a
+// method and level in TS_UD_SC_SEC1 and sends its random and RSA key; then
+// a Security Exchange PDU (2.2.1.10) follows the channel joins, the Client
+// Info is encrypted, and so is every PDU whose security header says
+// SEC_ENCRYPT (rdpsec.go: SecureClientInfoPDU, ParseSecureServerPDU).
+//
 // The sequence a prober follows, each step with the PDU to send or expect:
 //
 //  1. send ClientMCSConnectInitial(selected)  (2.2.1.3)
@@ -29,16 +35,20 @@ import (
 //  5. ParseAttachUserConfirm                  (2.2.1.7) → user channel ID
 //  6. for each of ChannelsToJoin(user, server):
 //     send ClientChannelJoinRequest(user, ch) (2.2.1.8); ParseChannelJoinConfirm (2.2.1.9)
-//  7. send ClientInfoPDU(user, io, info)      (2.2.1.11)
-//  8. loop ParseServerPDU until a verdict    (2.2.1.12 licensing, 2.2.5.1, 2.2.10.1, 2.2.1.13.1);
+//  7. under Standard RDP Security with encryption: send
+//     ClientSecurityExchangePDU(user, io, NewSecurityExchange(cert, random))
+//     (2.2.1.10) and derive NewClientSecurity(method, random, serverRandom)
+//  8. send ClientInfoPDU(user, io, info)      (2.2.1.11), SecureClientInfoPDU
+//     under Standard RDP Security
+//  9. loop ParseServerPDU until a verdict    (2.2.1.12 licensing, 2.2.5.1, 2.2.10.1, 2.2.1.13.1);
 //     a LICENSE_REQUEST is answered with ClientLicensePDU(user, io,
 //     NewLicenseRequest.Marshal()) (MS-RDPELE 2.2.2.2)
-//  9. send ClientDisconnectProviderUltimatum() (2.2.2.3) and close.
+// 10. send ClientDisconnectProviderUltimatum() (2.2.2.3) and close.
 //
-// This file holds the framing and the builders of steps 1-7 and 9; the Client
+// This file holds the framing and the builders of steps 1-6 and 10; the Client
 // Info PDU is in clientinfo.go, the Share Control and Share Data PDUs in
-// share.go, and ParseServerPDU, which sorts what the server says in step 8,
-// in serverpdu.go.
+// share.go, and ParseServerPDU, which sorts what the server says in step 9,
+// in serverpdu.go; Standard RDP Security in rdpsec.go.
 
 // X.224 Data TPDU header (X.224 13.7): LI 2, DT code 0xF0, EOT set.
 var x224DataHeader = [3]byte{0x02, 0xF0, 0x80}

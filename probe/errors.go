@@ -166,3 +166,13 @@ func typeTLSAlert(err error) error {
 	}
 	return err
 }
+
+// NoNegotiationResponseError: the server's Connection Confirm carries no
+// RDP_NEG_RSP (MS-RDPBCGR 2.2.1.2). A server from before RDP 5.2 never
+// reads the RDP_NEG_REQ and speaks standard RDP security only, which the
+// client did not offer.
+type NoNegotiationResponseError struct{ Offered negotiate.Protocol }
+
+func (e *NoNegotiationResponseError) Error() string {
+	return fmt.Sprintf("x224: the Connection Confirm carries no RDP_NEG_RSP (a server from before RDP 5.2: standard RDP security only); offered %v", e.Offered)
+}

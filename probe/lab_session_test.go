@@ -4,6 +4,7 @@ package probe_test
 // answers once the Client Info PDU is in (observed, then asserted).
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/rdpprobe/rdpprobe/internal/labtest"
@@ -16,6 +17,12 @@ import (
 // ENCRYPTION_METHOD_NONE (TLS protects it) and disconnected.
 func sessionOK(t *testing.T, r *probe.Result) *probe.SessionInfo {
 	t.Helper()
+	return sessionOKWith(t, r, negotiate.EncryptionMethodNone)
+}
+
+// sessionOKWith is sessionOK for a session whose server selected method.
+func sessionOKWith(t *testing.T, r *probe.Result, method negotiate.EncryptionMethod) *probe.SessionInfo {
+	t.Helper()
 	if r.Err != nil || r.Reached != probe.PhaseSession {
 		t.Fatalf("want to reach the session phase cleanly, got reached %q err %v", r.Reached, r.Err)
 	}
@@ -26,7 +33,7 @@ func sessionOK(t *testing.T, r *probe.Result) *probe.SessionInfo {
 	if !s.ClientInfoSent || !s.DisconnectSent {
 		t.Errorf("Client Info sent %v, Disconnect Provider Ultimatum sent %v", s.ClientInfoSent, s.DisconnectSent)
 	}
-	if s.EncryptionMethod != negotiate.EncryptionMethodNone || s.IOChannel == 0 || s.UserChannel == 0 {
+	if s.EncryptionMethod != method || s.IOChannel == 0 || s.UserChannel == 0 {
 		t.Errorf("MCS facts: %+v", s)
 	}
 	if len(s.Channels) < 2 || s.Channels[0] != s.UserChannel || s.Channels[1] != s.IOChannel {
@@ -126,14 +133,51 @@ func TestLabSessionFreeRDPNLAWrongPassword(t *testing.T) {
 	}
 }
 
-// Standard RDP security: the phase is skipped, and the Result says why.
-func TestLabSessionStandardRDPSkipped(t *testing.T) {
-	r := runProbe(t, labtest.Peer(t, "rdp"), probe.Options{Depth: probe.PhaseSession, AllowStandardRDP: true})
-	if r.Err != nil || r.Reached != probe.PhaseNegotiate {
-		t.Fatalf("want to stop after the negotiation, got reached %q err %v", r.Reached, r.Err)
-	}
-	if r.Session == nil || r.Session.Skipped == "" || r.Session.ClientInfoSent {
-		t.Fatalf("want a skipped session phase, got %+v", r.Session)
+// Standard RDP security all the way to the Demand Active: FreeRDP's shadow
+// server at ENCRYPTION_LEVEL_NONE (no Security Exchange, nothing
+// encrypted), xrdp with security_layer=rdp and security_layer=negotiate
+// at level High (128-bit RC4 under its 2048-bit proprietary key, licensing
+// in the clear, the Demand Active encrypted). The password goes into the
+// Client Info only when the caller opted in, and never at level None.
+func TestLabSessionStandardRDP(t *testing.T) {
+	for _, tc := range []struct {
+		peer      string
+		method    negotiate.EncryptionMethod
+		level     negotiate.EncryptionLevel
+		optIn     bool
+		autologon bool
+	}{
+		{"rdp", negotiate.EncryptionMethodNone, negotiate.EncryptionLevelNone, false, false},
+		{"rdp", negotiate.EncryptionMethodNone, negotiate.EncryptionLevelNone, true, false},
+		{"xrdp-rdp", negotiate.EncryptionMethod128Bit, negotiate.EncryptionLevelHigh, false, false},
+		{"xrdp-rdp", negotiate.EncryptionMethod128Bit, negotiate.EncryptionLevelHigh, true, true},
+		{"xrdp", negotiate.EncryptionMethod128Bit, negotiate.EncryptionLevelHigh, true, true},
+	} {
+		t.Run(fmt.Sprintf("%s/opt-in=%v", tc.peer, tc.optIn), func(t *testing.T) {
+			r := runProbe(t, labtest.Peer(t, tc.peer), probe.Options{Depth: probe.PhaseSession, AllowStandardRDP: true,
+				Credentials: labCreds(true), AutologonWithoutNLA: tc.optIn})
+			s := sessionOKWith(t, r, tc.method)
+			if r.Negotiation.Selected() != negotiate.ProtocolRDP || s.EncryptionLevel != tc.level {
+				t.Errorf("selected %v at %v", r.Negotiation.Selected(), s.EncryptionLevel)
+			}
+			if l := s.License; l == nil || l.Outcome != probe.LicenseValidClient || !s.DemandActive {
+				t.Fatalf("licensing %+v, Demand Active %v: want STATUS_VALID_CLIENT and the Demand Active", l, s.DemandActive)
+			}
+			std := s.StandardSecurity
+			if std == nil {
+				t.Fatal("no standard security facts")
+			}
+			encrypted := tc.method != negotiate.EncryptionMethodNone
+			if std.SecurityExchangeSent != encrypted || (std.EncryptedPDUs > 0) != encrypted {
+				t.Errorf("Security Exchange sent %v, %d PDUs decrypted; want encryption %v", std.SecurityExchangeSent, std.EncryptedPDUs, encrypted)
+			}
+			if encrypted && (std.ServerCertificate != "proprietary" || std.ServerKeyBits != 2048) {
+				t.Errorf("server key: %s, %d bits", std.ServerCertificate, std.ServerKeyBits)
+			}
+			if s.Autologon != tc.autologon || (s.PasswordWithheld == "") != tc.autologon {
+				t.Errorf("autologon %v, withheld %q; want autologon %v", s.Autologon, s.PasswordWithheld, tc.autologon)
+			}
+		})
 	}
 }
 

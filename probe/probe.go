@@ -51,7 +51,9 @@ type Options struct {
 	Kerberos KerberosOptions
 	// AutologonWithoutNLA lets the session phase put the password in the
 	// Client Info PDU (INFO_AUTOLOGON) when the server selected TLS without
-	// NLA although its certificate is neither trusted nor pinned. Nothing
+	// NLA although its certificate is neither trusted nor pinned, or
+	// standard RDP security (which authenticates no server; at
+	// ENCRYPTION_LEVEL_NONE the password is withheld all the same). Nothing
 	// has then authenticated the server: a man in the middle who strips NLA
 	// from the negotiation reads the password. Without it the password
 	// goes only to a trusted or pinned certificate, and otherwise is
@@ -187,6 +189,7 @@ type prober struct {
 	gw   *gateway // the RD Gateway, when Options.Gateway is set
 
 	spk     []byte        // the server's SubjectPublicKey, for the CredSSP binding
+	std     *stdSecurity  // Standard RDP Security in the session phase (PROTOCOL_RDP)
 	auth    authenticator // the security package inside CredSSP
 	version int           // CredSSP version to speak: min(ours, server's)
 	kdcs    []krb5.KDC    // where Kerberos asks for its ticket
@@ -205,8 +208,10 @@ func (p *prober) run(ctx context.Context) {
 	}
 	selected := p.r.Negotiation.Selected()
 	if selected == negotiate.ProtocolRDP {
-		p.skipSession(skippedStandardRDP)
-		return // standard RDP security: nothing more before the session
+		// Standard RDP security: no TLS, no NLA; its security exchange is
+		// part of the session start.
+		p.runSession(ctx)
+		return
 	}
 	if !p.phase(ctx, PhaseTLS, p.handshake) || p.stopAfter(PhaseTLS) {
 		return
@@ -378,6 +383,9 @@ func (p *prober) negotiate(ctx context.Context) error {
 	p.r.Negotiation = n
 	if cc.Failure != nil {
 		return cc.Failure
+	}
+	if cc.Response == nil && !p.opt.AllowStandardRDP {
+		return &NoNegotiationResponseError{Offered: p.opt.Protocols}
 	}
 	if !p.offered(n.Selected()) {
 		return &ProtocolMismatchError{Offered: p.opt.Protocols, Selected: n.Selected()}

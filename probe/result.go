@@ -237,8 +237,8 @@ type CredSSPInfo struct {
 }
 
 // AutologonReason is why the password went in the Client Info PDU of a
-// server that selected TLS without NLA: something proved who the server
-// is, or the caller took the risk.
+// server that selected TLS without NLA, or standard RDP security:
+// something proved who the server is, or the caller took the risk.
 type AutologonReason string
 
 const (
@@ -297,6 +297,9 @@ type SessionInfo struct {
 	Channels         []uint16 // channels joined (2.2.1.9)
 	// MCSFailure is an MCS confirm whose result was not rt-successful.
 	MCSFailure *negotiate.MCSResultError
+	// StandardSecurity is set when the server selected standard RDP
+	// security (PROTOCOL_RDP), which authenticates nothing; nil otherwise.
+	StandardSecurity *StandardSecurityInfo
 
 	// ClientInfoSent: the Client Info PDU (2.2.1.11) went out.
 	ClientInfoSent bool
@@ -330,4 +333,31 @@ type SessionInfo struct {
 	ServerDisconnect *negotiate.MCSReason
 	// DisconnectSent: our Disconnect Provider Ultimatum went out.
 	DisconnectSent bool
+}
+
+// StandardSecurityInfo records Standard RDP Security (MS-RDPBCGR 5.3) in the
+// session phase. The method and level are SessionInfo's EncryptionMethod
+// and EncryptionLevel; at ENCRYPTION_METHOD_NONE nothing else is set.
+type StandardSecurityInfo struct {
+	// ServerCertificate is where the server's RSA key came from:
+	// "proprietary" or "x509" (2.2.1.4.3.1); ServerKeyBits its modulus'
+	// size. No one vouches for either.
+	ServerCertificate string
+	ServerKeyBits     int
+	// SecurityExchangeSent: the client random went to the server under
+	// that key (2.2.1.10) and the session keys were derived (5.3.5).
+	SecurityExchangeSent bool
+	// EncryptedPDUs counts the server PDUs decrypted whose signatures
+	// verified; KeyUpdates the RC4 key updates of both directions (5.3.7).
+	EncryptedPDUs int
+	KeyUpdates    int
+	// SaltedMAC: the server signed with the salted MAC (SEC_SECURE_CHECKSUM,
+	// 5.3.6.1.1), and so did the probe from then on.
+	SaltedMAC bool
+	// LicensingEncrypted: the server's licensing PDUs came encrypted;
+	// LicenseRequestEncrypted: the probe's NEW_LICENSE_REQUEST went
+	// encrypted, because the server said it reads encrypted licensing PDUs
+	// (SEC_LICENSE_ENCRYPT_CS).
+	LicensingEncrypted      bool
+	LicenseRequestEncrypted bool
 }

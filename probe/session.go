@@ -16,15 +16,20 @@ import (
 // which may come after the phase's deadline has passed.
 const disconnectGrace = 500 * time.Millisecond
 
-// skippedStandardRDP is recorded when the session phase is asked for but
-// the server selected standard RDP security.
-const skippedStandardRDP = "the server selected standard RDP security (PROTOCOL_RDP): its Client Info PDU must be " +
-	"RC4-encrypted with keys from the server's RSA certificate (MS-RDPBCGR 5.3), which rdpprobe does not implement"
-
 // passwordWithheld is recorded when the server selected TLS without NLA
 // and the password stayed home: nothing proved who the server is.
 const passwordWithheld = "the server selected TLS without NLA and its certificate is neither trusted nor pinned, so nothing " +
 	"authenticated it before the Client Info; the password was not sent (a man in the middle who strips NLA would read it)"
+
+// passwordWithheldRDP is passwordWithheld for standard RDP security, and
+// passwordInTheClear for its ENCRYPTION_LEVEL_NONE, where the opt-in does
+// not help: the Client Info would cross the network unencrypted.
+const (
+	passwordWithheldRDP = "the server selected standard RDP security, which does not authenticate the server; " +
+		"the password was not sent (a man in the middle, who can pose as any server here, would read it)"
+	passwordInTheClear = "the server selected standard RDP security at ENCRYPTION_LEVEL_NONE, so the Client Info " +
+		"would cross the network unencrypted; the password was not sent"
+)
 
 // skippedNoCredentials is recorded when the session phase is asked for, the
 // server requires NLA, and no credentials were given.
@@ -70,6 +75,9 @@ func (p *prober) session(ctx context.Context) (err error) {
 	s.ServerVersion = sd.Core.Version
 	s.EncryptionMethod, s.EncryptionLevel = sd.Security.Method, sd.Security.Level
 	s.IOChannel = sd.Network.IOChannel
+	if err := p.standardSecurityData(s, sd); err != nil {
+		return err
+	}
 
 	if err := p.sendX224(negotiate.ClientErectDomainRequest(), "MCS Erect Domain Request", false); err != nil {
 		return hangsUp(err)
@@ -103,8 +111,11 @@ func (p *prober) session(ctx context.Context) (err error) {
 		s.Channels = append(s.Channels, ch)
 	}
 
+	if err := p.securityExchange(s); err != nil {
+		return hangsUp(err)
+	}
 	info := p.clientInfo(sel)
-	pdu, err := negotiate.ClientInfoPDU(au.Initiator, s.IOChannel, &info)
+	pdu, err := p.clientInfoPDU(au.Initiator, s.IOChannel, &info)
 	info.Password = ""
 	if err != nil {
 		return err
@@ -126,6 +137,7 @@ func (p *prober) session(ctx context.Context) (err error) {
 		if err != nil {
 			return hangsUp(err)
 		}
+		p.sawServerPDU(s, pdu)
 		done, err := p.serverPDU(s, pdu)
 		if pdu.Kind == negotiate.ServerPDUDisconnectUltimatum {
 			hungUp = true
@@ -246,6 +258,9 @@ const (
 func (p *prober) newLicenseRequest(s *SessionInfo, r *negotiate.LicenseRequest) error {
 	li := s.License
 	cert, err := r.ServerCertificate()
+	if cert == nil && err == nil {
+		cert = p.licenseCertificate()
+	}
 	switch {
 	case err != nil:
 		li.NoNewLicenseRequest = "the LICENSE_REQUEST's server certificate could not be read: " + err.Error()
@@ -282,7 +297,7 @@ func (p *prober) newLicenseRequest(s *SessionInfo, r *negotiate.LicenseRequest) 
 	}
 	note := fmt.Sprintf("licensing NEW_LICENSE_REQUEST (user name %q, no password; premaster under the server's %d-bit %s key)",
 		user, li.ServerKeyBits, li.ServerKey)
-	if err := p.sendX224(negotiate.ClientLicensePDU(s.UserChannel, s.IOChannel, m.Marshal()), note, false); err != nil {
+	if err := p.sendX224(p.licensePDU(s, m.Marshal()), note, false); err != nil {
 		return err
 	}
 	li.NewLicenseRequestSent = true
@@ -334,14 +349,19 @@ func (p *prober) clientInfo(sel negotiate.Protocol) negotiate.ClientInfo {
 		if p.auth != nil {
 			info.Domain, _ = p.auth.account() // ".\user" resolved to the server's name
 		}
-		if sel == negotiate.ProtocolSSL {
-			if why := p.autologonWithoutNLA(); why == "" {
-				p.r.Session.PasswordWithheld = passwordWithheld
-			} else {
-				info.Password = c.Password
-				info.Flags |= negotiate.InfoAutologon
-				p.r.Session.AutologonReason = why
-			}
+		switch why := p.autologonWithoutNLA(); {
+		case sel&(negotiate.ProtocolHybrid|negotiate.ProtocolHybridEx) != 0:
+			// NLA: the server has the credentials from CredSSP already.
+		case why == "" && sel == negotiate.ProtocolRDP:
+			p.r.Session.PasswordWithheld = passwordWithheldRDP
+		case why == "":
+			p.r.Session.PasswordWithheld = passwordWithheld
+		case sel == negotiate.ProtocolRDP && p.keys() == nil:
+			p.r.Session.PasswordWithheld = passwordInTheClear
+		default:
+			info.Password = c.Password
+			info.Flags |= negotiate.InfoAutologon
+			p.r.Session.AutologonReason = why
 		}
 	}
 	return info
@@ -351,8 +371,10 @@ func (p *prober) clientInfo(sel negotiate.Protocol) negotiate.ClientInfo {
 // Info of a server that selected TLS without NLA, where nothing but its
 // certificate can prove who it is (issue 19): only if that certificate is
 // trusted (VerifyCertificate: chain, name, purpose, validity) or is the
-// pinned one, or if the caller opted in (Options.AutologonWithoutNLA). It
-// says why, or "" to withhold the password. It is the only place that
+// pinned one, or if the caller opted in (Options.AutologonWithoutNLA). Under
+// standard RDP security there is no TLS certificate, so only the opt-in
+// can send it (and clientInfo still withholds it at ENCRYPTION_LEVEL_NONE).
+// It says why, or "" to withhold the password. It is the only place that
 // decides it.
 func (p *prober) autologonWithoutNLA() AutologonReason {
 	if t := p.r.TLS; t != nil && t.Certificate != nil && t.Certificate.Trust != nil {
@@ -401,7 +423,7 @@ func (p *prober) readServerPDU() (*negotiate.ServerPDU, error) {
 	var pdu *negotiate.ServerPDU
 	var perr error
 	_, err := p.conn.readTPKTNamed(maxServerPDU, func(b []byte) string {
-		pdu, perr = negotiate.ParseServerPDU(b)
+		pdu, perr = negotiate.ParseSecureServerPDU(b, p.keys())
 		return serverPDUNote(pdu, perr)
 	})
 	if err != nil {
@@ -412,9 +434,19 @@ func (p *prober) readServerPDU() (*negotiate.ServerPDU, error) {
 
 // serverPDUNote describes a server PDU for a recording.
 func serverPDUNote(pdu *negotiate.ServerPDU, err error) string {
-	if err != nil {
+	var mac *negotiate.MACError
+	switch {
+	case errors.As(err, &mac):
+		return "encrypted server PDU whose signature does not verify"
+	case err != nil:
 		return "server PDU (unparsed)"
+	case pdu.Encrypted:
+		return serverPDUKindNote(pdu) + " (decrypted)"
 	}
+	return serverPDUKindNote(pdu)
+}
+
+func serverPDUKindNote(pdu *negotiate.ServerPDU) string {
 	switch pdu.Kind {
 	case negotiate.ServerPDULicenseValidClient, negotiate.ServerPDULicenseError:
 		return fmt.Sprintf("License Error PDU %v, %v", pdu.LicenseError.ErrorCode, pdu.LicenseError.StateTransition)

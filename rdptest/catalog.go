@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rdpprobe/rdpprobe/negotiate"
 	"github.com/rdpprobe/rdpprobe/negotiate/tsgu"
@@ -25,6 +26,7 @@ type Entry struct {
 	Scenario
 	Offer    string // probe's --protocols ("" = probe.DefaultOffer)
 	Password string // "" = probe without credentials; else log on as CORP\alice with it
+	Domain   string // the account's domain part when not TestDomain
 	Class    string // classify class ID
 	Phase    probe.Phase
 	// Depth is the probe's --depth ("" = default); PhaseSession for the
@@ -44,6 +46,10 @@ type Entry struct {
 
 const noReplayKeys = "pubKeyAuth and the sealed messages depend on this run's NTLM session key and TLS key, so a recording cannot be replayed; the scenario test covers it"
 
+// noReplayRDPKeys: Standard RDP Security's session keys come from this
+// run's client random, so the server's recorded PDUs would not decrypt.
+const noReplayRDPKeys = "the session keys of standard RDP security come from this run's client random, so a recording's encrypted PDUs cannot be replayed; the scenario test and the xfreerdp cross-check cover it"
+
 func status(s negotiate.NTStatus) Scenario {
 	return Scenario{Accounts: accounts(), AfterAuthenticate: Outcome{ErrorCode: s}}
 }
@@ -57,6 +63,62 @@ func accounts() map[string]string {
 // Info PDU.
 func tlsSession(s Session) Scenario {
 	return Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}, Session: &s}
+}
+
+// ProbeOptions are the options a probe of the entry runs with: its offer
+// and depth, its certificate requirements, CORP\alice (or Domain\alice)
+// with Password, its gateway's (but for the address: ThroughGateway), and
+// short deadlines. With a password AutologonWithoutNLA
+// is set: the catalog's sessions without NLA are about what an autologon
+// Client Info meets.
+func (e Entry) ProbeOptions() (probe.Options, error) {
+	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth,
+		RequireTrustedCert: e.RequireTrustedCert, Cert: probe.CertPolicy{SHA256: e.CertSHA256}}
+	if e.Offer != "" {
+		p, rdp, err := probe.ParseOffer(e.Offer)
+		if err != nil {
+			return opt, err
+		}
+		opt.Protocols, opt.AllowStandardRDP = p, rdp
+	}
+	if e.Password != "" {
+		dom := TestDomain
+		if e.Domain != "" {
+			dom = e.Domain
+		}
+		opt.Credentials = &probe.Credentials{User: TestUser, Domain: dom, Password: e.Password}
+		opt.AutologonWithoutNLA = true
+	}
+	if e.Scenario.Gateway != nil {
+		// Through the scenario's gateway emulator (ThroughGateway gives
+		// its address), logging on with the same account and password:
+		// mstsc's "use my RD Gateway credentials for the remote computer".
+		opt.Gateway = &probe.GatewayOptions{Transport: e.GatewayTransport, Cert: probe.CertPolicy{Roots: TestRoots()}}
+		if e.Password != "" {
+			opt.Gateway.Credentials = &probe.Credentials{User: TestUser, Domain: TestDomain, Password: e.Password}
+		}
+	}
+	if e.Class == "timeout" {
+		opt.PhaseTimeout = 500 * time.Millisecond
+	}
+	return opt, nil
+}
+
+// ThroughGateway gives opt.Gateway, which ProbeOptions set for an entry
+// with a gateway, the address of srv's; opt is left alone without one.
+func (e Entry) ThroughGateway(opt *probe.Options, srv *Server) {
+	if opt.Gateway == nil || srv.Gateway == nil {
+		return
+	}
+	g := *opt.Gateway
+	g.Address = srv.Gateway.Addr
+	opt.Gateway = &g
+}
+
+// stdSession is a server with Standard RDP Security only (no TLS, no NLA)
+// that plays s after the Client Info PDU.
+func stdSession(std StandardRDPSecurity, s Session) Scenario {
+	return Scenario{StandardRDP: &std, Session: &s}
 }
 
 // ServerHangsUp reports whether the scenario's server ends the connection
@@ -94,15 +156,23 @@ func Catalog() []Entry {
 			Scenario: Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}, TLS: TLSOptions{MaxVersion: tls.VersionTLS10}},
 			Password: TestPassword, Class: "credentials_not_verified", Phase: probe.PhaseTLS},
 		{Name: "nla-required", Spec: negFail, Offer: "tls", Class: "nla_required", Phase: probe.PhaseNegotiate},
-		{Name: "ssl-required", Spec: negFail, Scenario: neg(negotiate.SSLRequiredByServer), Offer: "rdp", Class: "tls_required", Phase: probe.PhaseNegotiate},
-		{Name: "ssl-not-allowed", Spec: negFail, Scenario: neg(negotiate.SSLNotAllowedByServer), Class: "tls_not_allowed", Phase: probe.PhaseNegotiate},
+		{Name: "ssl-required", Spec: negFail + " (a TLS-only server asked for standard RDP security)",
+			Scenario: Scenario{Negotiation: Negotiation{Accept: negotiate.ProtocolSSL}}, Offer: "rdp", Class: "tls_required", Phase: probe.PhaseNegotiate},
+		{Name: "ssl-not-allowed", Spec: negFail + " (a standard-RDP-security-only server asked for TLS and NLA)",
+			Scenario: Scenario{StandardRDP: &StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh}}, Class: "tls_not_allowed", Phase: probe.PhaseNegotiate},
+		{Name: "refusal-contradicts-offer", Spec: negFail + " (SSL_REQUIRED_BY_SERVER to an offer that includes TLS)",
+			Scenario: neg(negotiate.SSLRequiredByServer), Class: "refusal_contradicts_offer", Phase: probe.PhaseNegotiate},
 		{Name: "ssl-cert-not-on-server", Spec: negFail, Scenario: neg(negotiate.SSLCertNotOnServer), Class: "no_server_certificate", Phase: probe.PhaseNegotiate},
 		{Name: "ssl-with-user-auth-required", Spec: negFail, Scenario: neg(negotiate.SSLWithUserAuthRequiredByServer), Class: "tls_client_auth_required", Phase: probe.PhaseNegotiate},
 		{Name: "inconsistent-flags", Spec: negFail, Scenario: neg(negotiate.InconsistentFlags), Class: "protocol_error", Phase: probe.PhaseNegotiate},
 		{Name: "selects-rdp-for-nla", Spec: negRsp + " (xrdp's answer to a HYBRID-only request)",
 			Scenario: Scenario{Negotiation: Negotiation{SelectRDP: true}}, Offer: "nla", Class: "security_layer_mismatch", Phase: probe.PhaseNegotiate},
-		{Name: "rdp5-no-negotiation-response", Spec: "MS-RDPBCGR 2.2.1.2 (Connection Confirm without rdpNegData)",
-			Scenario: Scenario{Negotiation: Negotiation{NoResponse: true}}, Class: "security_layer_mismatch", Phase: probe.PhaseNegotiate},
+		{Name: "selects-tls-for-nla", Spec: negRsp + " (PROTOCOL_SSL selected for a HYBRID-only request)",
+			Scenario: Scenario{Negotiation: Negotiation{Select: negotiate.ProtocolSSL}}, Offer: "nla", Class: "security_layer_mismatch", Phase: probe.PhaseNegotiate},
+		{Name: "rdp5-no-negotiation-response", Spec: "MS-RDPBCGR 2.2.1.2 (Connection Confirm without rdpNegData: a server before RDP 5.2)",
+			Scenario: preRDP52(), Class: "pre_rdp52_server", Phase: probe.PhaseNegotiate},
+		{Name: "rdp5-no-negotiation-response-offer-rdp", Spec: "MS-RDPBCGR 2.2.1.2 (Connection Confirm without rdpNegData), offered standard RDP security",
+			Scenario: preRDP52(), Offer: "rdp", Class: "ok", Phase: probe.PhaseNegotiate},
 		{Name: "x224-disconnect-request", Spec: "X.224 13.5 (DR TPDU)",
 			Scenario: Scenario{Negotiation: Negotiation{Disconnect: true}}, Class: "server_closed", Phase: probe.PhaseNegotiate},
 		{Name: "garbage-confirm", Spec: "MS-RDPBCGR 2.2.1.2 (a TPKT that is not a Connection Confirm)",
@@ -146,6 +216,13 @@ func Catalog() []Entry {
 		{Name: "invalid-workstation", Spec: errCode, Scenario: status(negotiate.StatusInvalidWorkstation), Password: TestPassword, Class: "invalid_workstation", Phase: probe.PhaseLogon},
 		{Name: "logon-type-not-granted", Spec: errCode, Scenario: status(negotiate.StatusLogonTypeNotGranted), Password: TestPassword, Class: "logon_type_not_granted", Phase: probe.PhaseLogon},
 		{Name: "no-logon-servers", Spec: errCode, Scenario: status(negotiate.StatusNoLogonServers), Password: TestPassword, Class: "no_logon_servers", Phase: probe.PhaseLogon},
+		// A user name whose domain part names none of the server's names:
+		// the server's answer decides whether that is the cause.
+		{Name: "no-such-domain-foreign-domain", Spec: errCode + " (STATUS_NO_SUCH_DOMAIN for a domain the server does not know)",
+			Scenario: Scenario{Accounts: accounts(), BadPassword: Outcome{ErrorCode: negotiate.StatusNoSuchDomain}},
+			Password: TestPassword, Domain: "EVIL", Class: "no_logon_servers", Phase: probe.PhaseLogon},
+		{Name: "bad-password-foreign-domain", Spec: errCode + " (STATUS_LOGON_FAILURE for an account of an unknown domain)",
+			Scenario: Scenario{Accounts: accounts()}, Password: TestPassword, Domain: "EVIL", Class: "logon_failed", Phase: probe.PhaseLogon},
 		{Name: "trust-relationship-failure", Spec: errCode, Scenario: status(negotiate.StatusTrustedRelationshipFailure), Password: TestPassword, Class: "trust_relationship_failure", Phase: probe.PhaseLogon},
 		{Name: "ntlm-blocked", Spec: errCode + " (STATUS_NTLM_BLOCKED: the Restrict NTLM policies)", Scenario: status(negotiate.StatusNTLMBlocked), Password: TestPassword,
 			Class: "ntlm_blocked", Phase: probe.PhaseLogon},
@@ -180,6 +257,7 @@ func Catalog() []Entry {
 		return &negotiate.LogonErrorsInfo{Type: negotiate.LogonErrorType(t), Data: uint32(f)}
 	}
 	ses := probe.PhaseSession
+	es = append(es, standardSecurityEntries()...)
 	es = append(es,
 		Entry{Name: "session-demand-active", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Class: "ok", Phase: ses},
 		Entry{Name: "session-tls-credentials-not-verified", Spec: start, Scenario: tlsSession(Session{}), Depth: ses, Password: TestPassword,
@@ -317,6 +395,71 @@ func mustDefaultCert() *tls.Certificate {
 		panic("rdptest: certificate: " + err.Error())
 	}
 	return &c
+}
+
+// preRDP52 is a server from before RDP 5.2: its Connection Confirm has no
+// RDP_NEG_RSP, and it speaks standard RDP security at Client Compatible.
+func preRDP52() Scenario {
+	return Scenario{Negotiation: Negotiation{NoResponse: true},
+		StandardRDP: &StandardRDPSecurity{Level: negotiate.EncryptionLevelClientCompatible}, Session: &Session{}}
+}
+
+// standardSecurityEntries are the session start over Standard RDP Security
+// (MS-RDPBCGR 5.3): each method and level, FIPS, both kinds of server
+// certificate, keys of odd sizes, the salted MAC, encrypted licensing, the
+// key update, and a server whose signatures are wrong. xfreerdp connects to
+// the same scenarios (rdptest's TestXFreeRDPStandardSecurity).
+func standardSecurityEntries() []Entry {
+	const (
+		std    = "MS-RDPBCGR 5.3 (Standard RDP Security), 2.2.1.10 (Security Exchange PDU), 2.2.1.4.3 (server security data)"
+		rc4    = std + ", 5.3.5.1 (non-FIPS keys), 5.3.6.1 (RC4 and MAC)"
+		fips   = std + ", 5.3.5.2 (FIPS keys), 5.3.6.2 (Triple DES and HMAC)"
+		licReq = "MS-RDPELE 2.2.2.1 (SERVER_LICENSE_REQUEST), 2.2.2.2 (CLIENT_NEW_LICENSE_REQUEST)"
+	)
+	ses := probe.PhaseSession
+	lvl := func(l negotiate.EncryptionLevel, m negotiate.EncryptionMethod) StandardRDPSecurity {
+		return StandardRDPSecurity{Level: l, Methods: m}
+	}
+	e := func(name, spec string, sc Scenario, password, class string) Entry {
+		en := Entry{Name: name, Spec: spec, Scenario: sc, Offer: "rdp", Depth: ses, Password: password, Class: class, Phase: ses, NoFixture: noReplayRDPKeys}
+		if sc.StandardRDP.Level == negotiate.EncryptionLevelNone {
+			en.NoFixture = ""
+		}
+		return en
+	}
+	high := lvl(negotiate.EncryptionLevelHigh, 0)
+	return []Entry{
+		e("std-level-none", std+", 5.3.1 (ENCRYPTION_LEVEL_NONE)", stdSession(lvl(negotiate.EncryptionLevelNone, 0), Session{}), "", "ok"),
+		e("std-40bit-low", rc4+", 5.3.1 (ENCRYPTION_LEVEL_LOW: client to server only)",
+			stdSession(lvl(negotiate.EncryptionLevelLow, negotiate.EncryptionMethod40Bit), Session{}), "", "ok"),
+		e("std-56bit-client-compatible", rc4+", 5.3.1 (ENCRYPTION_LEVEL_CLIENT_COMPATIBLE)",
+			stdSession(lvl(negotiate.EncryptionLevelClientCompatible, negotiate.EncryptionMethod56Bit), Session{}), "", "ok"),
+		e("std-128bit-client-compatible-credentials", rc4+", 2.2.1.11.1 (encrypted Client Info with INFO_AUTOLOGON)",
+			stdSession(lvl(negotiate.EncryptionLevelClientCompatible, 0), Session{}), TestPassword, "credentials_not_verified"),
+		e("std-128bit-high", rc4+", 5.3.1 (ENCRYPTION_LEVEL_HIGH)", stdSession(high, Session{}), "", "ok"),
+		e("std-fips", fips+", 5.3.1 (ENCRYPTION_LEVEL_FIPS)", stdSession(lvl(negotiate.EncryptionLevelFIPS, 0), Session{}), "", "ok"),
+		e("std-x509-chain", std+", 2.2.1.4.3.1.2 (X.509 certificate chain)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, X509: true}, Session{}), "", "ok"),
+		e("std-511-bit-key", std+", 2.2.1.4.3.1.1.1 (RSA_PUBLIC_KEY of a 511-bit modulus, as xrdp's)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, KeyBits: 511}, Session{}), "", "ok"),
+		e("std-1021-bit-key-license-request", std+", "+licReq+" (no licensing certificate: the key of the security data, 1021 bits)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelClientCompatible, KeyBits: 1021},
+				Session{LicenseRequest: true, NoLicenseCertificate: true}), "", "ok"),
+		e("std-salted-mac-encrypted-licensing", rc4+", 5.3.6.1.1 (salted MAC), 2.2.8.1.1.2.1 (SEC_LICENSE_ENCRYPT_CS), "+licReq,
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, SaltedMAC: true, EncryptLicensing: true},
+				Session{LicenseRequest: true}), "", "ok"),
+		e("std-key-update", rc4+", 5.3.7 (key update after 4096 PDUs)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, Flood: 4100}, Session{}), "", "ok"),
+		e("std-logged-on", rc4+", 2.2.10.1 (Save Session Info)", stdSession(high, Session{LoggedOn: true}), TestPassword, "ok"),
+		e("std-no-license-server", rc4+", MS-RDPBCGR 2.2.1.12.1.3 (ERR_NO_LICENSE_SERVER)",
+			stdSession(high, Session{LicenseError: negotiate.ErrNoLicenseServer}), TestPassword, "no_license_server"),
+		e("std-wrong-mac", rc4+" (the server's signatures do not verify)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelHigh, WrongMAC: true}, Session{}), "", "protocol_error"),
+		e("std-fips-wrong-mac", fips+" (the server's HMACs do not verify)",
+			stdSession(StandardRDPSecurity{Level: negotiate.EncryptionLevelFIPS, WrongMAC: true}, Session{}), "", "protocol_error"),
+		{Name: "rdp5-no-negotiation-response-session", Spec: "MS-RDPBCGR 2.2.1.2 (no rdpNegData), " + rc4, Scenario: preRDP52(),
+			Offer: "rdp", Depth: ses, Class: "ok", Phase: ses, NoFixture: noReplayRDPKeys},
+	}
 }
 
 var ecdsaOnce = sync.OnceValue(func() *tls.Certificate {

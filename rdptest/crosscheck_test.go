@@ -405,3 +405,106 @@ var licenseDecodes = append(slices.Clone(sessionDecodes),
 var sessionDecodes = []string{"connect-initial", "clientCoreData", "clientSecurityData", "clientNetworkData",
 	"erectDomainRequest", "attachUserRequest", "channelJoinRequest", "clientInfoPDU", "userName: alice",
 	"disconnectProviderUltimatum"}
+
+// TestXFreeRDPStandardSecurity: xfreerdp /sec:rdp connects to every
+// standard-security scenario of the catalog, so rdptest's server side of
+// MS-RDPBCGR 5.3 (and with it the probe, which the catalog test runs
+// against the same servers) agrees with an implementation not ours:
+// rdptest decrypts xfreerdp's client random and checks the signature of its
+// Client Info, and xfreerdp decrypts rdptest's licensing and Demand Active,
+// as its Confirm Active, whose signature rdptest checks too, shows. For the
+// scenarios with wrong signatures xfreerdp says "invalid packet signature".
+func TestXFreeRDPStandardSecurity(t *testing.T) {
+	labtest.Tool(t, "xfreerdp")
+	for _, e := range rdptest.Catalog() {
+		if e.Scenario.StandardRDP == nil || e.Depth != probe.PhaseSession {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			srv, err := rdptest.NewServer(e.Scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			encrypted := e.Scenario.StandardRDP.Level != negotiate.EncryptionLevelNone
+			confirm := "PDUTYPE_CONFIRMACTIVEPDU"
+			if encrypted {
+				confirm += ", encrypted, signature verified"
+			}
+			out := xfreerdpRDP(t, srv, func() bool {
+				return srv.Saw(rdptest.EventClientPDU, "PDUTYPE_CONFIRMACTIVEPDU") || srv.Saw(rdptest.EventClosed, "")
+			})
+			wrongMAC := e.Scenario.StandardRDP.WrongMAC
+			if ss := e.Scenario.Session; ss.LoggedOn || ss.LogonError != nil {
+				// FreeRDP 2 takes a Save Session Info before the Demand
+				// Active for a failure and stops (under TLS too), but only
+				// after decrypting it and reading the account from it.
+				if !strings.Contains(out, "LogonInfoV2") || !strings.Contains(out, "UserName: [alice]") {
+					t.Errorf("xfreerdp did not read the encrypted Save Session Info:\n%s", tail(out))
+				}
+				return
+			}
+			if got := strings.Contains(out, "invalid packet signature"); got != wrongMAC {
+				t.Errorf("xfreerdp reports an invalid packet signature: %v, want %v:\n%s", got, wrongMAC, tail(out))
+			}
+			if srv.Saw(rdptest.EventSecurityExchange, "client random decrypted") != encrypted {
+				t.Errorf("Security Exchange decrypted: want %v\n%s", encrypted, events(srv))
+			}
+			if encrypted && !srv.Saw(rdptest.EventClientInfo, "encrypted, signature verified") {
+				t.Errorf("xfreerdp's Client Info was not encrypted and signed as rdptest expects:\n%s", events(srv))
+			}
+			if ss := e.Scenario.Session; ss.LicenseRequest && !srv.Saw(rdptest.EventLicense, "premaster secret decrypted: 48 bytes") {
+				t.Errorf("xfreerdp's NEW_LICENSE_REQUEST did not decrypt under the server's key:\n%s", events(srv))
+			}
+			ends := e.ServerHangsUp() || wrongMAC && e.Scenario.StandardRDP.Level == negotiate.EncryptionLevelFIPS // FreeRDP stops at a wrong FIPS HMAC
+			if got := srv.Saw(rdptest.EventClientPDU, confirm); got == ends {
+				t.Errorf("xfreerdp answered the Demand Active with a Confirm Active (%q): %v, want %v\n%s\nxfreerdp:\n%s",
+					confirm, got, !ends, events(srv), tail(out))
+			}
+			if srv.Saw(rdptest.EventClientPDU, "signature does not verify") || srv.Saw(rdptest.EventError, "signature") {
+				t.Errorf("a signature of xfreerdp's did not verify:\n%s", events(srv))
+			}
+		})
+	}
+}
+
+// xfreerdpRDP runs `xfreerdp /sec:rdp +auth-only` against srv until done
+// reports true (or 20 s pass) and returns its output. Past the Demand
+// Active a scenario server plays nothing, so xfreerdp is stopped there.
+func xfreerdpRDP(t *testing.T, srv *rdptest.Server, done func() bool) string {
+	t.Helper()
+	bin := labtest.Tool(t, "xfreerdp")
+	host, port, _ := net.SplitHostPort(srv.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The throwaway test password of a loopback test server, as above.
+	cmd := exec.CommandContext(ctx, bin, "/v:"+host, "/port:"+port, "/u:"+rdptest.TestUser, "/d:"+rdptest.TestDomain,
+		"/p:"+rdptest.TestPassword, "/cert:ignore", "+auth-only", "/sec:rdp", "/log-level:DEBUG")
+	display := os.Getenv("RDPLAB_DISPLAY")
+	if display == "" {
+		display = ":91"
+	}
+	if !strings.HasPrefix(display, ":") {
+		display = ":" + display
+	}
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for ctx.Err() == nil && !done() {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // let xfreerdp log what it makes of the last PDU
+		cancel()
+	}()
+	cmd.Wait()
+	cancel()
+	<-stopped
+	srv.WaitConns(1, 3*time.Second)
+	return out.String()
+}

@@ -74,6 +74,11 @@ func TestGenerateFixtures(t *testing.T) {
 		{"xrdp-nla-offer", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "nla", "", ""},
 		{"xrdp-tls", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "", "good", ""},
 		{"xrdp-rdp-only", "xrdp-rdp", "lab xrdp security_layer=rdp (recorded)", "", "", ""},
+		{"freerdp-rdp-offer-rdp", "rdp", "lab FreeRDP shadow /sec:rdp (recorded)", "rdp", "", ""},
+		{"xrdp-rdp-offer-rdp", "xrdp-rdp", "lab xrdp security_layer=rdp (recorded)", "rdp", "", ""},
+		// ENCRYPTION_LEVEL_NONE: nothing encrypted, so it replays (xrdp's
+		// encrypted session does not: probe's lab tests cover it).
+		{"freerdp-rdp-session", "rdp", "lab FreeRDP shadow /sec:rdp (recorded)", "rdp", "good", probe.PhaseSession},
 		{"freerdp-tls-session", "tls", "lab FreeRDP shadow /sec:tls (recorded)", "", "good", probe.PhaseSession},
 		{"xrdp-tls-session", "xrdp", "lab xrdp security_layer=negotiate (recorded)", "tls", "good", probe.PhaseSession},
 	}

@@ -61,22 +61,34 @@ func (c *conn) licenseRequest(ss *Session, user uint16, send func(string, []byte
 		return true, fmt.Errorf("NEW_LICENSE_REQUEST: %w", err)
 	}
 	u := sd.UserData
-	if sd.Indication || sd.Initiator != user || sd.ChannelID != ioChannel || len(u) < 4 ||
-		negotiate.SecurityFlags(uint16(u[0])|uint16(u[1])<<8) != negotiate.SecLicensePkt || u[2] != 0 || u[3] != 0 {
-		return true, fmt.Errorf("NEW_LICENSE_REQUEST: not a SEC_LICENSE_PKT from user %d on the I/O channel: % x", user, u[:min(len(u), 4)])
+	if sd.Indication || sd.Initiator != user || sd.ChannelID != ioChannel {
+		return true, fmt.Errorf("NEW_LICENSE_REQUEST: not from user %d on the I/O channel", user)
+	}
+	flags, msg, encrypted, err := c.openClient(u)
+	// The client's licensing PDU: SEC_LICENSE_PKT, and SEC_ENCRYPT (with
+	// its signature) only under Standard RDP Security; flagsHi 0.
+	if err != nil || flags&^(negotiate.SecEncrypt|negotiate.SecSecureChecksum|negotiate.SecLicenseEncryptCS) != negotiate.SecLicensePkt || u[2] != 0 || u[3] != 0 {
+		return true, fmt.Errorf("NEW_LICENSE_REQUEST: not a SEC_LICENSE_PKT (% x): %v", u[:min(len(u), 4)], err)
 	}
 	var m negotiate.NewLicenseRequest
-	if err := m.Unmarshal(u[4:]); err != nil {
+	if err := m.Unmarshal(msg); err != nil {
 		return true, fmt.Errorf("NEW_LICENSE_REQUEST: %w", err)
 	}
-	if m.KeyExchangeAlg != negotiate.KeyExchangeAlgRSA || m.PlatformID != negotiate.DefaultPlatformID || u[5] != 0x83 {
-		return true, fmt.Errorf("NEW_LICENSE_REQUEST: key exchange %d, platform 0x%08X, preamble flags 0x%02X", m.KeyExchangeAlg, m.PlatformID, u[5])
+	if m.KeyExchangeAlg != negotiate.KeyExchangeAlgRSA || m.PlatformID != negotiate.DefaultPlatformID || msg[1] != 0x83 {
+		return true, fmt.Errorf("NEW_LICENSE_REQUEST: key exchange %d, platform 0x%08X, preamble flags 0x%02X", m.KeyExchangeAlg, m.PlatformID, msg[1])
+	}
+	if ss.NoLicenseCertificate && c.std != nil && c.std.key != nil {
+		key = c.std.key // the client answers with the key of the security data (MS-RDPELE 2.2.2.1)
 	}
 	n, err := premasterLen(key, m.EncryptedPremasterSecret)
 	if err != nil {
 		return true, fmt.Errorf("NEW_LICENSE_REQUEST: %w", err)
 	}
-	c.event(EventLicense, fmt.Sprintf("NEW_LICENSE_REQUEST from user %q on machine %q, premaster secret decrypted: %d bytes", m.UserName, m.MachineName, n))
+	how := "in the clear"
+	if encrypted {
+		how = "encrypted"
+	}
+	c.event(EventLicense, fmt.Sprintf("NEW_LICENSE_REQUEST from user %q on machine %q, premaster secret decrypted: %d bytes (%s)", m.UserName, m.MachineName, n, how))
 	if !ss.PlatformChallenge {
 		return false, nil
 	}

@@ -178,7 +178,9 @@ type Session struct {
 	// (MS-RDPBCGR 2.2.5.1) before the server disconnects.
 	ErrorInfo negotiate.ErrorInfo
 	// Flood, if its Kind is set, is played first, right after the Client
-	// Info: a hostile server streaming harmless PDUs.
+	// Info: a hostile server streaming harmless PDUs. They go in the
+	// clear, as over TLS; under standard RDP security's keys the kind is
+	// StandardRDPSecurity.Flood.
 	Flood Flood
 }
 

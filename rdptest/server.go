@@ -42,10 +42,16 @@ const (
 	EventClientInfo    = "client_info" // Client Info PDU: flags and account, never the password
 	EventSession       = "session"     // what the server answered after the Client Info
 	EventLicense       = "license"     // the client's licensing messages
-	EventDisconnect    = "disconnect"  // the client's Disconnect Provider Ultimatum
-	EventFault         = "fault"
-	EventError         = "error" // the client did something unexpected
-	EventClosed        = "closed"
+	// EventSecurityExchange: Standard RDP Security's Security Exchange PDU
+	// arrived and the session keys were derived.
+	EventSecurityExchange = "security_exchange"
+	// EventClientPDU: a client PDU after the Demand Active (the Confirm
+	// Active of a real client), and whether its signature verified.
+	EventClientPDU  = "client_pdu"
+	EventDisconnect = "disconnect" // the client's Disconnect Provider Ultimatum
+	EventFault      = "fault"
+	EventError      = "error" // the client did something unexpected
+	EventClosed     = "closed"
 )
 
 // Server is a scenario server on loopback.
@@ -261,6 +267,7 @@ type conn struct {
 	id  int
 	raw *net.TCPConn
 	rw  net.Conn // raw, then the TLS connection
+	std *stdConn // Standard RDP Security, when the client selected it
 
 	trickle bool
 }
@@ -325,7 +332,7 @@ func (c *conn) run() error {
 	}
 	if cc.Failure == nil && cc.Response == nil && sc.StandardRDP != nil {
 		c.event(EventSelected, negotiate.ProtocolRDP.String())
-		return c.standardRDP(sc.StandardRDP)
+		return c.session(negotiate.ProtocolRDP)
 	}
 	if cc.Failure != nil || cc.Response == nil {
 		c.event(EventSelected, "none")
@@ -334,7 +341,7 @@ func (c *conn) run() error {
 	c.event(EventSelected, selected.String())
 	if selected == negotiate.ProtocolRDP {
 		if sc.StandardRDP != nil {
-			return c.standardRDP(sc.StandardRDP)
+			return c.session(selected)
 		}
 		return c.drain() // standard RDP security: nothing more is played
 	}

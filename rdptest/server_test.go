@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -33,25 +34,11 @@ func setOffer(t testing.TB, opt *probe.Options, offer string) {
 // server srv (and the gateway in front of it, if it has one).
 func probeOptions(t testing.TB, e rdptest.Entry, srv *rdptest.Server) probe.Options {
 	t.Helper()
-	opt := probe.Options{PhaseTimeout: 2 * time.Second, Timeout: 8 * time.Second, Depth: e.Depth,
-		RequireTrustedCert: e.RequireTrustedCert, Cert: probe.CertPolicy{SHA256: e.CertSHA256}}
-	setOffer(t, &opt, e.Offer)
-	if srv.Gateway != nil {
-		opt.Gateway = srv.Gateway.ProbeOptions(nil)
-		opt.Gateway.Transport = e.GatewayTransport
-		if e.Password != "" {
-			opt.Gateway.Credentials = &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: e.Password}
-		}
+	opt, err := e.ProbeOptions()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if e.Password != "" {
-		opt.Credentials = &probe.Credentials{User: rdptest.TestUser, Domain: rdptest.TestDomain, Password: e.Password}
-		// The catalog's TLS-only session scenarios are about what an
-		// autologon Client Info meets.
-		opt.AutologonWithoutNLA = true
-	}
-	if e.Class == "timeout" {
-		opt.PhaseTimeout = 500 * time.Millisecond
-	}
+	e.ThroughGateway(&opt, srv)
 	return opt
 }
 
@@ -74,8 +61,9 @@ func TestCatalog(t *testing.T) {
 			srv.WaitConns(1, 2*time.Second)
 			srv.Close()
 			creds := srv.Saw(rdptest.EventCredentials, "received credentials for CORP\\alice")
-			nla := e.Scenario.Negotiation.Accept&negotiate.ProtocolSSL == 0
-			wantCreds := nla && (e.Class == "ok" && e.Password != "" || e.Class == "no_rdp_signin_right") && !gatewayDepth(e.Depth)
+			nla := r.Negotiation != nil && r.Negotiation.Failure == nil &&
+				r.Negotiation.Selected()&(negotiate.ProtocolHybrid|negotiate.ProtocolHybridEx) != 0
+			wantCreds := nla && (e.Class == "ok" && e.Password != "" || e.Class == "no_rdp_signin_right")
 			if creds != wantCreds {
 				t.Errorf("server received credentials: %v, want %v\n%s", creds, wantCreds, events(srv))
 			}
@@ -96,7 +84,9 @@ func TestCatalog(t *testing.T) {
 				if e.Password != "" {
 					user = rdptest.TestUser
 				}
-				want := !ss.NoLicenseCertificate
+				// Without a licensing certificate, standard RDP security
+				// still has the key of the server's security data.
+				want := !ss.NoLicenseCertificate || e.Scenario.StandardRDP != nil
 				if got := srv.Saw(rdptest.EventLicense, fmt.Sprintf("from user %q on machine \"rdpprobe\", premaster secret decrypted: 48 bytes", user)); got != want {
 					t.Errorf("server decrypted a NEW_LICENSE_REQUEST from %q: %v, want %v\n%s", user, got, want, events(srv))
 				}
@@ -111,6 +101,81 @@ func TestCatalog(t *testing.T) {
 			}
 			if e.Password != "" {
 				noPasswordInVerdict(t, e.Password, r, v)
+			}
+		})
+	}
+}
+
+// TestStandardSecurityScenarios: over standard RDP security the probe
+// sends the Security Exchange and encrypts what the scenario's level asks,
+// reads what the server encrypted (past the RC4 key update, with the salted
+// MAC, licensing encrypted when the server's flags say so), refuses wrong
+// signatures, and records all of it.
+func TestStandardSecurityScenarios(t *testing.T) {
+	for _, e := range rdptest.Catalog() {
+		std := e.Scenario.StandardRDP
+		if std == nil || e.Depth != probe.PhaseSession {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := rdptest.NewServer(e.Scenario)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			r := probe.Run(context.Background(), srv.Addr, probeOptions(t, e, srv))
+			srv.WaitConns(1, 2*time.Second)
+			srv.Close()
+			if r.Session == nil || r.Session.StandardSecurity == nil {
+				t.Fatalf("no standard security facts: %+v (err %v)", r.Session, r.Err)
+			}
+			info := r.Session.StandardSecurity
+			encrypted := std.Level != negotiate.EncryptionLevelNone
+			if info.SecurityExchangeSent != encrypted || srv.Saw(rdptest.EventSecurityExchange, "client random decrypted") != encrypted {
+				t.Errorf("Security Exchange sent %v, want %v\n%s", info.SecurityExchangeSent, encrypted, events(srv))
+			}
+			if encrypted != srv.Saw(rdptest.EventClientInfo, "encrypted, signature verified") {
+				t.Errorf("Client Info encrypted and signed: want %v\n%s", encrypted, events(srv))
+			}
+			var mac *negotiate.MACError
+			if got := errors.As(r.Err, &mac); got != std.WrongMAC {
+				t.Errorf("MAC error %v (%v), want %v", got, r.Err, std.WrongMAC)
+			}
+			// Above level Low the server encrypts its Share Control PDUs;
+			// licensing goes in the clear unless it says otherwise.
+			shared := r.Session.DemandActive || r.Session.LoggedOn
+			if toClient := std.Level > negotiate.EncryptionLevelLow && shared; (info.EncryptedPDUs > 0) != toClient {
+				t.Errorf("%d server PDUs decrypted, want some: %v", info.EncryptedPDUs, toClient)
+			}
+			if std.Flood > 4096 && info.KeyUpdates == 0 {
+				t.Errorf("%d PDUs and no key update", info.EncryptedPDUs)
+			}
+			if info.SaltedMAC != std.SaltedMAC {
+				t.Errorf("salted MAC seen %v, want %v", info.SaltedMAC, std.SaltedMAC)
+			}
+			if e.Scenario.Session.LicenseRequest {
+				if got := srv.Saw(rdptest.EventLicense, "(encrypted)"); got != std.EncryptLicensing || info.LicenseRequestEncrypted != std.EncryptLicensing {
+					t.Errorf("NEW_LICENSE_REQUEST encrypted: server saw %v, probe says %v; want %v\n%s", got, info.LicenseRequestEncrypted, std.EncryptLicensing, events(srv))
+				}
+				if info.LicensingEncrypted != std.EncryptLicensing {
+					t.Errorf("licensing PDUs decrypted %v, want %v", info.LicensingEncrypted, std.EncryptLicensing)
+				}
+			}
+			if encrypted {
+				bits, cert := 2048, "proprietary"
+				if std.KeyBits != 0 {
+					bits = std.KeyBits
+				}
+				if std.X509 {
+					cert = "x509"
+				}
+				if info.ServerKeyBits != bits || info.ServerCertificate != cert {
+					t.Errorf("server key %s of %d bits, want %s of %d", info.ServerCertificate, info.ServerKeyBits, cert, bits)
+				}
+			}
+			if srv.Saw(rdptest.EventError, "") {
+				t.Errorf("the server saw an error:\n%s", events(srv))
 			}
 		})
 	}
@@ -142,9 +207,6 @@ func noPasswordInVerdict(t *testing.T, password string, r *probe.Result, v class
 		}
 	}
 }
-
-// gatewayDepth: the probe stops at the gateway, before the target.
-func gatewayDepth(d probe.Phase) bool { return strings.HasPrefix(string(d), "gateway_") }
 
 func events(s *rdptest.Server) string {
 	var b strings.Builder

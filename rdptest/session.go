@@ -25,10 +25,17 @@ var serverDomainParameters = negotiate.DomainParameters{
 
 // session plays the server side of MS-RDPBCGR 3.3.5.3.3-3.3.5.3.12 up to the
 // scenario's Session answer. Without a Session it waits for the client to
-// hang up, saying nothing more.
+// hang up, saying nothing more (under Standard RDP Security after the MCS
+// Connect Response, which carries the security data --enumerate reads).
+// Under PROTOCOL_RDP with encryption the Security Exchange comes after the
+// channel joins and every PDU after it goes through the session keys.
 func (c *conn) session(selected negotiate.Protocol) error {
 	ss := c.s.scenario.Session
-	if ss == nil {
+	std := c.s.scenario.StandardRDP
+	if selected != negotiate.ProtocolRDP {
+		std = nil
+	}
+	if ss == nil && std == nil {
 		return c.drain()
 	}
 
@@ -41,6 +48,17 @@ func (c *conn) session(selected negotiate.Protocol) error {
 		cd.Core.ClientName, cd.Core.ServerSelectedProtocol, len(cd.Channels)))
 	if cd.Core.ServerSelectedProtocol != selected {
 		return fmt.Errorf("CS_CORE serverSelectedProtocol %v, but the server selected %v", cd.Core.ServerSelectedProtocol, selected)
+	}
+	security := &negotiate.ServerSecurityData{Method: negotiate.EncryptionMethodNone, Level: negotiate.EncryptionLevelNone}
+	if std != nil {
+		sd, ok, err := c.standardSecurityData(std, cd)
+		if err != nil || !ok {
+			return err // no method in common: hang up, as Windows does
+		}
+		security = sd
+	}
+	if ss == nil {
+		ss = &Session{} // the Connect Response succeeds; nothing follows it
 	}
 	if ss.ConnectResult != negotiate.MCSResultSuccessful {
 		c.event(EventSession, "Connect Response "+ss.ConnectResult.String())
@@ -61,12 +79,15 @@ func (c *conn) session(selected negotiate.Protocol) error {
 		Server: &negotiate.ServerData{
 			Core: &negotiate.ServerCoreData{Version: negotiate.RDPVersion5Plus, HasClientRequestedProtocols: true,
 				ClientRequestedProtocols: selected},
-			Security: &negotiate.ServerSecurityData{Method: negotiate.EncryptionMethodNone, Level: negotiate.EncryptionLevelNone},
+			Security: security,
 			Network:  net,
 		},
 	}
 	if _, err := c.rw.Write(resp.Marshal()); err != nil {
 		return err
+	}
+	if c.s.scenario.Session == nil {
+		return c.drain() // the security data was all there was to say
 	}
 
 	// Erect Domain and Attach User (2.2.1.5-2.2.1.7).
@@ -119,19 +140,39 @@ func (c *conn) session(selected negotiate.Protocol) error {
 	}
 	c.event(EventMCS, fmt.Sprintf("joined channels %v", joined))
 
+	// Standard RDP Security: the Security Exchange PDU (2.2.1.10).
+	if c.std != nil && c.std.key != nil {
+		if err := c.readSecurityExchange(mcs); err != nil {
+			return err
+		}
+		if mcs, err = c.readMCS(); err != nil {
+			return fmt.Errorf("read Client Info: %w", err)
+		}
+	}
+
 	// Client Info PDU (2.2.1.11): a Send Data Request on the I/O channel
-	// with SEC_INFO_PKT.
+	// with SEC_INFO_PKT, encrypted under Standard RDP Security.
 	var sd negotiate.SendData
 	if err := sd.Unmarshal(mcs); err != nil {
 		return fmt.Errorf("Client Info PDU: %w", err)
 	}
-	if sd.Indication || sd.ChannelID != ioChannel || len(sd.UserData) < 4 ||
-		negotiate.SecurityFlags(uint16(sd.UserData[0])|uint16(sd.UserData[1])<<8)&negotiate.SecInfoPkt == 0 {
-		return fmt.Errorf("Client Info PDU: not a SEC_INFO_PKT on the I/O channel")
+	if sd.Indication || sd.ChannelID != ioChannel {
+		return fmt.Errorf("Client Info PDU: not on the I/O channel")
+	}
+	flags, body, encrypted, err := c.openClient(sd.UserData)
+	if err != nil {
+		return fmt.Errorf("Client Info PDU: %w", err)
+	}
+	if flags&negotiate.SecInfoPkt == 0 {
+		return fmt.Errorf("Client Info PDU: security header %v without SEC_INFO_PKT", flags)
+	}
+	if c.std != nil && c.std.sec != nil && !encrypted {
+		return fmt.Errorf("Client Info PDU: not encrypted under Standard RDP Security (2.2.1.11.1)")
 	}
 	var info negotiate.ClientInfo
-	err = info.Unmarshal(sd.UserData[4:])
+	err = info.Unmarshal(body)
 	clear(sd.UserData)
+	clear(body)
 	if err != nil {
 		return fmt.Errorf("Client Info PDU: %w", err)
 	}
@@ -144,8 +185,12 @@ func (c *conn) session(selected negotiate.Protocol) error {
 		pw = "with a password"
 	}
 	info.Password = ""
-	c.event(EventClientInfo, fmt.Sprintf("flags 0x%08X, autologon %v, account %q %s", info.Flags,
-		info.Flags&negotiate.InfoAutologon != 0, who, pw))
+	how := ""
+	if encrypted {
+		how = ", encrypted, signature verified"
+	}
+	c.event(EventClientInfo, fmt.Sprintf("flags 0x%08X, autologon %v, account %q %s%s", info.Flags,
+		info.Flags&negotiate.InfoAutologon != 0, who, pw, how))
 
 	return c.answerSession(ss, user, info)
 }
@@ -159,12 +204,18 @@ func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo
 		return err
 	}
 	share := func(t negotiate.ShareDataPDUType, body []byte) []byte {
-		return negotiate.ShareDataPDU(serverSource, shareID, t, body)
+		return c.serverUserData(0, negotiate.ShareDataPDU(serverSource, shareID, t, body), true)
 	}
 	lic := func(what string, msg []byte) error {
-		return send(what, negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, msg))
+		return send(what, c.licenseUserData(msg))
+	}
+	if err := c.standardFlood(); err != nil {
+		return err
 	}
 	if ss.Flood.Kind != "" {
+		if c.std != nil && c.std.sec != nil {
+			return fmt.Errorf("rdptest: Session.Flood goes in the clear, not under standard RDP security's keys (StandardRDPSecurity.Flood does)")
+		}
 		if err := c.flood(ss.Flood); err != nil {
 			return err
 		}
@@ -183,13 +234,13 @@ func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo
 			st = negotiate.StTotalAbort
 		}
 		m := negotiate.LicenseErrorMessage{ErrorCode: ss.LicenseError, StateTransition: st, ErrorInfo: negotiate.LicenseBinaryBlob{Type: negotiate.BBErrorBlob}}
-		err = send("License Error PDU "+ss.LicenseError.String(), negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, m.Marshal()))
+		err = lic("License Error PDU "+ss.LicenseError.String(), m.Marshal())
 	case ss.LicenseRequest && ss.ErrorInfo != negotiate.ErrInfoNone:
 		// A Session Host that cannot license the client says so with a
 		// Set Error Info PDU (below) instead of a Valid Client.
 	default:
 		m := negotiate.LicenseErrorMessage{ErrorCode: negotiate.StatusValidClient, StateTransition: negotiate.StNoTransition, ErrorInfo: negotiate.LicenseBinaryBlob{Type: negotiate.BBErrorBlob}}
-		err = send("License Error PDU STATUS_VALID_CLIENT", negotiate.BasicSecurityHeader(negotiate.SecLicensePkt, m.Marshal()))
+		err = lic("License Error PDU STATUS_VALID_CLIENT", m.Marshal())
 		if err == nil && ss.LoggedOn {
 			ssi := negotiate.SaveSessionInfo{InfoType: negotiate.InfoTypeLogonLong, Domain: info.Domain, UserName: info.UserName, SessionID: 2}
 			err = send("Save Session Info "+ssi.InfoType.String(), share(negotiate.PDUType2SaveSessionInfo, ssi.Marshal()))
@@ -215,7 +266,7 @@ func (c *conn) answerSession(ss *Session, user uint16, info negotiate.ClientInfo
 	}
 	da := negotiate.DemandActive{ShareID: shareID, SourceDescriptor: "RDP"}
 	c.event(EventSession, "Demand Active")
-	if _, err := c.rw.Write(negotiate.ServerSendData(serverSource, ioChannel, negotiate.DemandActivePDU(serverSource, &da))); err != nil {
+	if _, err := c.rw.Write(negotiate.ServerSendData(serverSource, ioChannel, c.serverUserData(0, negotiate.DemandActivePDU(serverSource, &da), true))); err != nil {
 		return err
 	}
 	return c.awaitDisconnect()
@@ -263,22 +314,54 @@ func (c *conn) flood(f Flood) error {
 }
 
 // awaitDisconnect reads until the client's Disconnect Provider Ultimatum
-// (noted as an event) or its hanging up.
+// (noted as an event) or its hanging up. What a real client sends in
+// between (its Confirm Active) is opened under Standard RDP Security, so
+// its signature is checked, and noted.
 func (c *conn) awaitDisconnect() error {
 	for {
 		mcs, err := c.readMCS()
 		if err != nil {
 			return nil // the client hung up
 		}
-		if t, _ := negotiate.PeekMCSPDUType(mcs); t == negotiate.MCSPDUDisconnectProviderUltimatum {
+		t, _ := negotiate.PeekMCSPDUType(mcs)
+		switch t {
+		case negotiate.MCSPDUDisconnectProviderUltimatum:
 			var u negotiate.DisconnectProviderUltimatum
 			if err := u.Unmarshal(mcs); err != nil {
 				return err
 			}
 			c.event(EventDisconnect, u.Reason.String())
 			return nil
+		case negotiate.MCSPDUSendDataRequest:
+			var sd negotiate.SendData
+			if err := sd.Unmarshal(mcs); err != nil {
+				return err
+			}
+			c.clientPDU(sd.UserData)
 		}
 	}
+}
+
+// clientPDU notes a client PDU after the Demand Active: its Share Control
+// type and, under Standard RDP Security, whether its signature verified.
+func (c *conn) clientPDU(userData []byte) {
+	body, how := userData, ""
+	if c.std != nil && c.std.method != negotiate.EncryptionMethodNone {
+		_, b, encrypted, err := c.openClient(userData)
+		switch {
+		case err != nil:
+			c.event(EventClientPDU, "signature does not verify")
+			return
+		case encrypted:
+			how = ", encrypted, signature verified"
+		}
+		body = b
+	}
+	what := fmt.Sprintf("%d bytes", len(body))
+	if len(body) >= 6 {
+		what = negotiate.ShareControlPDUType((uint16(body[2]) | uint16(body[3])<<8) & 0xF).String()
+	}
+	c.event(EventClientPDU, what+how)
 }
 
 // readMCS reads one TPKT and returns the MCS PDU of its X.224 Data TPDU.

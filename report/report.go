@@ -179,26 +179,42 @@ func (r *Report) CredentialsUsed() bool {
 // SessionJSON is the session phase (--depth session): how far the session
 // start got and what the server answered.
 type SessionJSON struct {
-	Skipped          string          `json:"skipped,omitempty"`
-	ServerVersion    string          `json:"server_rdp_version,omitempty"` // "0x00080004"
-	EncryptionMethod string          `json:"encryption_method,omitempty"`
-	EncryptionLevel  string          `json:"encryption_level,omitempty"`
-	IOChannel        int             `json:"io_channel,omitempty"`
-	UserChannel      int             `json:"user_channel,omitempty"`
-	Channels         []int           `json:"channels_joined,omitempty"`
-	MCSFailure       string          `json:"mcs_failure,omitempty"` // "Connect-Response: rt-user-rejected"
-	ClientInfoSent   bool            `json:"client_info_sent"`
-	Autologon        bool            `json:"autologon"`
-	PasswordWithheld string          `json:"password_withheld,omitempty"`
-	License          *LicenseJSON    `json:"license,omitempty"`
-	ErrorInfo        []ErrorInfoJSON `json:"error_info,omitempty"`
-	LogonErrors      []LogonJSON     `json:"logon_errors,omitempty"`
+	Skipped          string `json:"skipped,omitempty"`
+	ServerVersion    string `json:"server_rdp_version,omitempty"` // "0x00080004"
+	EncryptionMethod string `json:"encryption_method,omitempty"`
+	EncryptionLevel  string `json:"encryption_level,omitempty"`
+	IOChannel        int    `json:"io_channel,omitempty"`
+	UserChannel      int    `json:"user_channel,omitempty"`
+	Channels         []int  `json:"channels_joined,omitempty"`
+	MCSFailure       string `json:"mcs_failure,omitempty"` // "Connect-Response: rt-user-rejected"
+	// StandardSecurity is set under standard RDP security (PROTOCOL_RDP).
+	StandardSecurity *StandardSecurityJSON `json:"standard_security,omitempty"`
+	ClientInfoSent   bool                  `json:"client_info_sent"`
+	Autologon        bool                  `json:"autologon"`
+	PasswordWithheld string                `json:"password_withheld,omitempty"`
+	License          *LicenseJSON          `json:"license,omitempty"`
+	ErrorInfo        []ErrorInfoJSON       `json:"error_info,omitempty"`
+	LogonErrors      []LogonJSON           `json:"logon_errors,omitempty"`
 	// NotKept counts harmless server PDUs past the cap of their kind.
 	NotKept          int    `json:"pdus_not_kept,omitempty"`
 	LoggedOn         bool   `json:"logged_on"`
 	DemandActive     bool   `json:"demand_active"`
 	ServerDisconnect string `json:"server_disconnect,omitempty"` // MCS reason, "rn-provider-initiated"
 	DisconnectSent   bool   `json:"disconnect_sent"`
+}
+
+// StandardSecurityJSON is standard RDP security in the session phase
+// (MS-RDPBCGR 5.3): the server's key and what went encrypted. Nothing in
+// it authenticates the server.
+type StandardSecurityJSON struct {
+	ServerCertificate       string `json:"server_certificate,omitempty"` // proprietary, x509; absent at ENCRYPTION_METHOD_NONE
+	ServerKeyBits           int    `json:"server_key_bits,omitempty"`
+	SecurityExchangeSent    bool   `json:"security_exchange_sent"`
+	EncryptedPDUs           int    `json:"encrypted_pdus_received"`
+	KeyUpdates              int    `json:"key_updates,omitempty"`
+	SaltedMAC               bool   `json:"salted_mac,omitempty"`
+	LicensingEncrypted      bool   `json:"licensing_encrypted,omitempty"`
+	LicenseRequestEncrypted bool   `json:"license_request_encrypted,omitempty"`
 }
 
 // LicenseJSON is the licensing message that settled the outcome.
@@ -394,6 +410,11 @@ func sessionJSON(s *probe.SessionInfo) *SessionJSON {
 	}
 	if m := s.MCSFailure; m != nil {
 		sj.MCSFailure = m.PDU + ": " + m.Result.String()
+	}
+	if std := s.StandardSecurity; std != nil {
+		sj.StandardSecurity = &StandardSecurityJSON{ServerCertificate: std.ServerCertificate, ServerKeyBits: std.ServerKeyBits,
+			SecurityExchangeSent: std.SecurityExchangeSent, EncryptedPDUs: std.EncryptedPDUs, KeyUpdates: std.KeyUpdates,
+			SaltedMAC: std.SaltedMAC, LicensingEncrypted: std.LicensingEncrypted, LicenseRequestEncrypted: std.LicenseRequestEncrypted}
 	}
 	if l := s.License; l != nil {
 		lj := &LicenseJSON{Outcome: string(l.Outcome), Message: l.MsgType.String(), CompanyName: l.CompanyName, ProductID: l.ProductID,

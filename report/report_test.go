@@ -134,25 +134,30 @@ func writeBrief(t *testing.T, rep *report.Report, addr string) []byte {
 
 // TestGolden writes one Report per group of classes, from a recorded
 // fixture replayed to the probe (or, for unreachable, the lab's "closed"
-// address, where nothing listens, lab or no lab), in both forms, and compares them with testdata/GROUP.json and
-// testdata/GROUP.txt.
+// address, where nothing listens, lab or no lab), in all three forms, and
+// compares them with testdata/NAME.json, NAME.txt and NAME.brief.txt (NAME
+// is the group's, unless the case names its own).
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		group, class string
 		fixture      string // testdata/fixtures name; "" probes labtest's "closed"
+		name         string // the golden files' name when not the group's
 	}{
-		{"ok", "ok", "rdptest-session-logged-on"},
-		{"unverified", "credentials_not_verified", "rdptest-tls-only-credentials-not-verified"},
-		{"unreachable", "tcp_refused", ""},
-		{"negotiation", "nla_required", "rdptest-nla-required"},
-		{"authentication", "account_locked_out", "rdptest-account-locked-out"},
-		{"server", "no_license_server", "rdptest-session-errinfo-no-license-server"},
-		{"protocol", "protocol_error", "rdptest-garbage-confirm"},
+		{"ok", "ok", "rdptest-session-logged-on", ""},
+		{"ok", "ok", "rdptest-std-level-none", "ok-standard-rdp"},
+		{"unverified", "credentials_not_verified", "rdptest-tls-only-credentials-not-verified", ""},
+		{"unreachable", "tcp_refused", "", ""},
+		{"negotiation", "nla_required", "rdptest-nla-required", ""},
+		{"authentication", "account_locked_out", "rdptest-account-locked-out", ""},
+		{"server", "no_license_server", "rdptest-session-errinfo-no-license-server", ""},
+		{"protocol", "protocol_error", "rdptest-garbage-confirm", ""},
 		// Through an RD Gateway, whose part has lines of its own.
-		{"gateway-authentication", "gateway_cap_denied", "rdptest-gateway-cap-denied"},
+		{"authentication", "gateway_cap_denied", "rdptest-gateway-cap-denied", "gateway-authentication"},
 	} {
-		group, _ := strings.CutPrefix(tc.group, "gateway-")
-		t.Run(tc.group, func(t *testing.T) {
+		if tc.name == "" {
+			tc.name = tc.group
+		}
+		t.Run(tc.name, func(t *testing.T) {
 			var (
 				r   *probe.Result
 				opt probe.Options
@@ -175,15 +180,15 @@ func TestGolden(t *testing.T) {
 			}
 			stabilize(r)
 			v := classify.Classify(r)
-			if string(v.Class.ID) != tc.class || string(v.Class.Group) != group {
+			if string(v.Class.ID) != tc.class || string(v.Class.Group) != tc.group {
 				t.Fatalf("class %s (group %s), want %s (group %s): %v", v.Class.ID, v.Class.Group, tc.class, tc.group, r.Err)
 			}
 			rep := newReport(r, v, opt)
 			j, txt := writeBoth(t, rep, addr)
-			golden(t, tc.group+".json", j)
-			golden(t, tc.group+".txt", txt)
+			golden(t, tc.name+".json", j)
+			golden(t, tc.name+".txt", txt)
 			brief := writeBrief(t, rep, addr)
-			golden(t, tc.group+".brief.txt", brief)
+			golden(t, tc.name+".brief.txt", brief)
 			// The brief form fits a screen of 80 columns, and its first
 			// line is the verdict.
 			lines := strings.Split(strings.TrimSuffix(string(brief), "\n"), "\n")

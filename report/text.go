@@ -197,6 +197,9 @@ func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
 		}
 	}
 	kv("Session", "%s", mcs)
+	if std := s.StandardSecurity; std != nil {
+		kv("RDP security", "%s", standardSecurityLine(s, std))
+	}
 	if l := s.License; l != nil {
 		switch l.Outcome {
 		case "valid_client":
@@ -249,6 +252,27 @@ func writeSession(kv func(k, format string, a ...any), s *SessionJSON) {
 	if len(end) > 0 {
 		kv("", "%s", strings.Join(end, "; "))
 	}
+}
+
+// standardSecurityLine says what standard RDP security did in the session
+// phase: method and level, the server's key, what went encrypted.
+func standardSecurityLine(s *SessionJSON, std *StandardSecurityJSON) string {
+	if !std.SecurityExchangeSent {
+		return fmt.Sprintf("%s at %s: no Security Exchange, nothing encrypted; the server is not authenticated", s.EncryptionMethod, s.EncryptionLevel)
+	}
+	parts := []string{fmt.Sprintf("%s at %s under the server's %d-bit %s key (not authenticated)",
+		s.EncryptionMethod, s.EncryptionLevel, std.ServerKeyBits, std.ServerCertificate),
+		fmt.Sprintf("%d server PDUs decrypted", std.EncryptedPDUs)}
+	if std.KeyUpdates > 0 {
+		parts = append(parts, fmt.Sprintf("%d key updates", std.KeyUpdates))
+	}
+	if std.SaltedMAC {
+		parts = append(parts, "salted MAC")
+	}
+	if std.LicenseRequestEncrypted {
+		parts = append(parts, "licensing encrypted")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // writeAuth prints which mechanism CredSSP carried and why, and the

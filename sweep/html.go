@@ -98,8 +98,7 @@ var findingGroups = []struct {
 const groupStandardRDP = "standard_rdp_only"
 
 // groupCredSSPUnpatched gathers the class credssp_oracle_server_unpatched
-// and servers below CredSSP 5; the finding credssp_version only states the
-// version (info), so it is no group.
+// and servers below CredSSP 5 (the report's credssp.server_version).
 const groupCredSSPUnpatched = "credssp_unpatched"
 
 // groupCertNotTrusted gathers the finding cert_untrusted (no chain to a
@@ -107,7 +106,9 @@ const groupCredSSPUnpatched = "credssp_unpatched"
 // what the sweep was told to require).
 const groupCertNotTrusted = "cert_untrusted"
 
-// ungrouped findings are facts about every server, not problems.
+// ungrouped findings are facts about every server, not problems: the
+// finding credssp_version, which reports written before the version became
+// a fact of the report alone still carry (rdpprobe report reads them).
 var ungrouped = map[string]bool{"credssp_version": true}
 
 // NewHTML returns an HTML report that writes to w at Close.

@@ -66,7 +66,12 @@ func TestLabClasses(t *testing.T) {
 		{"tls-only session without credentials", "tls", []string{"--depth", "session"}, "", "ok", "session", 0},
 		{"xrdp session", "xrdp", []string{"--protocols", "tls", "--depth", "session"}, "", "ok", "session", 0},
 		{"nla session", "nla", []string{"-u", account, "--depth", "session"}, password, "ok", "session", 0},
-		{"rdp-only session skipped", "rdp", []string{"--protocols", "rdp", "--depth", "session"}, "", "ok", "negotiate", 0},
+		// Standard RDP security to the Demand Active: FreeRDP at level None,
+		// xrdp at High (128-bit RC4).
+		{"rdp-only session", "rdp", []string{"--protocols", "rdp", "--depth", "session"}, "", "ok", "session", 0},
+		{"xrdp-rdp session", "xrdp-rdp", []string{"--protocols", "rdp", "--depth", "session"}, "", "ok", "session", 0},
+		{"xrdp-rdp offered tls,nla", "xrdp-rdp", nil, "", "security_layer_mismatch", "negotiate", 4},
+		{"nla-ext refuses an offer that includes what it demands", "nla-ext", nil, "", "refusal_contradicts_offer", "negotiate", 4},
 		{"closed port", "closed", nil, "", "tcp_refused", "connect", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,7 +103,7 @@ func TestLabNTLMInfoShown(t *testing.T) {
 		}
 	}
 	_, stdout, _ = rdpprobe(t, "--no-color", "-v", labtest.Peer(t, "nla"))
-	for _, want := range []string{"NTLM         computer VM, domain VM", "OS version 6.1.7601", "Timings", "credssp_version"} {
+	for _, want := range []string{"NTLM         computer VM, domain VM", "OS version 6.1.7601", "Timings", "CredSSP      server version"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("-v output lacks %q:\n%s", want, stdout)
 		}

@@ -44,7 +44,7 @@ func TestLabEnumerateCommand(t *testing.T) {
 		{"nla", []string{"PROTOCOL_HYBRID"}, []string{"nla_enforced", "no_early_user_authorization"}, "ok", 0},
 		{"tls", []string{"PROTOCOL_SSL"}, []string{"tls_without_nla", "nla_unavailable"}, "ok", 0},
 		// SSL_REQUIRED_BY_SERVER to a request that offered TLS: the server's fault.
-		{"nla-ext", nil, []string{"layers_none_accepted"}, "protocol_error", 7},
+		{"nla-ext", nil, []string{"layers_none_accepted"}, "refusal_contradicts_offer", 4},
 		{"rdp", []string{"PROTOCOL_RDP"}, []string{"standard_rdp_security", "weak_rdp_encryption", "nla_unavailable"}, "tls_not_allowed", 4},
 		{"xrdp", []string{"PROTOCOL_RDP", "PROTOCOL_SSL"}, []string{"tls_without_nla", "standard_rdp_security", "nla_unavailable", "selected_other_protocol"}, "ok", 0},
 		{"closed", nil, []string{"layers_no_answer"}, "tcp_refused", 3},
