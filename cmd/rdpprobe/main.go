@@ -74,16 +74,6 @@ checked. What fails is a finding; only --require-trusted-cert or a
 --cert-sha256 pin make it a failure (cert_not_trusted), and then nothing is
 sent after the TLS handshake.
 
-The server's certificate is judged as mstsc judges it before it asks for a
-password. "Trusted" means: a chain to a trusted root (the system's, plus
---ca-file) through the intermediates the server sent, the name as given (a
-DNS name, or an IP address in the certificate; --tls-server-name overrides),
-the purpose (Server Authentication, Remote Desktop Authentication, or no
-restriction), and every validity period. Revocation (CRL, OCSP) is not
-checked. What fails is a finding; only --require-trusted-cert or a
---cert-sha256 pin make it a failure (cert_not_trusted), and then nothing is
-sent after the TLS handshake.
-
 The password comes from --password-file, the RDPPROBE_PASSWORD environment
 variable, or a no-echo prompt, never from a flag. It goes only to a server
 that proved who it is: under NLA, CredSSP's pubKeyAuth; without NLA, a
