@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -9,13 +8,4 @@ import (
 )
 
 // TestMain keeps Kerberos on this machine (labtest.IsolateKerberos).
-func TestMain(m *testing.M) {
-	cleanup, err := labtest.IsolateKerberos()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(labtest.RunIsolated(m)) }

@@ -20,25 +20,8 @@ const briefFixLines = 2
 // the terminal's (0: unknown, the fix is cut at 80 columns); the caller
 // wraps the other lines.
 func WriteBrief(w io.Writer, rep *Report, color bool, width int) {
-	paint := func(c, s string) string {
-		if !color {
-			return s
-		}
-		return c + s + colReset
-	}
-	status, c := "FAIL", colRed
-	switch {
-	case rep.OK:
-		status, c = "OK", colGreen
-	case rep.ExitCode == classify.ExitUnverified:
-		status, c = "WARN", colYellow
-	}
-	fmt.Fprintf(w, "%s %s  %s  phase %s  %s\n", paint(colBold+c, status), paint(colBold, Escape(rep.Class)), Escape(rep.Target),
-		Escape(rep.Phase), fmtMS(rep.DurationMS))
-	fmt.Fprintf(w, "  %s\n", Escape(rep.Title))
-	if rep.Detail != "" {
-		fmt.Fprintf(w, "  %s\n", Escape(rep.Detail))
-	}
+	paint := painter(color)
+	writeVerdict(w, rep, paint)
 
 	var facts [][2]string
 	kv := func(k, format string, a ...any) {

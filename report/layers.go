@@ -113,12 +113,7 @@ func WriteSecurityLayers(w io.Writer, rep *Report, color bool) {
 	if e == nil {
 		return
 	}
-	paint := func(c, s string) string {
-		if !color {
-			return s
-		}
-		return c + s + colReset
-	}
+	paint := painter(color)
 	yesNo := func(ok bool) (string, string) {
 		if ok {
 			return "yes", colGreen

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/rdpprobe/rdpprobe/classify"
 )
 
 const (
@@ -18,25 +20,8 @@ const (
 // WriteText prints the human form: the verdict line first, then the facts,
 // then what Windows says and the fix.
 func WriteText(w io.Writer, rep *Report, color bool) {
-	paint := func(c, s string) string {
-		if !color {
-			return s
-		}
-		return c + s + colReset
-	}
-	status, c := "FAIL", colRed
-	switch {
-	case rep.OK:
-		status, c = "OK", colGreen
-	case rep.ExitCode == 1:
-		status, c = "WARN", colYellow
-	}
-	fmt.Fprintf(w, "%s %s  %s  phase %s  %s\n", paint(colBold+c, status), paint(colBold, Escape(rep.Class)), Escape(rep.Target),
-		Escape(rep.Phase), fmtMS(rep.DurationMS))
-	fmt.Fprintf(w, "  %s\n", Escape(rep.Title))
-	if rep.Detail != "" {
-		fmt.Fprintf(w, "  %s\n", Escape(rep.Detail))
-	}
+	paint := painter(color)
+	writeVerdict(w, rep, paint)
 	fmt.Fprintln(w)
 
 	// Every fact line passes through Escape: most carry strings the server chose.
@@ -358,4 +343,32 @@ func writeTrust(kv func(k, format string, a ...any), c *CertJSON) {
 		pin = ", not the pinned " + c.PinnedSHA256
 	}
 	kv("", "sha256 %s%s", c.SHA256, pin)
+}
+
+// painter colours a string on a terminal and leaves it alone elsewhere.
+func painter(color bool) func(c, s string) string {
+	return func(c, s string) string {
+		if !color {
+			return s
+		}
+		return c + s + colReset
+	}
+}
+
+// writeVerdict prints the lines every text form starts with: the status,
+// the class, the target, the phase and the time; the title; the detail.
+func writeVerdict(w io.Writer, rep *Report, paint func(c, s string) string) {
+	status, c := "FAIL", colRed
+	switch {
+	case rep.OK:
+		status, c = "OK", colGreen
+	case rep.ExitCode == classify.ExitUnverified:
+		status, c = "WARN", colYellow
+	}
+	fmt.Fprintf(w, "%s %s  %s  phase %s  %s\n", paint(colBold+c, status), paint(colBold, Escape(rep.Class)), Escape(rep.Target),
+		Escape(rep.Phase), fmtMS(rep.DurationMS))
+	fmt.Fprintf(w, "  %s\n", Escape(rep.Title))
+	if rep.Detail != "" {
+		fmt.Fprintf(w, "  %s\n", Escape(rep.Detail))
+	}
 }

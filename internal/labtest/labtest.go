@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -336,4 +337,16 @@ func (k KerberosLab) Kinit(t testing.TB, user, password, ccache string) ([]byte,
 	cmd := exec.CommandContext(ctx, kinit, user)
 	cmd.Env, cmd.Stdin = k.Env(ccache), strings.NewReader(password+"\n")
 	return cmd.CombinedOutput()
+}
+
+// RunIsolated is a TestMain body: it runs the tests with Kerberos kept on
+// this machine (IsolateKerberos) and returns the exit code.
+func RunIsolated(m *testing.M) int {
+	cleanup, err := IsolateKerberos()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer cleanup()
+	return m.Run()
 }
