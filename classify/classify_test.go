@@ -272,7 +272,7 @@ var cases = []classCase{
 	{"no kdc answered", krbFailed(probe.PhaseKerberos, &krb5.KDCUnreachableError{Step: krb5.StepASNoPreauth,
 		Tried: []krb5.KDCAttempt{{KDC: "192.0.2.53:88", Network: "tcp", Err: errors.New("connection refused")}}}), "kdc_unreachable", probe.PhaseKerberos, 6},
 	{"kerberos unavailable", krbFailed(probe.PhaseKerberos, &probe.KerberosUnavailableError{Why: "no KDC for CORP.EXAMPLE.COM (krb5.conf: no entry)"}), "kdc_unreachable", probe.PhaseKerberos, 6},
-	{"kerberos for an address", krbFailed(probe.PhaseKerberos, &probe.KerberosUnavailableError{Why: "the target is an IP address: no SPN"}), "kerberos_spn_unknown", probe.PhaseKerberos, 4},
+	{"kerberos for an address", krbFailed(probe.PhaseKerberos, &probe.KerberosUnavailableError{Why: "the target is an IP address: no SPN", NoSPN: true}), "kerberos_spn_unknown", probe.PhaseKerberos, 4},
 	{"ap modified", krbFailed(probe.PhaseLogon, &krb5.APError{KRBError: krb5.KRBError{Code: krb5.KRBAPErrModified}}), "kerberos_ticket_rejected", probe.PhaseLogon, 6},
 	{"ap skew", krbFailed(probe.PhaseLogon, &krb5.APError{KRBError: krb5.KRBError{Code: krb5.KRBAPErrSkew, ServerTime: t0, LocalTime: t0.Add(time.Hour)}}), "kerberos_clock_skew", probe.PhaseLogon, 6},
 	{"ntlm blocked", failed(probe.PhaseLogon, &probe.ServerErrorCode{Status: negotiate.StatusNTLMBlocked}), "ntlm_blocked", probe.PhaseLogon, 6},

@@ -23,7 +23,7 @@ func kerberosFailure(r *probe.Result, err error) (id ID, detail string, ok bool)
 	)
 	switch {
 	case errors.As(err, &unav):
-		if strings.HasPrefix(unav.Why, "the target is an IP address") {
+		if unav.NoSPN {
 			return KerberosSPNUnknown, "--auth kerberos: " + unav.Why + " (give --spn TERMSRV/<name> for a name the server registered)", true
 		}
 		return KDCUnreachable, "--auth kerberos, and Kerberos cannot start: " + unav.Why, true

@@ -94,25 +94,30 @@ type KDCExchange struct {
 }
 
 // KerberosUnavailableError: Kerberos could not even start (no realm, no
-// KDC, an address without an SPN) and it was required.
-type KerberosUnavailableError struct{ Why string }
+// KDC, an address without an SPN) and it was required. NoSPN says the
+// target has no SPN to ask a ticket for (an IP address).
+type KerberosUnavailableError struct {
+	Why   string
+	NoSPN bool
+}
 
 func (e *KerberosUnavailableError) Error() string { return "kerberos: " + e.Why }
 
 // planKerberos decides, before any packet, whether Kerberos is worth a
-// try, and fills what it knows of p.r.Auth. It returns false with the
-// reason when it is not.
-func (p *prober) planKerberos(ctx context.Context) (bool, string, error) {
+// try, and fills what it knows of p.r.Auth. When it is not, it says why
+// (nil without credentials: there is no logon to make).
+func (p *prober) planKerberos(ctx context.Context) (bool, *KerberosUnavailableError, error) {
 	a := p.r.Auth
 	ko := &p.opt.Kerberos
 	creds := p.opt.Credentials
 	if creds == nil && ko.CCache == "" {
-		return false, "", nil // no logon: NTLM's CHALLENGE tells about the server without one
+		return false, nil, nil // no logon: NTLM's CHALLENGE tells about the server without one
 	}
 	a.SPN = ko.SPN
 	if a.SPN == "" {
 		if net.ParseIP(p.r.Host) != nil {
-			return false, fmt.Sprintf("the target is an IP address: there is no TERMSRV/%s SPN, so mstsc does not use Kerberos for it", p.r.Host), nil
+			return false, &KerberosUnavailableError{NoSPN: true,
+				Why: fmt.Sprintf("the target is an IP address: there is no TERMSRV/%s SPN, so mstsc does not use Kerberos for it", p.r.Host)}, nil
 		}
 		a.SPN = "TERMSRV/" + p.r.Host
 	}
@@ -125,25 +130,25 @@ func (p *prober) planKerberos(ctx context.Context) (bool, string, error) {
 	}
 	realm, ok := ChooseRealm(account, ko.Realm, ko.Config, p.r.Host)
 	if !ok && ko.CCache == "" {
-		return false, "no Kerberos realm: none in the account (user@REALM), --realm or krb5.conf", nil
+		return false, &KerberosUnavailableError{Why: "no Kerberos realm: none in the account (user@REALM), --realm or krb5.conf"}, nil
 	}
 	a.Realm, a.RealmSource = realm.Name, realm.Source
 	if realm.Name == "" {
-		return true, "", nil // the ccache names it; its KDCs must then come from --kdc
+		return true, nil, nil // the ccache names it; its KDCs must then come from --kdc
 	}
 	l, err := LocateKDCs(ctx, realm.Name, ko.KDCs, ko.Config, ko.LookupSRV)
 	if err != nil {
-		return false, "", err
+		return false, nil, err
 	}
 	a.KDCSource, a.KDCTried = l.Source, l.Tried
 	for _, k := range l.KDCs {
 		a.KDCs = append(a.KDCs, k.Network+"/"+k.Addr)
 	}
 	if len(l.KDCs) == 0 {
-		return false, fmt.Sprintf("no KDC for %s (%s)", realm.Name, strings.Join(l.Tried, ", ")), nil
+		return false, &KerberosUnavailableError{Why: fmt.Sprintf("no KDC for %s (%s)", realm.Name, strings.Join(l.Tried, ", "))}, nil
 	}
 	p.kdcs = l.KDCs
-	return true, "", nil
+	return true, nil, nil
 }
 
 // kerberos is the phase that gets a service ticket: AS without and with

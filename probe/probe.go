@@ -257,20 +257,20 @@ func (p *prober) chooseMechanism(ctx context.Context) (bool, error) {
 	if mode == AuthNTLM {
 		return false, nil
 	}
-	try, why, err := p.planKerberos(ctx)
+	try, unavailable, err := p.planKerberos(ctx)
 	switch {
 	case err != nil:
 		return false, err
 	case try:
 		return true, nil
 	case mode == AuthKerberos:
-		if why == "" {
-			why = "no credentials and no ticket cache"
+		if unavailable == nil {
+			unavailable = &KerberosUnavailableError{Why: "no credentials and no ticket cache"}
 		}
-		return false, &KerberosUnavailableError{Why: why}
+		return false, unavailable
 	}
-	if why != "" {
-		p.r.Auth.Why = why + "; used NTLM, as mstsc would"
+	if unavailable != nil {
+		p.r.Auth.Why = unavailable.Why + "; used NTLM, as mstsc would"
 	}
 	return false, nil
 }
